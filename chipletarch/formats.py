@@ -359,7 +359,8 @@ def get_precision(name: Union[str, Precision]) -> Precision:
     raise SpecError(f"unknown precision '{name}'{hint} (known: {', '.join(PRECISIONS)})")
 
 
-_MX_NAMES = {"MXArray", "mx_encode", "mx_decode", "mx_quantize", "mx_error_stats", "MX_FORMATS"}
+_MX_NAMES = {"MXArray", "mx_encode", "mx_decode", "mx_quantize", "mx_error_stats", "MX_FORMATS",
+             "mx_decode_table"}
 
 
 def __getattr__(name):
