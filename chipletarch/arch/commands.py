@@ -1,0 +1,135 @@
+"""`chipletarch list | validate | show | schema`: the architecture commands of the CLI.
+
+`list` prints the bundled designs with their one-line description; `validate FILE...` checks files
+and exits 1 if any is invalid (every error printed as file:line: path: message); `show ARCH` prints
+dies, areas, peak TFLOPS per format, memory and links (and draws the package with --png/--svg);
+`schema` prints the JSON Schema of the YAML format for editors.
+"""
+from __future__ import annotations
+
+import json
+import sys
+
+from ..errors import ChipletarchError, SpecError
+from .loader import list_architectures, load_architecture
+
+
+def add_commands(subparsers) -> None:
+    p = subparsers.add_parser("list", help="list the bundled reference architectures")
+    p.set_defaults(func=cmd_list)
+
+    p = subparsers.add_parser("validate", help="check architecture YAML files (exit 1 if any is invalid)")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.set_defaults(func=cmd_validate)
+
+    p = subparsers.add_parser("show", help="summarise an architecture: dies, peak TFLOPS, memory, links")
+    p.add_argument("arch", metavar="ARCH", help="bundled name (see `chipletarch list`) or YAML path")
+    p.add_argument("--png", metavar="PATH", help="also draw the package to a PNG file")
+    p.add_argument("--svg", metavar="PATH", help="also draw the package to an SVG file")
+    p.set_defaults(func=cmd_show)
+
+    p = subparsers.add_parser("schema", help="print the JSON Schema of architecture YAML files")
+    p.set_defaults(func=cmd_schema)
+
+
+def cmd_list(args) -> int:
+    names = list_architectures()
+    width = max((len(n) for n in names), default=0)
+    for name in names:
+        try:
+            desc = load_architecture(name).description
+        except ChipletarchError as exc:  # a broken bundled file must not hide the others
+            desc = f"(invalid: {str(exc).splitlines()[0]})"
+        print(f"{name:<{width}}  {desc}")
+    return 0
+
+
+def cmd_validate(args) -> int:
+    bad = 0
+    for f in args.files:
+        try:
+            a = load_architecture(f)
+        except ChipletarchError as exc:
+            bad += 1
+            print(str(exc), file=sys.stderr)
+            continue
+        n_dies = len(a.die_instances())
+        print(f"{f}: ok ({a.name}: {n_dies} die instance{'s' * (n_dies != 1)}, "
+              f"{sum(s.count for s in a.memory)} memory stacks, {len(a.all_links())} links)")
+    if bad:
+        print(f"{bad} of {len(args.files)} file(s) invalid", file=sys.stderr)
+    return 1 if bad else 0
+
+
+def _table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
+    lines = [fmt.format(*headers), fmt.format(*("-" * w for w in widths))] + [fmt.format(*r) for r in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _num(x, spec: str = "g") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def render_show(a) -> str:
+    """The text `chipletarch show` prints for an architecture."""
+    from .schema import ComputeDie
+
+    out = [f"{a.name}: {a.description}".rstrip(": "),
+           f"technology {a.technology.name}"
+           + (f", interposer {a.interposer_area_mm2:g} mm^2" if a.interposer_area_mm2 else "")
+           + (f", TDP {a.tdp_w:g} W" if a.tdp_w else ""), ""]
+    rows = []
+    for d in a.dies:
+        c = isinstance(d, ComputeDie)
+        rows.append([d.name + (f" x{d.count}" if d.count > 1 else ""), d.kind,
+                     d.process.name if d.process else "-", _num(d.area_mm2), _num(d.clock_ghz),
+                     str(d.cores) if c else "-", _num(d.core.sram_kib) if c else "-", _num(d.cache_mib),
+                     str(d.memory_interfaces)])
+    out += [_table(["die", "kind", "process", "area mm2", "clock GHz", "cores", "SRAM KiB/core",
+                    "cache MiB", "mem if"], rows), ""]
+    fmts = a.supported_formats()
+    if fmts:
+        out += [_table(["format", "peak TFLOPS (dense, package)"],
+                       [[f, f"{a.peak_flops(f) / 1e12:,.1f}"] for f in fmts]), ""]
+    if a.memory:
+        rows = [[s.name + (f" x{s.count}" if s.count > 1 else ""), s.generation.name, _num(s.capacity_gb),
+                 _num(s.bandwidth_gb_s), _num(s.energy_pj_per_bit),
+                 ", ".join(dict.fromkeys(die for _, st, die in a.memory_instances() if st is s))]
+                for s in a.memory]
+        out += [_table(["memory", "generation", "GB each", "GB/s each", "pJ/bit", "attached to"], rows),
+                f"total {a.memory_capacity_bytes / 1e9:,.1f} GB, {a.memory_bandwidth_bytes_per_s / 1e12:,.2f} TB/s",
+                ""]
+    links = a.all_links()
+    if links:
+        rows = [[f"{l.endpoints[0]} - {l.endpoints[1]}", l.kind, _num(l.bandwidth_gb_s), _num(l.latency_ns),
+                 _num(l.energy_pj_per_bit)] for l in links]
+        out += [_table(["link", "kind", "GB/s each way", "latency ns", "pJ/bit"], rows), ""]
+    ports = [(k, getattr(a, k)) for k in ("scale_up", "scale_out") if getattr(a, k) is not None]
+    if ports:
+        rows = [[k.replace("_", "-"), p.kind, _num(p.bandwidth_gb_s), str(p.domain_size), _num(p.latency_ns),
+                 _num(p.energy_pj_per_bit)] for k, p in ports]
+        out += [_table(["port", "kind", "GB/s each way", "domain", "latency ns", "pJ/bit"], rows), ""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def cmd_show(args) -> int:
+    a = load_architecture(args.arch)
+    sys.stdout.write(render_show(a))
+    for path in (args.png, args.svg):
+        if path:
+            try:
+                from .drawing import draw_package
+            except ImportError as exc:
+                raise SpecError(f"cannot draw: chipletarch.arch.drawing is unavailable ({exc})") from None
+            draw_package(a, path)
+            print(f"wrote {path}")
+    return 0
+
+
+def cmd_schema(args) -> int:
+    from .schema import Architecture
+
+    print(json.dumps(Architecture.model_json_schema(), indent=2))
+    return 0
