@@ -31,6 +31,10 @@ _LAZY = {
     "Mapping": "chipletarch.workload",
     "load_model": "chipletarch.workload",
     "list_models": "chipletarch.workload",
+    # manufacturing cost (chipletarch.cost)
+    "package_cost": "chipletarch.cost",
+    "family_cost": "chipletarch.cost",
+    "CostOptions": "chipletarch.cost",
 }
 
 _SUBMODULES = {"arch", "formats", "workload", "engine", "energy", "cost", "serving", "explore",

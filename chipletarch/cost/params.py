@@ -40,7 +40,7 @@ class PackagingCost:
 
     kind: "organic" (dies on an organic substrate, MCM), "fanout" (RDL interposer),
     "interposer" (2.5D silicon interposer), "bridge" (RDL/organic carrier with embedded silicon
-    bridges: CoWoS-L, EMIB), "hybrid" (3D hybrid-bonded dies on a base die, then as interposer).
+    bridges: CoWoS-L, EMIB). 3D hybrid-bonded dies are DieSpec(on_carrier=False) on any kind.
     """
     name: str
     kind: str

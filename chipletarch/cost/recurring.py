@@ -17,7 +17,7 @@ from ..errors import SpecError
 from . import params as P
 from .model import (DieCost, Part, Step, assemble, bond_yield, die_cost, organic_layer_factor)
 
-PACKAGING_KINDS = ("organic", "fanout", "interposer", "bridge", "hybrid")
+PACKAGING_KINDS = ("organic", "fanout", "interposer", "bridge")
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,8 @@ class DieSpec:
     yield_override: float | None = None       # e.g. harvested yield (model.harvested_yield)
     test_cost: float = P.KGD_TEST_USD
     test_coverage: float = P.KGD_TEST_COVERAGE
-    bonded: bool = True                        # False: stacked on another die (hybrid bonding)
+    on_carrier: bool = True     # False: hybrid-bonded on top of another die (3D), so no bumps
+                                # and no footprint of its own on the carrier or substrate
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ def _geometry_kw(wafer_diameter_mm, scribe_mm, edge_exclusion_mm):
 
 def recurring_cost(dies: Sequence[DieSpec], packaging: P.PackagingCost, *,
                    stacks: Sequence[StackSpec] = (), carrier_area_mm2: float | None = None,
-                   bridges: int = 0, final_test_usd: float = 0.0, final_test_yield: float = 1.0,
+                   substrate_area_mm2: float | None = None, bridges: int = 0, final_test_usd: float = 0.0, final_test_yield: float = 1.0,
                    yield_model: str = P.DEFAULT_YIELD_MODEL,
                    wafer_diameter_mm: float = P.WAFER_DIAMETER_MM,
                    scribe_mm: float = P.SCRIBE_MM,
@@ -98,7 +99,8 @@ def recurring_cost(dies: Sequence[DieSpec], packaging: P.PackagingCost, *,
                          substrate at 1 (a bad RDL scraps the dies built into it)
     then, for every kind, test escapes (prod q_i^n_i, q = die quality after sort) and final test.
     n counts every bonded die instance and every stack: each attach is a chance to fail.
-    Carrier area = `carrier_area_mm2` if given, else carrier_area_factor x (dies + stacks).
+    Carrier area = `carrier_area_mm2` if given, else carrier_area_factor x (dies + stacks);
+    substrate area = `substrate_area_mm2` if given, else substrate_area_factor x (carrier or dies).
     """
     if packaging.kind not in PACKAGING_KINDS:
         raise SpecError(f"unknown packaging kind {packaging.kind!r}; "
@@ -118,9 +120,10 @@ def recurring_cost(dies: Sequence[DieSpec], packaging: P.PackagingCost, *,
         if s.count < 0 or int(s.count) != s.count:
             raise SpecError(f"stack {s.name!r}: count must be a non-negative integer")
 
-    die_area = sum(d.area_mm2 * d.count for d in dies if d.bonded)
+    die_area = sum(d.area_mm2 * d.count for d in dies if d.on_carrier)
     stack_area = sum(s.footprint_mm2 * s.count for s in stacks)
-    attaches = sum(d.count for d in dies if d.bonded) + sum(s.count for s in stacks)
+    # every die placed (on the carrier or stacked on another die) and every stack is an attach
+    attaches = sum(d.count for d in dies) + sum(s.count for s in stacks)
     y_bond = bond_yield(packaging.bond_yield, attaches)
 
     parts: list[Part] = []
@@ -131,11 +134,15 @@ def recurring_cost(dies: Sequence[DieSpec], packaging: P.PackagingCost, *,
         meta.append((name, category, count, unit, y, detail or {}))
 
     kind = packaging.kind
+    if substrate_area_mm2 is not None and not float(substrate_area_mm2) > 0:
+        raise SpecError(f"substrate area must be positive, got {substrate_area_mm2!r}")
     if kind == "organic":
         steps = [Step("die bond", y_bond)]
         die_step = stack_step = sub_step = 0
         sub_area = packaging.substrate_area_factor * (die_area + stack_area)
         carrier = None
+        if substrate_area_mm2 is not None:
+            sub_area = float(substrate_area_mm2)
     else:
         if carrier_area_mm2 is not None:
             c_area = float(carrier_area_mm2)
@@ -156,6 +163,8 @@ def recurring_cost(dies: Sequence[DieSpec], packaging: P.PackagingCost, *,
                      Step("substrate attach", packaging.substrate_attach_yield)]
             die_step = stack_step = 0
             sub_step = 1
+        if substrate_area_mm2 is not None:
+            sub_area = float(substrate_area_mm2)
         # the carrier's raw silicon/RDL plus C4 bumps under it; its yield loss is charged by the
         # carrier step (chip-last: carrier tested before dies go on it)
         add("carrier", "carrier", 1, carrier.raw + c_area * packaging.carrier_c4_usd_per_mm2, 0,
@@ -174,7 +183,7 @@ def recurring_cost(dies: Sequence[DieSpec], packaging: P.PackagingCost, *,
                 detail={"area_mm2": packaging.bridge_area_mm2})
 
     for d, dc in zip(dies, die_costs):
-        bump = d.area_mm2 * packaging.bump_usd_per_mm2 if d.bonded else 0.0
+        bump = d.area_mm2 * packaging.bump_usd_per_mm2 if d.on_carrier else 0.0
         add(d.name, "die", d.count, dc.kgd + bump, die_step, y=dc.yield_,
             detail={"area_mm2": d.area_mm2, "node": d.node.name, "raw": dc.raw,
                     "defect": dc.defect, "test": dc.test, "bumps": bump,
@@ -185,7 +194,7 @@ def recurring_cost(dies: Sequence[DieSpec], packaging: P.PackagingCost, *,
 
     # Chiplet Actuary applies the layer factor only to organic MCMs, where the substrate itself
     # routes die-to-die wires; under a carrier the substrate only fans out C4s (factor 1, CM §8)
-    n_dies = sum(d.count for d in dies if d.bonded)
+    n_dies = sum(d.count for d in dies if d.on_carrier)
     layer = (organic_layer_factor(sub_area, n_dies)
              if kind == "organic" and packaging.layer_factor_rule else 1.0)
     add("substrate", "substrate", 1, sub_area * packaging.substrate_usd_per_mm2 * layer, sub_step,

@@ -1,0 +1,361 @@
+"""`package_cost(arch, volume=...)`: the manufacturing cost of an architecture, as a breakdown.
+
+Reads process nodes (wafer price, D0, alpha, design NRE), memory generations ($/GB) and the
+package technology (interposer wafer/D0/alpha/area factor, substrate, bumps, bond yield) from the
+architecture's catalog entries (`chipletarch.arch.catalog`, overridable per architecture), adds the
+cost-only parameters of `chipletarch.cost.params`, and runs `recurring.recurring_cost` plus NRE
+amortisation. What the architecture schema cannot say (SM harvesting, HBM stack height, which dies
+are hybrid-bonded on others, KGD/final-test prices, die designs shared with other products) comes
+in through `CostOptions`. `family_cost` costs several products together so that a die design
+used by more than one of them has its NRE spread over all of them (chiplet reuse).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+from ..errors import SpecError
+from . import params as P
+from .model import amortised_nre, die_design_nre, harvested_yield, hbm_stack_price, organic_layer_factor
+from .recurring import DieSpec, RecurringCost, StackSpec, recurring_cost
+
+# Chiplet Actuary's package-design NRE by packaging kind (CM §8 "NRE cost", [C2]); the package
+# technologies of the catalog map onto its three kinds.
+_NRE_BY_KIND = {"organic": P.ACTUARY_PACKAGING["OS"], "fanout": P.ACTUARY_PACKAGING["FO"],
+                "bridge": P.ACTUARY_PACKAGING["FO"], "interposer": P.ACTUARY_PACKAGING["SI"]}
+# Die-to-die PHY design NRE: one 20 mm^2 module per node that has D2D links (CM §8, [C2]).
+D2D_PHY_NRE_AREA_MM2 = 20.0
+
+
+@dataclass(frozen=True)
+class Harvest:
+    """A die that ships with some of its replicated blocks fused off: `physical_units` built,
+    the architecture's `cores` enabled; `unit_area_fraction` of the die is in those blocks.
+    (H100: 144 SMs built, 132 enabled, HARDWARE.md §1 [S1][S4].)"""
+    physical_units: int
+    unit_area_fraction: float
+
+
+@dataclass(frozen=True)
+class CostOptions:
+    """Inputs the architecture YAML does not carry. Every field has a sourced default."""
+    yield_model: str = P.DEFAULT_YIELD_MODEL
+    harvest: Mapping[str, Harvest] = field(default_factory=dict)   # die definition name -> Harvest
+    hbm_height: Mapping[str, int] = field(default_factory=dict)     # stack definition -> dies high
+    hbm_usd_per_gb: Mapping[str, float] = field(default_factory=dict)  # generation -> $/GB override
+    stacked_dies: Sequence[str] | None = None     # die definitions hybrid-bonded on other dies
+    kgd_test_usd: float = P.KGD_TEST_USD          # per die probed (CM §4: no public figure)
+    kgd_test_coverage: float = P.KGD_TEST_COVERAGE
+    final_test_usd: float = 0.0                   # per package (see docs/COST.md: a gap)
+    final_test_yield: float = 1.0
+    bridges: int | None = None                    # silicon bridges (technology "bridge")
+    bridge_area_mm2: float = 0.0                  # no public bridge size: 0 = not costed
+    design_volumes: Mapping[str, float] = field(default_factory=dict)  # die def -> instances, all products
+    nre_usd: Mapping[str, float] = field(default_factory=dict)     # die def -> known design NRE
+
+
+@dataclass
+class PackageCost:
+    """Cost of one good package, by component. All money in US$ per package."""
+    name: str
+    volume: float | None
+    dies: float                 # known-good dies (wafer + sort scrap + KGD test), before assembly
+    bumps: float                # C4 / micro-bumps on the dies
+    hbm: float                  # memory stacks
+    carrier: float              # interposer / RDL / bridges (raw silicon + C4 under it)
+    substrate: float            # organic package substrate
+    final_test: float
+    assembly_scrap: float       # components lost to carrier yield, bonding and escapes
+    nre: float                  # amortised one-time cost (0 when volume is None)
+    die_yields: dict[str, float]
+    carrier_yield: float | None
+    assembly_yield: float
+    items: list[dict]
+    nre_items: dict[str, float]
+    notes: list[str]
+
+    @property
+    def recurring(self) -> float:
+        return (self.dies + self.bumps + self.hbm + self.carrier + self.substrate + self.final_test
+                + self.assembly_scrap)
+
+    @property
+    def total(self) -> float:
+        return self.recurring + self.nre
+
+    @property
+    def packaging(self) -> float:
+        """Carrier + substrate + bumps: what analysts call the CoWoS / packaging cost."""
+        return self.carrier + self.substrate + self.bumps
+
+    COMPONENTS = ("dies", "hbm", "carrier", "substrate", "bumps", "assembly_scrap", "final_test",
+                  "nre")
+
+    def components(self) -> dict[str, float]:
+        return {k: float(getattr(self, k)) for k in self.COMPONENTS}
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d.update(recurring=self.recurring, total=self.total, packaging=self.packaging)
+        return d
+
+
+# ---- reading the architecture ----------------------------------------------------------------
+
+def _node_cost(die) -> P.NodeCost:
+    node = getattr(die, "process", None)
+    if node is None:
+        raise SpecError(f"die '{die.name}' has no process node: cost needs one (e.g. process: N5)")
+    if getattr(die, "area_mm2", None) is None:
+        raise SpecError(f"die '{die.name}' has no area_mm2: cost needs the die area")
+    return P.NodeCost(name=node.name, wafer_price=node.wafer_price_usd,
+                      d0=node.defect_density_per_cm2, alpha=node.cluster_alpha,
+                      design_nre=node.design_nre_usd or 0.0)
+
+
+def packaging_cost_params(tech, *, bridge_area_mm2: float = 0.0) -> P.PackagingCost:
+    """PackagingCost from a catalog PackageTechnology plus the cost-only figures of params."""
+    if tech.name == "bridge":
+        kind = "bridge"
+    elif tech.has_interposer:
+        kind = "interposer"
+    else:
+        kind = "organic"
+    nre = _NRE_BY_KIND[kind]
+    carrier = {}
+    if tech.has_interposer:
+        missing = [f for f in ("interposer_wafer_price_usd", "interposer_defect_density_per_cm2",
+                               "interposer_cluster_alpha") if getattr(tech, f) is None]
+        if missing:
+            raise SpecError(f"package technology '{tech.name}' lacks {', '.join(missing)} "
+                            "(give them as overrides under `technology:`)")
+        carrier = dict(carrier_wafer_price=tech.interposer_wafer_price_usd,
+                       carrier_d0=tech.interposer_defect_density_per_cm2,
+                       carrier_alpha=tech.interposer_cluster_alpha,
+                       carrier_area_factor=tech.interposer_area_factor or 1.0)
+    bridge = {}
+    if kind == "bridge" and bridge_area_mm2 > 0:
+        # a bridge is passive silicon like a CoWoS-S interposer: same wafer/D0/alpha (CM §5a SI)
+        si = P.ACTUARY_PACKAGING["SI"]
+        bridge = dict(bridge_area_mm2=bridge_area_mm2, bridge_wafer_price=si.carrier_wafer_price,
+                      bridge_d0=si.carrier_d0, bridge_alpha=si.carrier_alpha)
+    return P.PackagingCost(
+        name=tech.name, kind=kind, bond_yield=tech.bond_yield_per_die,
+        bump_usd_per_mm2=tech.bump_usd_per_mm2, substrate_usd_per_mm2=tech.substrate_usd_per_mm2,
+        substrate_area_factor=tech.substrate_area_factor,
+        nre_usd_per_mm2=nre.nre_usd_per_mm2, nre_fixed_usd=nre.nre_fixed_usd,
+        layer_factor_rule=(kind == "organic"), **carrier, **bridge)
+
+
+def package_nre(pk: P.PackagingCost, *, carrier_area_mm2: float | None, substrate_area_mm2: float,
+                n_dies: int) -> float:
+    """Package design NRE (CM §8, [C2]): organic = substrate area x $/mm^2 x layer factor + fixed;
+    with a carrier = carrier area x $/mm^2 + fixed + substrate area x substrate $/mm^2."""
+    if pk.kind == "organic" or carrier_area_mm2 is None:
+        layer = organic_layer_factor(substrate_area_mm2, n_dies) if pk.layer_factor_rule else 1.0
+        return substrate_area_mm2 * pk.nre_usd_per_mm2 * layer + pk.nre_fixed_usd
+    return (carrier_area_mm2 * pk.nre_usd_per_mm2 + pk.nre_fixed_usd
+            + substrate_area_mm2 * pk.substrate_usd_per_mm2)
+
+
+def _stacked(arch, opts: CostOptions) -> set[str]:
+    """Die definitions hybrid-bonded onto other dies. Default: on a 3d-hybrid-bonding package,
+    the compute dies whose die-to-die links are all 3D (ucie-3d) interfaces (MI300X XCDs on
+    IODs); elsewhere none."""
+    if opts.stacked_dies is not None:
+        names = {d.name for d in arch.dies}
+        unknown = set(opts.stacked_dies) - names
+        if unknown:
+            raise SpecError(f"stacked_dies names unknown dies: {', '.join(sorted(unknown))}")
+        return set(opts.stacked_dies)
+    if arch.technology.name != "3d-hybrid-bonding":
+        return set()
+    kinds: dict[str, set[str]] = {}
+    inst_to_def = {inst: d.name for d in arch.dies for inst in d.instances}
+    for link in arch.all_links():
+        for ep in link.endpoints:
+            kinds.setdefault(inst_to_def.get(ep, ep), set()).add(link.kind)
+    return {d.name for d in arch.dies
+            if getattr(d, "kind", "") == "compute" and kinds.get(d.name) == {"ucie-3d"}}
+
+
+def _bridge_count(arch) -> int:
+    """One bridge per pair of distinct dies joined by a die-to-die link."""
+    pairs = set()
+    for link in arch.all_links():
+        a, b = link.endpoints
+        if a != b:
+            pairs.add(frozenset((a, b)))
+    return len(pairs)
+
+
+def _recurring(arch, opts: CostOptions) -> tuple[RecurringCost, P.PackagingCost, list[str], dict]:
+    notes: list[str] = []
+    tech = arch.technology
+    pk = packaging_cost_params(tech, bridge_area_mm2=opts.bridge_area_mm2)
+    stacked = _stacked(arch, opts)
+    dies = []
+    for d in arch.dies:
+        node = _node_cost(d)
+        y_override = None
+        h = opts.harvest.get(d.name)
+        if h is not None:
+            active = getattr(d, "cores", None)
+            if active is None:
+                raise SpecError(f"harvest given for die '{d.name}', which has no cores")
+            y_override = harvested_yield(d.area_mm2, node.d0, units=h.physical_units,
+                                         spare_units=h.physical_units - active,
+                                         unit_area_fraction=h.unit_area_fraction,
+                                         alpha=node.alpha, model=opts.yield_model)
+            notes.append(f"{d.name}: {active} of {h.physical_units} units enabled, "
+                         f"{h.unit_area_fraction:.0%} of area in units -> yield {y_override:.3f}")
+        dies.append(DieSpec(d.name, d.area_mm2, node, d.count, yield_override=y_override,
+                            test_cost=opts.kgd_test_usd, test_coverage=opts.kgd_test_coverage,
+                            on_carrier=d.name not in stacked))
+    stacks = []
+    for s in arch.memory:
+        gen = s.generation
+        price = opts.hbm_usd_per_gb.get(gen.name, gen.price_usd_per_gb)
+        if price is None:
+            raise SpecError(f"memory generation '{gen.name}' has no price in the catalog "
+                            f"({gen.source}); pass CostOptions(hbm_usd_per_gb={{'{gen.name}': ...}})")
+        height = int(opts.hbm_height.get(s.name, 8))
+        stacks.append(StackSpec(s.name, hbm_stack_price(s.capacity_gb, price, height=height),
+                                s.count))
+    carrier_area = getattr(arch, "interposer_area_mm2", None)
+    if pk.kind != "organic" and carrier_area is None:
+        notes.append("interposer area not given: estimated as area factor x die area (memory "
+                     "stack footprints not included; give interposer_area_mm2)")
+    bridges = 0
+    if pk.kind == "bridge":
+        bridges = opts.bridges if opts.bridges is not None else _bridge_count(arch)
+        if pk.bridge_area_mm2 <= 0:
+            notes.append("bridge dies not costed: no bridge size in the reference sheets "
+                         "(CostOptions.bridge_area_mm2); carrier costed as the RDL interposer")
+            bridges = 0
+    rc = recurring_cost(dies, pk, stacks=stacks, carrier_area_mm2=carrier_area,
+                        substrate_area_mm2=getattr(arch, "substrate_area_mm2", None),
+                        bridges=bridges, final_test_usd=opts.final_test_usd,
+                        final_test_yield=opts.final_test_yield, yield_model=opts.yield_model)
+    geo = {"carrier_area_mm2": next((i.detail["area_mm2"] for i in rc.items
+                                     if i.category == "carrier"), None),
+           "substrate_area_mm2": next(i.detail["area_mm2"] for i in rc.items
+                                      if i.category == "substrate"),
+           "n_dies": sum(d.count for d in arch.dies)}
+    return rc, pk, notes, geo
+
+
+def _design_key(die) -> tuple:
+    return (die.name, float(die.area_mm2), die.process.name if die.process else None)
+
+
+def _die_nre(d, opts: CostOptions) -> float:
+    if d.name in opts.nre_usd:
+        return float(opts.nre_usd[d.name])
+    node = _node_cost(d)
+    if not node.design_nre:
+        raise SpecError(f"process node '{node.name}' of die '{d.name}' has no design NRE in the "
+                        f"catalog; pass CostOptions(nre_usd={{'{d.name}': ...}}) or no volume")
+    return die_design_nre(d.area_mm2, node.design_nre)
+
+
+def _build(arch, volume, opts, design_units: Mapping[tuple, float] | None) -> PackageCost:
+    rc, pk, notes, geo = _recurring(arch, opts)
+    dies = bumps = hbm = carrier = substrate = test = scrap = 0.0
+    die_yields: dict[str, float] = {}
+    carrier_yield = None
+    items = []
+    for it in rc.items:
+        scrap += it.scrap
+        if it.category == "die":
+            bump = it.detail["bumps"] * it.count
+            bumps += bump
+            dies += it.cost - bump
+            die_yields[it.name] = it.yield_
+        elif it.category == "hbm":
+            hbm += it.cost
+        elif it.category in ("carrier", "bridge"):
+            carrier += it.cost
+            if it.category == "carrier":
+                carrier_yield = it.yield_
+        elif it.category == "substrate":
+            substrate += it.cost
+        elif it.category == "test":
+            test += it.cost
+        items.append({"name": it.name, "category": it.category, "count": it.count,
+                      "unit_cost": it.unit_cost, "cost": it.cost, "scrap": it.scrap,
+                      "yield": it.yield_, **{k: v for k, v in it.detail.items()}})
+    nre_items: dict[str, float] = {}
+    if volume is not None:
+        v = float(volume)
+        if not v > 0:
+            raise SpecError(f"volume must be a positive number of packages, got {volume!r}")
+        for d in arch.dies:
+            units = opts.design_volumes.get(d.name)
+            if units is None and design_units is not None:
+                units = design_units.get(_design_key(d))
+            if units is None:
+                units = d.count * v
+            nre_items[f"die:{d.name}"] = amortised_nre(_die_nre(d, opts), units) * d.count
+        if len(arch.dies) > 1 or arch.dies[0].count > 1:
+            for node_name in sorted({d.process.name for d in arch.dies}):
+                node = next(_node_cost(d) for d in arch.dies if d.process.name == node_name)
+                phy = 0.5 * node.design_nre / 300.0 * D2D_PHY_NRE_AREA_MM2
+                nre_items[f"d2d-phy:{node_name}"] = amortised_nre(phy, v)
+        nre_items["package"] = amortised_nre(
+            package_nre(pk, carrier_area_mm2=geo["carrier_area_mm2"],
+                        substrate_area_mm2=geo["substrate_area_mm2"], n_dies=geo["n_dies"]), v)
+    else:
+        notes.append("no volume given: NRE not included (recurring cost only)")
+    return PackageCost(name=arch.name, volume=volume, dies=dies, bumps=bumps, hbm=hbm,
+                       carrier=carrier, substrate=substrate, final_test=test,
+                       assembly_scrap=scrap, nre=float(sum(nre_items.values())),
+                       die_yields=die_yields, carrier_yield=carrier_yield,
+                       assembly_yield=rc.assembly_yield, items=items, nre_items=nre_items,
+                       notes=notes)
+
+
+def _load(arch):
+    if isinstance(arch, str):
+        from ..arch import load_architecture
+        return load_architecture(arch)
+    return arch
+
+
+def package_cost(arch, volume: float | None = None, options: CostOptions | None = None,
+                 **option_fields) -> PackageCost:
+    """Manufacturing cost of one good package of `arch` (an Architecture or a name/path).
+
+    `volume` = packages built over the product's life; it amortises NRE (die designs, D2D PHY,
+    package design). None leaves NRE out. Options (CostOptions fields) may be given as keywords:
+    package_cost(arch, volume=1e6, hbm_height={"hbm": 12}).
+    """
+    opts = options or CostOptions()
+    if option_fields:
+        from dataclasses import replace
+        try:
+            opts = replace(opts, **option_fields)
+        except TypeError as exc:
+            raise SpecError(f"unknown cost option: {exc}") from None
+    return _build(_load(arch), volume, opts, None)
+
+
+def family_cost(products: Iterable[tuple[Any, float]], options: CostOptions | None = None,
+                **option_fields) -> dict[str, PackageCost]:
+    """Cost several products together: a die design (same name, area and node) used by more
+    than one product has its NRE spread over every instance in every product (CM §7 step 7)."""
+    prods = [(_load(a), float(v)) for a, v in products]
+    units: dict[tuple, float] = {}
+    for a, v in prods:
+        for d in a.dies:
+            units[_design_key(d)] = units.get(_design_key(d), 0.0) + d.count * v
+    opts = options or CostOptions()
+    if option_fields:
+        from dataclasses import replace
+        opts = replace(opts, **option_fields)
+    out = {}
+    for a, v in prods:
+        if a.name in out:
+            raise SpecError(f"two products named '{a.name}'")
+        out[a.name] = _build(a, v, opts, units)
+    return out

@@ -1,0 +1,156 @@
+"""package_cost / family_cost on small architectures built in the test, checked against the
+hand-written formulas of COST_MODEL.md §7-8 (organic and chip-last interposer packages), NRE
+amortisation with reuse, and hypothesis invariants on die and stack counts.
+
+The architectures are plain namespaces carrying exactly the attributes of the architecture
+schema that the cost model reads (dies, memory, technology, areas, links); the bundled YAML
+architectures are costed in test_cost_bundled.py."""
+from types import SimpleNamespace as NS
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from chipletarch.cost import model as M
+from chipletarch.cost.package import CostOptions, Harvest, family_cost, package_cost
+from chipletarch.errors import SpecError
+
+N5 = NS(name="N5", wafer_price_usd=16988.0, defect_density_per_cm2=0.11, cluster_alpha=10.0,
+        design_nre_usd=542.2e6)
+N7 = NS(name="N7", wafer_price_usd=9346.0, defect_density_per_cm2=0.09, cluster_alpha=10.0,
+        design_nre_usd=297.8e6)
+ORGANIC = NS(name="organic-substrate", has_interposer=False, interposer_wafer_price_usd=None,
+             interposer_defect_density_per_cm2=None, interposer_cluster_alpha=None,
+             interposer_area_factor=None, substrate_area_factor=4.0, substrate_usd_per_mm2=0.005,
+             bump_usd_per_mm2=0.005, bond_yield_per_die=0.99)
+MONO = NS(**{**vars(ORGANIC), "name": "monolithic"})
+SI = NS(name="silicon-interposer", has_interposer=True, interposer_wafer_price_usd=1937.0,
+        interposer_defect_density_per_cm2=0.06, interposer_cluster_alpha=6.0,
+        interposer_area_factor=1.1, substrate_area_factor=4.0, substrate_usd_per_mm2=0.005,
+        bump_usd_per_mm2=0.01, bond_yield_per_die=0.95)
+HBM3 = NS(name="hbm3", price_usd_per_gb=15.0, source="test")
+
+
+def die(name, area, node=N5, count=1, cores=None):
+    return NS(name=name, area_mm2=area, process=node, count=count, kind="compute", cores=cores,
+              instances=[name] if count == 1 else [f"{name}{i}" for i in range(count)])
+
+
+def arch(name, tech, dies, memory=(), interposer=None, substrate=None):
+    return NS(name=name, technology=tech, dies=list(dies), memory=list(memory),
+              interposer_area_mm2=interposer, substrate_area_mm2=substrate,
+              all_links=lambda: [])
+
+
+def hbm(count, cap=16, gen=HBM3):
+    return NS(name="hbm", count=count, generation=gen, capacity_gb=cap)
+
+
+def test_monolithic_800mm2_matches_actuary_and_nre_example():
+    a = arch("soc", MONO, [die("soc", 800, N7)])
+    c = package_cost(a, volume=1e6)
+    kgd = M.die_cost(800, 9346, 0.09, alpha=10).kgd
+    assert c.recurring == pytest.approx((kgd + 0.005 * 800 + 4 * 800 * 0.005) / 0.99)
+    assert c.recurring == pytest.approx(342.0, abs=0.06)            # CM §9b 7 nm 800 mm^2
+    # CM §8: 800 mm^2 SoC at 7 nm, total NRE 7.05e8 (module + chip + package), over 1e6 units
+    assert c.nre == pytest.approx(7.05e8 / 1e6, rel=2e-3)
+    assert sum(c.components().values()) == pytest.approx(c.total)
+    d = c.to_dict()
+    assert d["total"] == pytest.approx(c.total) and d["die_yields"]["soc"] == pytest.approx(
+        M.die_yield(800, 0.09, alpha=10))
+
+
+def test_chip_last_interposer_package_by_hand():
+    a = arch("gpu", SI, [die("g", 600)], [hbm(4)], interposer=1500)
+    c = package_cost(a)
+    y1 = M.die_yield(1500, 0.06, alpha=6)
+    y2 = 0.95 ** 5                      # 1 die + 4 stacks attached
+    y3 = 0.99
+    carrier = 1937 / M.dies_per_wafer(1500) + 1500 * 0.005
+    dies = M.die_cost(600, 16988, 0.11, alpha=10).kgd + 600 * 0.01
+    stacks = 4 * 16 * 15.0
+    sub = 4 * 1500 * 0.005
+    expected = carrier / (y1 * y2 * y3) + (dies + stacks) / (y2 * y3) + sub / y3
+    assert c.total == pytest.approx(expected)
+    assert c.hbm == pytest.approx(stacks)
+    assert c.carrier == pytest.approx(carrier)
+    assert c.carrier_yield == pytest.approx(y1)
+    assert c.assembly_yield == pytest.approx(y1 * y2 * y3)
+    assert c.nre == 0.0 and any("NRE not included" in n for n in c.notes)
+
+
+def test_given_substrate_area_is_used():
+    a = arch("gpu", SI, [die("g", 600)], interposer=1000, substrate=5000)
+    c = package_cost(a)
+    assert c.substrate == pytest.approx(5000 * 0.005)
+
+
+def test_hbm_height_and_price_override():
+    a = arch("gpu", SI, [die("g", 600)], [hbm(2, cap=24)], interposer=1500)
+    base = package_cost(a).hbm
+    assert base == pytest.approx(2 * 24 * 15.0)
+    assert package_cost(a, hbm_height={"hbm": 12}).hbm == pytest.approx(
+        2 * M.hbm_stack_price(24, 15.0, height=12))
+    assert package_cost(a, hbm_usd_per_gb={"hbm3": 10.0}).hbm == pytest.approx(2 * 24 * 10.0)
+    nopriced = arch("x", SI, [die("g", 600)], [hbm(1, gen=NS(name="hbm2e", price_usd_per_gb=None,
+                                                            source="none"))], interposer=900)
+    with pytest.raises(SpecError, match="no price"):
+        package_cost(nopriced)
+
+
+def test_harvesting_lowers_die_cost():
+    a = arch("gpu", MONO, [die("g", 814, cores=132)])
+    plain = package_cost(a)
+    h = package_cost(a, harvest={"g": Harvest(physical_units=144, unit_area_fraction=0.5)})
+    y = M.harvested_yield(814, 0.11, units=144, spare_units=12, unit_area_fraction=0.5, alpha=10)
+    assert h.die_yields["g"] == pytest.approx(y)
+    assert h.dies < plain.dies
+
+
+def test_missing_inputs_are_spec_errors():
+    with pytest.raises(SpecError, match="area"):
+        package_cost(arch("a", MONO, [NS(name="d", area_mm2=None, process=N5, count=1)]))
+    with pytest.raises(SpecError, match="process"):
+        package_cost(arch("a", MONO, [NS(name="d", area_mm2=100, process=None, count=1)]))
+    with pytest.raises(SpecError):
+        package_cost(arch("a", MONO, [die("d", 100)]), volume=0)
+    n3 = NS(**{**vars(N5), "name": "N3", "design_nre_usd": None})
+    with pytest.raises(SpecError, match="design NRE"):
+        package_cost(arch("a", MONO, [die("d", 100, n3)]), volume=1e5)
+    assert package_cost(arch("a", MONO, [die("d", 100, n3)]), volume=1e5,
+                        nre_usd={"d": 2e8}).nre_items["die:d"] == pytest.approx(2e8 / 1e5)
+
+
+def test_chiplet_reuse_across_products_amortises_nre():
+    # one 200 mm^2 chiplet design in a 2-chiplet and a 4-chiplet product, 1e6 of each
+    two = arch("two", ORGANIC, [die("ccd", 200, count=2)])
+    four = arch("four", ORGANIC, [die("ccd", 200, count=4)])
+    alone = package_cost(two, volume=1e6).nre_items["die:ccd"]
+    fam = family_cost([(two, 1e6), (four, 1e6)])
+    nre = M.die_design_nre(200, 542.2e6)
+    assert alone == pytest.approx(nre / 2e6 * 2)                # own 2e6 instances
+    assert fam["two"].nre_items["die:ccd"] == pytest.approx(nre / 6e6 * 2)   # 6e6 in the family
+    assert fam["four"].nre_items["die:ccd"] == pytest.approx(nre / 6e6 * 4)
+    # the same through an explicit design volume
+    assert package_cost(two, volume=1e6, design_volumes={"ccd": 6e6}).nre_items[
+        "die:ccd"] == pytest.approx(nre / 6e6 * 2)
+    # multi-die packages pay one D2D PHY design per node (CM §8: 0.5 x NRE/300 x 20 mm^2)
+    assert fam["two"].nre_items["d2d-phy:N5"] == pytest.approx(0.5 * 542.2e6 / 300 * 20 / 1e6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(1, 11))
+def test_more_dies_more_assembly_loss(n):
+    a = arch("m", ORGANIC, [die("c", 100, count=n)])
+    b = arch("m", ORGANIC, [die("c", 100, count=n + 1)])
+    ca, cb = package_cost(a), package_cost(b)
+    assert cb.assembly_yield < ca.assembly_yield
+    assert cb.assembly_scrap / (n + 1) > ca.assembly_scrap / n     # scrap per die grows
+
+
+@settings(max_examples=40, deadline=None)
+@given(area=st.floats(50, 800), k=st.floats(1.05, 1.5))
+def test_package_cost_rises_with_die_area(area, k):
+    a = package_cost(arch("a", SI, [die("g", area)], [hbm(2)]))
+    b = package_cost(arch("a", SI, [die("g", min(area * k, 858))], [hbm(2)]))
+    assert b.total > a.total
