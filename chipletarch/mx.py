@@ -57,6 +57,8 @@ def _mx_format(fmt) -> tuple[Format, int]:
 def _as_bits(x):
     """Return (C-contiguous unsigned-int view of the float bits, original shape)."""
     a = np.asarray(x)
+    if a.ndim == 0:  # (np.ascontiguousarray would silently make it 1-D)
+        raise SpecError("MX quantization needs an array of rank >= 1")
     dt = a.dtype
     if dt == np.float32:
         a = np.ascontiguousarray(a)
