@@ -15,6 +15,7 @@ from .errors import ChipletarchError
 
 COMMAND_MODULES = [
     "chipletarch.arch.commands",
+    "chipletarch.cost.commands",
 ]
 
 

@@ -1,0 +1,116 @@
+"""`chipletarch cost ARCH...`: manufacturing cost of one or more architectures, side by side.
+
+Prints one column per architecture (component $ per good package, yields, total), or JSON with
+--json; --png draws stacked bars of the components. --volume sets the production volume that
+amortises NRE (without it NRE is left out and the table says so).
+"""
+from __future__ import annotations
+
+import json
+import math
+
+from ..errors import SpecError
+from .model import YIELD_MODELS
+from .package import CostOptions, PackageCost, family_cost, package_cost
+
+LABELS = {
+    "dies": "known-good dies",
+    "hbm": "HBM / memory",
+    "carrier": "interposer / RDL",
+    "substrate": "substrate",
+    "bumps": "bumps",
+    "assembly_scrap": "assembly scrap",
+    "final_test": "final test",
+    "nre": "NRE (amortised)",
+}
+
+
+def add_commands(subparsers) -> None:
+    p = subparsers.add_parser(
+        "cost", help="manufacturing cost per package (dies, HBM, packaging, yield, NRE)")
+    p.add_argument("archs", nargs="+", metavar="ARCH", help="bundled name or YAML path")
+    p.add_argument("--volume", type=float, metavar="N",
+                   help="packages built per product (amortises NRE; default: NRE left out)")
+    p.add_argument("--family", action="store_true",
+                   help="treat the ARCHs as one product family: shared die designs (same name, "
+                        "area, node) amortise their NRE over all products")
+    p.add_argument("--yield-model", choices=YIELD_MODELS, default="negative_binomial")
+    p.add_argument("--final-test-usd", type=float, default=0.0, metavar="USD",
+                   help="final (package) test cost per package tested (default 0: no public figure)")
+    p.add_argument("--json", action="store_true", help="print the full breakdowns as JSON")
+    p.add_argument("--png", metavar="PATH", help="draw stacked cost bars to a PNG file")
+    p.set_defaults(func=cmd_cost)
+
+
+def _money(x: float) -> str:
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
+
+
+def render_table(costs: list[PackageCost]) -> str:
+    head = ["$ per good package"] + [c.name for c in costs]
+    rows = [[LABELS[k]] + [_money(c.components()[k]) for c in costs] for k in PackageCost.COMPONENTS]
+    rows.append(["recurring (no NRE)"] + [_money(c.recurring) for c in costs])
+    rows.append(["TOTAL"] + [_money(c.total) for c in costs])
+    rows.append(["assembly yield"] + [f"{c.assembly_yield:.3f}" for c in costs])
+    rows.append(["carrier yield"] + ["-" if c.carrier_yield is None else f"{c.carrier_yield:.3f}"
+                                     for c in costs])
+    names = sorted({n for c in costs for n in c.die_yields})
+    for n in names:
+        rows.append([f"die yield {n}"] + [f"{c.die_yields[n]:.3f}" if n in c.die_yields else "-"
+                                          for c in costs])
+    widths = [max(len(r[i]) for r in [head] + rows) for i in range(len(head))]
+    lines = ["  ".join(h.ljust(w) if i == 0 else h.rjust(w) for i, (h, w) in enumerate(zip(head, widths)))]
+    lines.append("  ".join("-" * w for w in widths))
+    for r in rows:
+        lines.append("  ".join(v.ljust(w) if i == 0 else v.rjust(w)
+                               for i, (v, w) in enumerate(zip(r, widths))))
+    for c in costs:
+        for note in c.notes:
+            lines.append(f"note ({c.name}): {note}")
+    return "\n".join(lines)
+
+
+def plot_stacked(costs: list[PackageCost], path: str) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(1.6 + 1.4 * len(costs), 4.5))
+    x = range(len(costs))
+    bottom = [0.0] * len(costs)
+    for k in PackageCost.COMPONENTS:
+        vals = [c.components()[k] for c in costs]
+        if not any(vals):
+            continue
+        ax.bar(x, vals, bottom=bottom, label=LABELS[k], width=0.6)
+        bottom = [b + v for b, v in zip(bottom, vals)]
+    for i, c in enumerate(costs):
+        ax.text(i, bottom[i], f"${c.total:,.0f}", ha="center", va="bottom", fontsize=8)
+    ax.set_xticks(list(x), [c.name for c in costs], rotation=20, ha="right")
+    ax.set_ylabel("US$ per good package")
+    vol = {c.volume for c in costs}
+    ax.set_title("Manufacturing cost" + (f" (volume {next(iter(vol)):,.0f})"
+                                         if len(vol) == 1 and None not in vol else ""))
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def cmd_cost(args) -> int:
+    if args.volume is not None and not (args.volume > 0 and math.isfinite(args.volume)):
+        raise SpecError(f"--volume must be a positive number, got {args.volume:g}")
+    opts = CostOptions(yield_model=args.yield_model, final_test_usd=args.final_test_usd)
+    if args.family:
+        if args.volume is None:
+            raise SpecError("--family needs --volume (it only changes how NRE is amortised)")
+        costs = list(family_cost([(a, args.volume) for a in args.archs], opts).values())
+    else:
+        costs = [package_cost(a, volume=args.volume, options=opts) for a in args.archs]
+    if args.json:
+        print(json.dumps([c.to_dict() for c in costs], indent=2, default=float))
+    else:
+        print(render_table(costs))
+    if args.png:
+        plot_stacked(costs, args.png)
+    return 0
