@@ -1,0 +1,290 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False
+"""Cycle-approximate kernel models of the chipletarch engine (GEMM, attention), compiled.
+
+Inputs are flat float64 arrays: the machine (slots named in chipletarch/engine/machine.py,
+mirrored by the M_* constants below; a test checks SLOT_NAMES against it) and, per GEMM, an
+operand descriptor (chipletarch/engine/fmt.py). The arithmetic is the same, step for step, as the
+pure-Python reference chipletarch/engine/reference.py; docs/ENGINE.md explains it. Hot loops hold
+no Python objects and run without the GIL.
+"""
+from libc.math cimport ceil, floor, pow, INFINITY, fmax, fmin, sqrt
+
+import numpy as np
+
+SLOT_NAMES = (
+    "cores", "clock_hz", "macs_16", "macs_8", "macs_6", "macs_4", "macs_32", "vec_flops",
+    "sfu_ops", "smem_bytes", "smem_bw", "rf_bytes", "l2_bytes", "l2_bw", "hbm_bw", "hbm_bytes",
+    "tile_m_min", "tile_n_min", "sys_rows", "sys_cols", "native_block_scale", "launch_s",
+    "mem_latency_s", "eff_mat_16", "eff_mat_8", "eff_mem", "overlap_p", "rescale_exposed",
+    "quant_tensor_s", "quant_block_s", "eff_sfu", "attn_tile_s", "link_bw", "link_latency_s",
+    "eff_link", "comm_launch_s", "eff_mat_attn", "attn_dec_eff_mem",
+)
+
+cdef enum:
+    M_CORES = 0
+    M_CLOCK = 1
+    M_MACS16 = 2
+    M_MACS8 = 3
+    M_MACS6 = 4
+    M_MACS4 = 5
+    M_MACS32 = 6
+    M_VEC = 7
+    M_SFU = 8
+    M_SMEM = 9
+    M_SMEM_BW = 10
+    M_RF = 11
+    M_L2 = 12
+    M_L2_BW = 13
+    M_HBM_BW = 14
+    M_HBM_BYTES = 15
+    M_TM_MIN = 16
+    M_TN_MIN = 17
+    M_SYS_R = 18
+    M_SYS_C = 19
+    M_NATIVE_SCALE = 20
+    M_LAUNCH = 21
+    M_MEM_LAT = 22
+    M_EFF16 = 23
+    M_EFF8 = 24
+    M_EFF_MEM = 25
+    M_P = 26
+    M_RESCALE = 27
+    M_QT = 28
+    M_QB = 29
+    M_EFF_SFU = 30
+    M_ATTN_TILE = 31
+    M_LINK_BW = 32
+    M_LINK_LAT = 33
+    M_EFF_LINK = 34
+    M_COMM_LAUNCH = 35
+    M_EFF_ATTN = 36
+    M_DEC_EFF_MEM = 37
+    NSLOTS = 38
+
+# operand descriptor slots (chipletarch/engine/fmt.py)
+cdef enum:
+    D_AB = 0
+    D_BB = 1
+    D_CB = 2
+    D_BITS = 3
+    D_BLOCK_K = 4
+    D_QUANT = 5
+    D_ELEM = 6
+    D_TN_GRAN = 7
+    NFMT = 8
+
+# bound codes (chipletarch/engine/reference.py BOUND_NAMES)
+cdef enum:
+    B_COMPUTE = 0
+    B_SRAM = 1
+    B_L2 = 2
+    B_HBM = 3
+    B_OVERHEAD = 4
+
+cdef int TILE_M[4]
+cdef int TILE_N[6]
+cdef int SPLITS[10]
+TILE_M[:] = [64, 128, 192, 256]
+TILE_N[:] = [16, 32, 64, 128, 192, 256]
+SPLITS[:] = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32]
+cdef double KSTEP_BYTES = 128.0
+
+
+cdef inline long cdiv(long a, long b) noexcept nogil:
+    return (a + b - 1) // b
+
+
+cdef inline double pnorm3(double a, double b, double c, double p) noexcept nogil:
+    cdef double mx = fmax(a, fmax(b, c))
+    if mx <= 0.0:
+        return 0.0
+    if p > 60.0:
+        return mx
+    return mx * pow(pow(a / mx, p) + pow(b / mx, p) + pow(c / mx, p), 1.0 / p)
+
+
+cdef inline double hbm_traffic(double m, double n, double k, double ab, double bb, double cb,
+                               double l2_bytes, double tm, double tn, double cores,
+                               double tiles_m, double tiles_n, double waves,
+                               int warm) noexcept nogil:
+    """Bytes moved to/from memory by a wave-by-wave sweep of output tiles (split-K excluded).
+
+    Tiles of one wave run in near lockstep along k, so a wave reads its distinct A rows and B
+    columns once: footprint F = (gm tm ab + gn tn bb) k for a gm x gn block of tiles (swizzled
+    raster, shaped to minimise F). An operand that fits in half of L2 is read once overall;
+    otherwise cross-wave reuse survives in proportion to how much of F fits in half of L2.
+    warm: the activation A was just written by the previous kernel (in inference: the op that
+    produced it; in the measured benchmark: the same); if it fits in half of L2 it is read from
+    L2, not memory. Weights B are always cold.
+    """
+    cdef double a_tot = m * k * ab, b_tot = n * k * bb, cap = 0.5 * l2_bytes
+    cdef double uniq = a_tot + b_tot, gm, gn, foot, a_str, b_str, streamed, r
+    if warm and a_tot <= cap:
+        a_tot = 0.0
+        uniq = b_tot
+    if uniq <= cap or waves <= 1.0:
+        return uniq + m * n * cb
+    gm = floor(sqrt(cores * tn * bb / (tm * ab)) + 0.5)
+    gm = fmin(tiles_m, fmax(1.0, gm))
+    gn = fmin(tiles_n, ceil(cores / gm))
+    gm = fmin(tiles_m, fmax(gm, ceil(cores / gn)))
+    foot = (gm * tm * ab + gn * tn * bb) * k
+    a_str = a_tot if a_tot <= 0.5 * cap else fmax(a_tot, waves * gm * tm * ab * k)
+    if a_tot == 0.0:
+        a_str = 0.0
+    b_str = b_tot if b_tot <= 0.5 * cap else fmax(b_tot, waves * gn * tn * bb * k)
+    streamed = a_str + b_str
+    r = fmin(1.0, foot / cap)
+    return uniq + (streamed - uniq) * r + m * n * cb
+
+
+cdef inline void select_macs(const double[::1] mach, double bits, double* macs, double* eff) noexcept nogil:
+    if bits >= 32:
+        macs[0] = mach[M_MACS32]
+        eff[0] = mach[M_EFF16]
+        return
+    if bits >= 16:
+        macs[0] = mach[M_MACS16]
+        eff[0] = mach[M_EFF16]
+        return
+    eff[0] = mach[M_EFF8]
+    if bits >= 8:
+        macs[0] = mach[M_MACS8]
+    elif bits >= 6:
+        macs[0] = mach[M_MACS6] if mach[M_MACS6] > 0 else mach[M_MACS8]
+    else:
+        macs[0] = mach[M_MACS4] if mach[M_MACS4] > 0 else mach[M_MACS8]
+
+
+cdef double gemm_core(const double[::1] mach, long m, long n, long k, const double* d,
+                      int warm, int* bound) noexcept nogil:
+    cdef double cores = mach[M_CORES], clock = mach[M_CLOCK]
+    cdef double macs = 0.0, eff = 1.0
+    cdef double smem = mach[M_SMEM], smem_bw = mach[M_SMEM_BW], rf = mach[M_RF]
+    cdef double l2_bw = mach[M_L2_BW], hbm_bw = mach[M_HBM_BW] * mach[M_EFF_MEM]
+    cdef double vec = mach[M_VEC], p = mach[M_P]
+    cdef double sys_r = mach[M_SYS_R], sys_c = mach[M_SYS_C]
+    cdef double tm_min = fmax(mach[M_TM_MIN], sys_r), tn_min = fmax(mach[M_TN_MIN], sys_c)
+    cdef double ab = d[D_AB], bb = d[D_BB], cb = d[D_CB], elem = d[D_ELEM]
+    cdef double block_k = d[D_BLOCK_K]
+    cdef bint soft_scale = block_k > 0 and mach[M_NATIVE_SCALE] == 0.0
+    cdef double tk, fixed, quant_t, best_t, t_hbm, stage, mma, fetch, load, step, out_b
+    cdef double rescale, occ
+    cdef double tile_cyc, t_core, l2b, t_l2, body, t, fm = <double>m, fn = <double>n
+    cdef long ksteps_all, tiles, steps, waves
+    cdef int i, j, si, tm, tn, s, best_bound = B_OVERHEAD
+    if m <= 0 or n <= 0 or k <= 0:
+        bound[0] = B_OVERHEAD
+        return 0.0
+    select_macs(mach, d[D_BITS], &macs, &eff)
+    tk = fmax(8.0, KSTEP_BYTES / elem)
+    ksteps_all = <long>ceil(<double>k / tk)
+    fixed = mach[M_LAUNCH] + mach[M_MEM_LAT]
+    quant_t = 0.0
+    if d[D_QUANT] == 1:
+        fixed += mach[M_QT]
+        quant_t = fm * k * (2.0 * 2.0 + elem) / hbm_bw
+    elif d[D_QUANT] == 2:
+        fixed += mach[M_QB]
+        quant_t = fm * k * (2.0 + ab) / hbm_bw
+    best_t = INFINITY
+    for i in range(4):
+        tm = TILE_M[i]
+        if tm % (<int>tm_min) != 0:
+            continue
+        for j in range(6):
+            tn = TILE_N[j]
+            if tn % (<int>tn_min) != 0 or tn % (<int>d[D_TN_GRAN]) != 0:
+                continue
+            if tm * tn * 4.0 > 0.5 * rf:
+                continue
+            stage = (tm * ab + tn * bb) * tk
+            if 2.0 * stage > smem:
+                continue
+            tiles = cdiv(m, tm) * cdiv(n, tn)
+            fetch = (fmin(<double>tm, fm) * ab + fmin(<double>tn, fn) * bb) * tk
+            load = fetch / smem_bw
+            rescale = 0.0
+            if soft_scale:
+                rescale = (tk / block_k) * tm * tn * 4.0 / vec
+            for si in range(10):
+                s = SPLITS[si]
+                # software block scaling keeps the fp32 promotion in one CTA's registers: the
+                # production kernels (DeepGEMM-style) have no split-K
+                if s > 1 and (tiles * s > cores or s > ksteps_all or soft_scale):
+                    break
+                steps = cdiv(ksteps_all, s)
+                waves = cdiv(tiles * s, <long>cores)
+                # sustained matrix clock under the power limit: the fitted shortfall (1 - eff)
+                # applies in proportion to the share of cores busy
+                occ = (tiles * s) / (waves * cores)
+                mma = tm * tn * tk / (macs * (1.0 - (1.0 - eff) * occ))
+                # rescale FMAs run beside the MMAs of the other warpgroup; the share that shows
+                # (fitted) grows with occupancy like the power-limited clock
+                step = fmax(mma, load) + mach[M_RESCALE] * occ * rescale
+                out_b = 4.0 if s > 1 else cb
+                tile_cyc = steps * step + tm * tn * out_b / smem_bw
+                if sys_r > 0:
+                    tile_cyc += sys_r + sys_c
+                t_core = waves * tile_cyc / clock
+                t_hbm = hbm_traffic(fm, fn, <double>k, ab, bb, cb, mach[M_L2], tm, tn, cores,
+                                    <double>cdiv(m, tm), <double>cdiv(n, tn), <double>waves,
+                                    warm) / hbm_bw
+                l2b = tiles * s * steps * fetch
+                if s > 1:
+                    l2b += 2.0 * s * fm * fn * 4.0
+                t_l2 = l2b / l2_bw
+                body = pnorm3(t_core, t_hbm, t_l2, p)
+                t = fixed + body + quant_t
+                if s > 1:
+                    t += mach[M_LAUNCH]      # split-K partials are summed by a second kernel
+                if t < best_t:
+                    best_t = t
+                    if t - body > body:
+                        best_bound = B_OVERHEAD
+                    elif t_core >= t_hbm and t_core >= t_l2:
+                        best_bound = B_SRAM if load > mma else B_COMPUTE
+                    elif t_hbm >= t_l2:
+                        best_bound = B_HBM
+                    else:
+                        best_bound = B_L2
+    bound[0] = best_bound
+    return best_t
+
+
+def _check_machine(mach):
+    if mach.shape[0] != NSLOTS:
+        raise ValueError(f"machine array must have {NSLOTS} slots, got {mach.shape[0]}")
+
+
+def gemm_one(const double[::1] mach, long m, long n, long k, const double[::1] desc, int warm=0):
+    """(seconds, bound code) of one GEMM."""
+    cdef int bound = 0
+    cdef double t
+    _check_machine(mach)
+    if desc.shape[0] != NFMT:
+        raise ValueError("bad format descriptor")
+    with nogil:
+        t = gemm_core(mach, m, n, k, &desc[0], warm, &bound)
+    return t, bound
+
+
+def gemm_batch(const double[::1] mach, const long[::1] m, const long[::1] n, const long[::1] k,
+               const double[:, ::1] desc, const long[::1] fmt_row, double[::1] out_t,
+               signed char[::1] out_bound, int warm=0):
+    """Evaluate len(m) GEMMs; row i uses descriptor desc[fmt_row[i]]. Fills out_t, out_bound."""
+    cdef Py_ssize_t i, nrow = m.shape[0]
+    cdef int bound = 0
+    _check_machine(mach)
+    if desc.shape[1] != NFMT:
+        raise ValueError("bad format descriptor table")
+    if not (n.shape[0] == nrow and k.shape[0] == nrow and fmt_row.shape[0] == nrow
+            and out_t.shape[0] == nrow and out_bound.shape[0] == nrow):
+        raise ValueError("gemm_batch: arrays must have equal length")
+    for i in range(nrow):
+        if fmt_row[i] < 0 or fmt_row[i] >= desc.shape[0]:
+            raise ValueError("gemm_batch: fmt_row out of range")
+    with nogil:
+        for i in range(nrow):
+            out_t[i] = gemm_core(mach, m[i], n[i], k[i], &desc[fmt_row[i], 0], warm, &bound)
+            out_bound[i] = <signed char>bound

@@ -1,0 +1,13 @@
+"""The chipletarch engine: compile a design point into flat machine arrays and time kernels
+(GEMM, attention, collectives, memory-bound ops) with the Cython core `chipletarch._core.engine`.
+
+Kernel-level API (seconds): `gemm_time`, `gemm_time_bound`, `gemm_times` (batched),
+`attention_time`, `collective_time`, `elementwise_time`. Machines: `Machine`, `h100_sxm`,
+`h200_sxm`. The model is written down in docs/ENGINE.md; its accuracy in docs/VALIDATION.md.
+"""
+from __future__ import annotations
+
+from .gemm import gemm_time, gemm_time_bound, gemm_times
+from .machine import Machine, h100_sxm, h200_sxm
+
+__all__ = ["Machine", "h100_sxm", "h200_sxm", "gemm_time", "gemm_time_bound", "gemm_times"]

@@ -1,0 +1,72 @@
+"""Public GEMM timing API over the compiled core (`chipletarch._core.engine`).
+
+`gemm_time` gives seconds for C[m,n] = A[m,k] B[k,n] on one die in one format; `gemm_time_bound`
+adds which resource bound it; `gemm_times` evaluates arrays of GEMMs in one nogil call (what the
+full-model engine uses). The model itself is described in docs/ENGINE.md.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .._core import engine as _ce
+from ..errors import SpecError
+from . import fmt as F
+from .machine import as_machine_array
+from .reference import BOUND_NAMES
+
+
+def _dim(x, name):
+    try:
+        v = int(x)
+    except (TypeError, ValueError):
+        raise SpecError(f"GEMM {name} must be an integer, got {x!r}") from None
+    if v != x or v < 0:
+        raise SpecError(f"GEMM {name} must be a non-negative integer, got {x!r}")
+    return v
+
+
+def gemm_time_bound(machine, m, n, k, fmt="bf16", l2_warm=False) -> tuple[float, str]:
+    """(seconds, bound-by) of one GEMM; bound-by is compute, sram, l2, hbm or overhead.
+
+    l2_warm: operands were touched by the previous kernel (benchmark loop, or an activation just
+    produced); a working set that fits in L2 is then served from L2 instead of memory."""
+    mach = as_machine_array(machine)
+    t, b = _ce.gemm_one(mach, _dim(m, "m"), _dim(n, "n"), _dim(k, "k"), F.descriptor(fmt),
+                        int(bool(l2_warm)))
+    return t, BOUND_NAMES[b]
+
+
+def gemm_time(machine, m, n, k, fmt="bf16", l2_warm=False) -> float:
+    """Seconds for C[m,n] = A[m,k] B[k,n] in format `fmt` (operands and compute) on one die."""
+    return gemm_time_bound(machine, m, n, k, fmt, l2_warm)[0]
+
+
+def gemm_times(machine, m, n, k, fmt="bf16", l2_warm=False) -> tuple[np.ndarray, np.ndarray]:
+    """Batched GEMM timing: arrays m, n, k (broadcast together) and a format name or an array of
+    names. Returns (seconds float64[N], bound code int8[N]; names in BOUND_NAMES)."""
+    mach = as_machine_array(machine)
+    m, n, k = (np.asarray(a) for a in (m, n, k))
+    try:
+        m, n, k = np.broadcast_arrays(m, n, k)
+    except ValueError as exc:
+        raise SpecError(f"gemm_times: m, n, k do not broadcast: {exc}") from None
+    m = np.ascontiguousarray(m.ravel(), dtype=np.int64)
+    n = np.ascontiguousarray(n.ravel(), dtype=np.int64)
+    k = np.ascontiguousarray(k.ravel(), dtype=np.int64)
+    if m.size and min(m.min(), n.min(), k.min()) < 0:
+        raise SpecError("gemm_times: dimensions must be >= 0")
+    if isinstance(fmt, str):
+        desc = F.descriptor(fmt)[None, :]
+        rows = np.zeros(m.size, dtype=np.int64)
+    else:
+        names = np.asarray(fmt, dtype=object).ravel()
+        if names.size != m.size:
+            raise SpecError("gemm_times: one format per GEMM (or a single name) expected")
+        uniq, rows = np.unique(names.astype(str), return_inverse=True)
+        desc = np.stack([F.descriptor(u) for u in uniq])
+        rows = rows.astype(np.int64)
+    out_t = np.empty(m.size, dtype=np.float64)
+    out_b = np.empty(m.size, dtype=np.int8)
+    _ce.gemm_batch(mach, m, n, k, np.ascontiguousarray(desc), rows, out_t, out_b,
+                   int(bool(l2_warm)))
+    return out_t, out_b

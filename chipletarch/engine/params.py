@@ -1,0 +1,28 @@
+"""Fitted efficiency parameters of the H100 SXM reference (the only numbers not read from a spec).
+
+Each value was fitted on the measured H100 kernels in shared/reference/silicon (copied to
+tests/data/silicon) by `python -m chipletarch.engine.validate --fit`, on the 70 % training split
+(by shape, seed 0) only; docs/VALIDATION.md lists them with the held-out error. The same values
+are used unchanged for H200 and, as the method, for B200.
+"""
+from __future__ import annotations
+
+H100 = {
+    "l2_bw": 1.89e+13,
+    "launch_s": 2.686e-06,
+    "mem_latency_s": 1.994e-07,
+    "eff_mat_16": 0.9758,
+    "eff_mat_8": 0.8041,
+    "eff_mem": 0.832,
+    "overlap_p": 2.308,
+    "rescale_exposed": 1,
+    "quant_tensor_s": 9.735e-06,
+    "quant_block_s": 1.682e-06,
+    "eff_sfu": 0.5,
+    "attn_tile_s": 1.0e-6,
+    "link_latency_s": 3.0e-6,
+    "eff_link": 0.8,
+    "comm_launch_s": 5.0e-6,
+    "eff_mat_attn": 0.6,
+    "attn_dec_eff_mem": 0.7,
+}

@@ -1,0 +1,155 @@
+"""Pure-Python reference of the engine's kernel models (GEMM, attention), slot for slot the same
+arithmetic as `_core/engine.pyx`. It exists for parity tests and for reading: docs/ENGINE.md
+explains the model; this file is the model in plain Python. It is ~100x slower than the Cython
+core and is never used by the public API.
+"""
+from __future__ import annotations
+
+import math
+
+from . import fmt as F
+from .machine import IDX
+
+# Candidate CTA tiles (M, N). The k-step is 128 bytes of operand row (the swizzle width of the
+# shared-memory layout): 64 bf16, 128 fp8, 256 fp4 elements.
+TILE_M = (64, 128, 192, 256)
+TILE_N = (16, 32, 64, 128, 192, 256)
+SPLITS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
+KSTEP_BYTES = 128.0
+
+BOUND_NAMES = ("compute", "sram", "l2", "hbm", "overhead")
+COMPUTE, SRAM, L2, HBM, OVERHEAD = range(5)
+
+
+def _cdiv(a, b):
+    return -(-a // b)
+
+
+def _macs(mach, bits):
+    if bits >= 32:
+        return mach[IDX["macs_32"]], mach[IDX["eff_mat_16"]]
+    if bits >= 16:
+        return mach[IDX["macs_16"]], mach[IDX["eff_mat_16"]]
+    key = {8: "macs_8", 6: "macs_6", 4: "macs_4"}[int(bits)]
+    macs = mach[IDX[key]] if mach[IDX[key]] > 0 else mach[IDX["macs_8"]]
+    return macs, mach[IDX["eff_mat_8"]]
+
+
+def pnorm3(a, b, c, p):
+    mx = max(a, b, c)
+    if mx <= 0.0:
+        return 0.0
+    if p > 60.0:
+        return mx
+    return mx * ((a / mx) ** p + (b / mx) ** p + (c / mx) ** p) ** (1.0 / p)
+
+
+def hbm_traffic(m, n, k, ab, bb, cb, l2_bytes, tm, tn, cores, tiles_m, tiles_n, waves, warm=0):
+    """Bytes moved to/from memory by a wave-by-wave sweep of output tiles (engine.pyx has the
+    explanation; half of L2 is taken as usable for operand panels)."""
+    a_tot, b_tot, cap = m * k * ab, n * k * bb, 0.5 * l2_bytes
+    uniq = a_tot + b_tot
+    if warm and a_tot <= cap:    # activation just written by the previous kernel: in L2
+        a_tot = 0.0
+        uniq = b_tot
+    if uniq <= cap or waves <= 1:
+        return uniq + m * n * cb
+    gm = math.floor(math.sqrt(cores * tn * bb / (tm * ab)) + 0.5)
+    gm = min(tiles_m, max(1.0, gm))
+    gn = min(tiles_n, math.ceil(cores / gm))
+    gm = min(tiles_m, max(gm, math.ceil(cores / gn)))
+    foot = (gm * tm * ab + gn * tn * bb) * k
+    a_str = a_tot if a_tot <= 0.5 * cap else max(a_tot, waves * gm * tm * ab * k)
+    if a_tot == 0.0:
+        a_str = 0.0
+    b_str = b_tot if b_tot <= 0.5 * cap else max(b_tot, waves * gn * tn * bb * k)
+    r = min(1.0, foot / cap)
+    return uniq + (a_str + b_str - uniq) * r + m * n * cb
+
+
+def gemm_one(mach, m, n, k, d, warm=0):
+    """(seconds, bound code) of C[m,n] = A[m,k] B[k,n] in format descriptor d on machine array."""
+    if m <= 0 or n <= 0 or k <= 0:
+        return 0.0, OVERHEAD
+    cores = mach[IDX["cores"]]
+    clock = mach[IDX["clock_hz"]]
+    macs, eff = _macs(mach, d[F.BITS])
+    smem = mach[IDX["smem_bytes"]]
+    smem_bw = mach[IDX["smem_bw"]]
+    rf = mach[IDX["rf_bytes"]]
+    l2_bw = mach[IDX["l2_bw"]]
+    hbm_bw = mach[IDX["hbm_bw"]] * mach[IDX["eff_mem"]]
+    vec = mach[IDX["vec_flops"]]
+    p = mach[IDX["overlap_p"]]
+    sys_r, sys_c = mach[IDX["sys_rows"]], mach[IDX["sys_cols"]]
+    tm_min = max(mach[IDX["tile_m_min"]], sys_r)
+    tn_min = max(mach[IDX["tile_n_min"]], sys_c)
+    ab, bb, cb = d[F.A_BYTES], d[F.B_BYTES], d[F.C_BYTES]
+    elem = d[F.ELEM_BYTES]
+    block_k = d[F.BLOCK_K]
+    soft_scale = block_k > 0 and mach[IDX["native_block_scale"]] == 0.0
+    tk = max(8.0, KSTEP_BYTES / elem)
+    ksteps_all = math.ceil(k / tk)
+
+    # fixed costs: kernel launch, memory latency of the first stage, activation quantisation pass
+    fixed = mach[IDX["launch_s"]] + mach[IDX["mem_latency_s"]]
+    quant_t = 0.0
+    if d[F.QUANT] == F.QUANT_TENSOR:
+        fixed += mach[IDX["quant_tensor_s"]]
+        quant_t = m * k * (2.0 * 2.0 + elem) / hbm_bw      # amax read + cast read + write
+    elif d[F.QUANT] == F.QUANT_BLOCK:
+        fixed += mach[IDX["quant_block_s"]]
+        quant_t = m * k * (2.0 + ab) / hbm_bw               # one fused read + write with scales
+
+    best_t, best_bound = math.inf, OVERHEAD
+    for tm in TILE_M:
+        if tm % tm_min:
+            continue
+        for tn in TILE_N:
+            if tn % tn_min or tn % d[F.TILE_N_GRANULE]:
+                continue
+            if tm * tn * 4.0 > 0.5 * rf:              # fp32 accumulators in half the RF
+                continue
+            stage = (tm * ab + tn * bb) * tk
+            if 2.0 * stage > smem:                     # double buffering must fit
+                continue
+            tiles = _cdiv(m, tm) * _cdiv(n, tn)
+            # operand bytes actually fetched (TMA does not fetch rows past the matrix edge)
+            fetch = (min(tm, m) * ab + min(tn, n) * bb) * tk
+            load = fetch / smem_bw
+            rescale = 0.0
+            if soft_scale:
+                rescale = (tk / block_k) * tm * tn * 4.0 / vec
+            for s in SPLITS:
+                # software block scaling: no split-K (fp32 promotion lives in one CTA)
+                if s > 1 and (tiles * s > cores or s > ksteps_all or soft_scale):
+                    break
+                steps = _cdiv(ksteps_all, s)
+                waves = _cdiv(tiles * s, int(cores))
+                occ = (tiles * s) / (waves * cores)   # power-limited clock scales with occupancy
+                mma = tm * tn * tk / (macs * (1.0 - (1.0 - eff) * occ))
+                step = max(mma, load) + mach[IDX["rescale_exposed"]] * occ * rescale
+                out_b = 4.0 if s > 1 else cb
+                tile_cyc = steps * step + tm * tn * out_b / smem_bw
+                if sys_r > 0:
+                    tile_cyc += sys_r + sys_c                # systolic fill + drain per tile
+                t_core = waves * tile_cyc / clock
+                t_hbm = hbm_traffic(m, n, k, ab, bb, cb, mach[IDX["l2_bytes"]], tm, tn, cores,
+                                    _cdiv(m, tm), _cdiv(n, tn), waves, warm) / hbm_bw
+                l2_bytes = tiles * s * steps * fetch + (2.0 * s * m * n * 4.0 if s > 1 else 0.0)
+                t_l2 = l2_bytes / l2_bw
+                body = pnorm3(t_core, t_hbm, t_l2, p)
+                t = fixed + body + quant_t
+                if s > 1:
+                    t += mach[IDX["launch_s"]]   # split-K partials are summed by a second kernel
+                if t < best_t:
+                    best_t = t
+                    if t - body > body:
+                        best_bound = OVERHEAD
+                    elif t_core >= t_hbm and t_core >= t_l2:
+                        best_bound = SRAM if load > mma else COMPUTE
+                    elif t_hbm >= t_l2:
+                        best_bound = HBM
+                    else:
+                        best_bound = L2
+    return best_t, best_bound
