@@ -154,3 +154,36 @@ def test_package_cost_rises_with_die_area(area, k):
     a = package_cost(arch("a", SI, [die("g", area)], [hbm(2)]))
     b = package_cost(arch("a", SI, [die("g", min(area * k, 858))], [hbm(2)]))
     assert b.total > a.total
+
+
+def test_hybrid_bonded_stacks_by_hand():
+    # 4 compute dies hybrid-bonded two per base die (MI300X-style), bases on an interposer.
+    # Each 3D stack is formed and tested first (yield 0.95^2), then is one attach on the carrier.
+    hyb = NS(**{**vars(SI), "name": "3d-hybrid-bonding"})
+    link = lambda a, b, k: NS(kind=k, endpoints=[a, b])
+    links = [link(f"xcd{i}", f"iod{i // 2}", "ucie-3d") for i in range(4)]
+    links.append(link("iod0", "iod1", "custom"))
+    a = arch("mi", hyb, [die("xcd", 100, N5, count=4), die("iod", 300, N7, count=2)],
+             interposer=1000)
+    a.all_links = lambda: links
+    c = package_cost(a)
+    y1 = M.die_yield(1000, 0.06, alpha=6)
+    ys = 0.95 ** 2                        # hybrid bonds per stack
+    y2 = 0.95 ** 2                        # two stacks attached to the interposer
+    y3 = 0.99
+    carrier = 1937 / M.dies_per_wafer(1000) + 1000 * 0.005
+    iod = M.die_cost(300, 9346, 0.09, alpha=10).kgd + 300 * 0.01   # base dies carry the bumps
+    xcd = M.die_cost(100, 16988, 0.11, alpha=10).kgd               # stacked dies: no bumps
+    sub = 4 * 1000 * 0.005
+    expected = carrier / (y1 * y2 * y3) + (2 * iod + 4 * xcd) / (ys * y2 * y3) + sub / y3
+    assert c.total == pytest.approx(expected)
+    # explicit mapping gives the same; a better hybrid-bond yield lowers the cost
+    assert package_cost(a, stacked_dies={"xcd": "iod"}).total == pytest.approx(expected)
+    assert package_cost(a, hybrid_bond_yield=0.99).total < c.total
+    with pytest.raises(SpecError):
+        package_cost(a, stacked_dies={"xcd": "nope"})
+
+
+def test_bond_yield_override_reduces_scrap():
+    a = arch("gpu", SI, [die("g", 600)], [hbm(6)], interposer=2000)
+    assert package_cost(a, bond_yield=0.99).assembly_scrap < package_cost(a).assembly_scrap

@@ -213,11 +213,14 @@ def die_cost(area_mm2: float, wafer_price: float, d0_per_cm2: float, *, alpha: f
 @dataclass(frozen=True)
 class Part:
     """A purchased or fabricated component that enters assembly before step `enters_at`
-    (index into the step list); it is scrapped by a failure at that step or any later one."""
+    (index into the step list); it is scrapped by a failure at that step or any later one.
+    `prior_yield` is the yield of a sub-assembly it went through first (e.g. a die hybrid-bonded
+    onto a base die, the stack tested before it joins the package)."""
     name: str
     cost: float
     enters_at: int = 0
     category: str = ""
+    prior_yield: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -251,7 +254,7 @@ class AssemblyResult:
 def assemble(parts: Sequence[Part], steps: Sequence[Step]) -> AssemblyResult:
     """Cost per good package when parts enter a line of yielded steps:
 
-        cost_good = sum_i cost_i / prod_{j >= entry_i} y_j
+        cost_good = sum_i cost_i / (p_i * prod_{j >= entry_i} y_j)     (p_i = prior_yield)
 
     A part entering before step j is lost whenever step j or a later step fails, so each good
     package must pay for the copies of the part scrapped along the way. This one rule reproduces
@@ -270,7 +273,8 @@ def assemble(parts: Sequence[Part], steps: Sequence[Step]) -> AssemblyResult:
             raise SpecError(f"part {p.name!r} enters at step {p.enters_at}, "
                             f"outside 0..{len(steps)}")
         _non_negative(f"cost of {p.name!r}", p.cost)
-        s = math.prod(st.yield_ for st in steps[p.enters_at:])
+        s = _probability(f"prior yield of {p.name!r}", p.prior_yield) * math.prod(
+            st.yield_ for st in steps[p.enters_at:])
         survive.append(s)
         good.append(p.cost / s)
     return AssemblyResult(parts=list(parts), steps=steps, survive=survive, good_cost=good)

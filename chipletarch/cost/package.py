@@ -12,7 +12,7 @@ used by more than one of them has its NRE spread over all of them (chiplet reuse
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping
 
 from ..errors import SpecError
 from . import params as P
@@ -40,10 +40,12 @@ class Harvest:
 class CostOptions:
     """Inputs the architecture YAML does not carry. Every field has a sourced default."""
     yield_model: str = P.DEFAULT_YIELD_MODEL
+    bond_yield: float | None = None               # per attach; None = the technology's value
+    hybrid_bond_yield: float | None = None        # per 3D hybrid bond; None = bond_yield
     harvest: Mapping[str, Harvest] = field(default_factory=dict)   # die definition name -> Harvest
     hbm_height: Mapping[str, int] = field(default_factory=dict)     # stack definition -> dies high
     hbm_usd_per_gb: Mapping[str, float] = field(default_factory=dict)  # generation -> $/GB override
-    stacked_dies: Sequence[str] | None = None     # die definitions hybrid-bonded on other dies
+    stacked_dies: Mapping[str, str] | None = None  # top die def -> base die def (3D stacks)
     kgd_test_usd: float = P.KGD_TEST_USD          # per die probed (CM §4: no public figure)
     kgd_test_coverage: float = P.KGD_TEST_COVERAGE
     final_test_usd: float = 0.0                   # per package (see docs/COST.md: a gap)
@@ -158,25 +160,35 @@ def package_nre(pk: P.PackagingCost, *, carrier_area_mm2: float | None, substrat
             + substrate_area_mm2 * pk.substrate_usd_per_mm2)
 
 
-def _stacked(arch, opts: CostOptions) -> set[str]:
-    """Die definitions hybrid-bonded onto other dies. Default: on a 3d-hybrid-bonding package,
-    the compute dies whose die-to-die links are all 3D (ucie-3d) interfaces (MI300X XCDs on
-    IODs); elsewhere none."""
+def _stacked(arch, opts: CostOptions) -> dict[str, str]:
+    """{top die definition: base die definition} for dies hybrid-bonded onto other dies.
+
+    Given: `CostOptions.stacked_dies` = {top: base}. Default: on a 3d-hybrid-bonding package,
+    a die whose die-to-die links are all 3D interfaces (ucie-3d) sits on the die it links to,
+    when that partner is one definition (MI300X: each XCD on an IOD); elsewhere nothing."""
+    names = {d.name for d in arch.dies}
     if opts.stacked_dies is not None:
-        names = {d.name for d in arch.dies}
-        unknown = set(opts.stacked_dies) - names
+        unknown = (set(opts.stacked_dies) | set(opts.stacked_dies.values())) - names
         if unknown:
             raise SpecError(f"stacked_dies names unknown dies: {', '.join(sorted(unknown))}")
-        return set(opts.stacked_dies)
+        return dict(opts.stacked_dies)
     if arch.technology.name != "3d-hybrid-bonding":
-        return set()
-    kinds: dict[str, set[str]] = {}
+        return {}
     inst_to_def = {inst: d.name for d in arch.dies for inst in d.instances}
+    kinds: dict[str, set[str]] = {}
+    partners: dict[str, set[str]] = {}
     for link in arch.all_links():
-        for ep in link.endpoints:
-            kinds.setdefault(inst_to_def.get(ep, ep), set()).add(link.kind)
-    return {d.name for d in arch.dies
-            if getattr(d, "kind", "") == "compute" and kinds.get(d.name) == {"ucie-3d"}}
+        a, b = (inst_to_def.get(e, e) for e in link.endpoints)
+        for x, y in ((a, b), (b, a)):
+            kinds.setdefault(x, set()).add(link.kind)
+            partners.setdefault(x, set()).add(y)
+    out = {}
+    for d in arch.dies:
+        if kinds.get(d.name) == {"ucie-3d"} and len(partners[d.name] - {d.name}) == 1:
+            base = next(iter(partners[d.name] - {d.name}))
+            if kinds.get(base) != {"ucie-3d"}:      # the base also talks 2.5D: it is the bottom
+                out[d.name] = base
+    return out
 
 
 def _bridge_count(arch) -> int:
@@ -193,6 +205,10 @@ def _recurring(arch, opts: CostOptions) -> tuple[RecurringCost, P.PackagingCost,
     notes: list[str] = []
     tech = arch.technology
     pk = packaging_cost_params(tech, bridge_area_mm2=opts.bridge_area_mm2)
+    if opts.bond_yield is not None:
+        pk = pk.with_(bond_yield=opts.bond_yield)
+    if opts.hybrid_bond_yield is not None:
+        pk = pk.with_(hybrid_bond_yield=opts.hybrid_bond_yield)
     stacked = _stacked(arch, opts)
     dies = []
     for d in arch.dies:
@@ -211,7 +227,7 @@ def _recurring(arch, opts: CostOptions) -> tuple[RecurringCost, P.PackagingCost,
                          f"{h.unit_area_fraction:.0%} of area in units -> yield {y_override:.3f}")
         dies.append(DieSpec(d.name, d.area_mm2, node, d.count, yield_override=y_override,
                             test_cost=opts.kgd_test_usd, test_coverage=opts.kgd_test_coverage,
-                            on_carrier=d.name not in stacked))
+                            stacked_on=stacked.get(d.name)))
     stacks = []
     for s in arch.memory:
         gen = s.generation

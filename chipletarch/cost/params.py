@@ -40,7 +40,7 @@ class PackagingCost:
 
     kind: "organic" (dies on an organic substrate, MCM), "fanout" (RDL interposer),
     "interposer" (2.5D silicon interposer), "bridge" (RDL/organic carrier with embedded silicon
-    bridges: CoWoS-L, EMIB). 3D hybrid-bonded dies are DieSpec(on_carrier=False) on any kind.
+    bridges: CoWoS-L, EMIB). 3D hybrid-bonded dies are DieSpec(stacked_on=base) on any kind.
     """
     name: str
     kind: str
@@ -63,6 +63,9 @@ class PackagingCost:
     bridge_wafer_price: float = 0.0
     bridge_d0: float = 0.0
     bridge_alpha: float = 6.0
+    # per hybrid bond of a die onto a base die (3D). The reference sheets publish none (catalog:
+    # "hybrid-bond yield not in the sheets (gap)"); None falls back to `bond_yield`.
+    hybrid_bond_yield: float | None = None
 
     def with_(self, **kw) -> "PackagingCost":
         return replace(self, **kw)

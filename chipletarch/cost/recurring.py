@@ -30,8 +30,9 @@ class DieSpec:
     yield_override: float | None = None       # e.g. harvested yield (model.harvested_yield)
     test_cost: float = P.KGD_TEST_USD
     test_coverage: float = P.KGD_TEST_COVERAGE
-    on_carrier: bool = True     # False: hybrid-bonded on top of another die (3D), so no bumps
-                                # and no footprint of its own on the carrier or substrate
+    # name of the DieSpec this die is hybrid-bonded onto (3D, SoIC): each base instance carries
+    # count / base.count of these; no bumps and no footprint of its own on the carrier
+    stacked_on: str | None = None
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,9 @@ def recurring_cost(dies: Sequence[DieSpec], packaging: P.PackagingCost, *,
       chip-first carrier steps [carrier build y1, substrate attach y3]; carrier and dies at 0,
                          substrate at 1 (a bad RDL scraps the dies built into it)
     then, for every kind, test escapes (prod q_i^n_i, q = die quality after sort) and final test.
-    n counts every bonded die instance and every stack: each attach is a chance to fail.
+    n counts every die or 3D stack placed and every memory stack: each attach can fail.
+    Dies hybrid-bonded on a base die (`stacked_on`) first form a tested 3D stack with yield
+    y_h^k (k tops per base, y_h = hybrid_bond_yield or bond_yield); that stack is one attach.
     Carrier area = `carrier_area_mm2` if given, else carrier_area_factor x (dies + stacks);
     substrate area = `substrate_area_mm2` if given, else substrate_area_factor x (carrier or dies).
     """
@@ -120,17 +123,38 @@ def recurring_cost(dies: Sequence[DieSpec], packaging: P.PackagingCost, *,
         if s.count < 0 or int(s.count) != s.count:
             raise SpecError(f"stack {s.name!r}: count must be a non-negative integer")
 
-    die_area = sum(d.area_mm2 * d.count for d in dies if d.on_carrier)
+    # 3D sub-assemblies: top dies hybrid-bonded onto a base die, the stack tested before it
+    # joins the package, so a failed hybrid bond scraps that stack only (its prior yield)
+    by_name = {d.name: d for d in dies}
+    tops_per_base: dict[str, int] = {}
+    for d in dies:
+        if d.stacked_on is None:
+            continue
+        base = by_name.get(d.stacked_on)
+        if base is None or base.stacked_on is not None:
+            raise SpecError(f"die {d.name!r} is stacked on {d.stacked_on!r}, which is not a base "
+                            "die of this package")
+        if d.count % base.count:
+            raise SpecError(f"{d.count} x {d.name!r} cannot be spread evenly over "
+                            f"{base.count} x {base.name!r}")
+        tops_per_base[base.name] = tops_per_base.get(base.name, 0) + d.count // base.count
+    y_hybrid = packaging.hybrid_bond_yield or packaging.bond_yield
+    prior = {}
+    for d in dies:
+        base_name = d.stacked_on or d.name
+        prior[d.name] = bond_yield(y_hybrid, tops_per_base.get(base_name, 0))
+
+    die_area = sum(d.area_mm2 * d.count for d in dies if d.stacked_on is None)
     stack_area = sum(s.footprint_mm2 * s.count for s in stacks)
-    # every die placed (on the carrier or stacked on another die) and every stack is an attach
-    attaches = sum(d.count for d in dies) + sum(s.count for s in stacks)
+    # every die (or 3D stack) placed on the carrier/substrate and every memory stack is an attach
+    attaches = sum(d.count for d in dies if d.stacked_on is None) + sum(s.count for s in stacks)
     y_bond = bond_yield(packaging.bond_yield, attaches)
 
     parts: list[Part] = []
     meta: list[tuple[str, str, int, float, float | None, dict]] = []
 
-    def add(name, category, count, unit, enters, y=None, detail=None):
-        parts.append(Part(name, unit * count, enters, category))
+    def add(name, category, count, unit, enters, y=None, detail=None, prior_yield=1.0):
+        parts.append(Part(name, unit * count, enters, category, prior_yield))
         meta.append((name, category, count, unit, y, detail or {}))
 
     kind = packaging.kind
@@ -183,18 +207,20 @@ def recurring_cost(dies: Sequence[DieSpec], packaging: P.PackagingCost, *,
                 detail={"area_mm2": packaging.bridge_area_mm2})
 
     for d, dc in zip(dies, die_costs):
-        bump = d.area_mm2 * packaging.bump_usd_per_mm2 if d.on_carrier else 0.0
+        bump = d.area_mm2 * packaging.bump_usd_per_mm2 if d.stacked_on is None else 0.0
         add(d.name, "die", d.count, dc.kgd + bump, die_step, y=dc.yield_,
             detail={"area_mm2": d.area_mm2, "node": d.node.name, "raw": dc.raw,
                     "defect": dc.defect, "test": dc.test, "bumps": bump,
-                    "dies_per_wafer": dc.dies_per_wafer, "quality": dc.quality})
+                    "dies_per_wafer": dc.dies_per_wafer, "quality": dc.quality,
+                    "stacked_on": d.stacked_on, "stack_yield": prior[d.name]},
+            prior_yield=prior[d.name])
     for s in stacks:
         if s.count:
             add(s.name, "hbm", s.count, s.price, stack_step, detail={"footprint_mm2": s.footprint_mm2})
 
     # Chiplet Actuary applies the layer factor only to organic MCMs, where the substrate itself
     # routes die-to-die wires; under a carrier the substrate only fans out C4s (factor 1, CM §8)
-    n_dies = sum(d.count for d in dies if d.on_carrier)
+    n_dies = sum(d.count for d in dies if d.stacked_on is None)
     layer = (organic_layer_factor(sub_area, n_dies)
              if kind == "organic" and packaging.layer_factor_rule else 1.0)
     add("substrate", "substrate", 1, sub_area * packaging.substrate_usd_per_mm2 * layer, sub_step,
