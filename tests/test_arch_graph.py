@@ -45,6 +45,8 @@ def test_memory_path_one_hop(ring4):
 def test_memory_path_two_hops_picks_widest(ring4):
     # c0->c2: via c1 bottleneck min(100, 200) = 100 GB/s, 30 ns, 0.75 pJ; via c3 min(400, 50) = 50.
     p = memory_path(ring4, "c0", "hbm2")
+    bw, lat, pj, edges = p                      # the 4-tuple of the docs/ARCHITECTURE.md contract
+    assert (bw, edges) == (p.bandwidth_bytes_per_s, p.edges)
     assert p.nodes == ["c0", "c1", "c2", "hbm2"]
     assert p.edges == [("c0", "c1"), ("c1", "c2"), ("c2", "hbm2")]
     assert p.bandwidth_bytes_per_s == 100 * GB

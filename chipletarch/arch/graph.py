@@ -90,13 +90,20 @@ def memory_nodes(g: nx.Graph) -> list[str]:
 
 
 class MemoryPath(NamedTuple):
-    """A route through the package: bottleneck bandwidth, summed latency and energy, and its edges."""
+    """A route through the package: bottleneck bandwidth, summed latency and energy, and its edges.
+
+    Unpacks as the 4-tuple of the docs/ARCHITECTURE.md contract: `bw, lat, pj, edges = memory_path(...)`.
+    """
 
     bandwidth_bytes_per_s: float
     latency_s: float
     energy_pj_per_bit: float
     edges: list  # [(u, v), ...] in path order; g.edges[u, v] gives each edge's attributes
-    nodes: list
+
+    @property
+    def nodes(self) -> list:
+        """Nodes along the path, source first (empty for the trivial path of a node to itself)."""
+        return [self.edges[0][0]] + [v for _, v in self.edges] if self.edges else []
 
 
 def _check(g: nx.Graph, node: str, want: str) -> None:
@@ -108,7 +115,7 @@ def _check(g: nx.Graph, node: str, want: str) -> None:
 
 def _route(g: nx.Graph, src: str, dst: str) -> MemoryPath:
     if src == dst:
-        return MemoryPath(float("inf"), 0.0, 0.0, [], [src])
+        return MemoryPath(float("inf"), 0.0, 0.0, [])
     allowed = {n for n, t in g.nodes(data="type") if t == "die"} | {src, dst}
     sub = g.subgraph(allowed)
     try:
@@ -123,7 +130,7 @@ def _route(g: nx.Graph, src: str, dst: str) -> MemoryPath:
         lat = sum(a["latency_s"] for a in attrs)
         key = (-bw, lat)
         if best is None or key < best[0]:
-            best = (key, MemoryPath(bw, lat, sum(a["energy_pj_per_bit"] for a in attrs), edges, nodes))
+            best = (key, MemoryPath(bw, lat, sum(a["energy_pj_per_bit"] for a in attrs), edges))
     return best[1]
 
 

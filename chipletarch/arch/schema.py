@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional, Union
 
+import annotated_types
 import yaml
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, PlainSerializer, Tag,
                       ValidationError, ValidationInfo, field_validator, model_validator)
@@ -39,7 +40,7 @@ __all__ = [
 
 _UNIT_SUFFIXES = [
     ("_pj_per_bit", "pJ per bit"), ("_per_cm2", "per cm^2"), ("_mm2", "mm^2"), ("_ghz", "GHz"),
-    ("_gb_s", "decimal GB/s in each direction"), ("_gb", "decimal GB"), ("_kib", "KiB"), ("_mib", "MiB"),
+    ("_gb_s", "decimal GB/s"), ("_gb", "decimal GB"), ("_kib", "KiB"), ("_mib", "MiB"),
     ("_ns", "ns"), ("_us", "microseconds"), ("_w", "W"), ("_usd", "US$"), ("_per_cycle", "per clock cycle"),
     ("_nm", "nm"),
 ]
@@ -67,10 +68,11 @@ def _plain_number(value: Any, info: ValidationInfo) -> Any:
 
 
 _Plain = BeforeValidator(_plain_number)
-PosNum = Annotated[float, _Plain, Field(gt=0)]
-NonNeg = Annotated[float, _Plain, Field(ge=0)]
-PosInt = Annotated[int, _Plain, Field(gt=0)]
-NonNegInt = Annotated[int, _Plain, Field(ge=0)]
+# constraint before the validator, so the JSON Schema gets exclusiveMinimum/minimum
+PosNum = Annotated[float, annotated_types.Gt(0), _Plain]
+NonNeg = Annotated[float, annotated_types.Ge(0), _Plain]
+PosInt = Annotated[int, annotated_types.Gt(0), _Plain]
+NonNegInt = Annotated[int, annotated_types.Ge(0), _Plain]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", min_length=1)]
 Refs = Union[str, list[str]]
 
@@ -195,9 +197,10 @@ class _Spec(BaseModel, metaclass=_SpecMeta):
 class Systolic(_Spec):
     """A systolic matrix engine: rows x cols processing elements, one MAC each per cycle (native format)."""
 
-    rows: PosInt
-    cols: PosInt
-    dataflow: Literal["weight-stationary", "output-stationary"] = "weight-stationary"
+    rows: PosInt = Field(description="PE rows")
+    cols: PosInt = Field(description="PE columns")
+    dataflow: Literal["weight-stationary", "output-stationary"] = Field(
+        "weight-stationary", description="what stays in the PEs (fill/drain cycles depend on it)")
 
 
 class Core(_Spec):
@@ -228,7 +231,7 @@ class Core(_Spec):
 class _DieBase(_Spec):
     name: Name = Field(description="definition name; instances are name0..name{count-1} when count > 1")
     count: PosInt = Field(1, description="number of identical instances")
-    description: str = ""
+    description: str = Field("", description="free text")
     process: Optional[ProcessRef] = Field(None, description="catalog process node (N5, 4N, N3P, ...) or overrides")
     area_mm2: Optional[PosNum] = Field(None, description="die area, mm^2")
     clock_ghz: Optional[PosNum] = Field(None, description="clock, GHz")
@@ -269,7 +272,7 @@ class ComputeDie(_DieBase):
     kind: Literal["compute"] = "compute"
     clock_ghz: PosNum = Field(description="clock at which the per-cycle rates below are delivered, GHz")
     cores: PosInt = Field(description="active cores (SMs, CUs, tiles) per die instance")
-    core: Core
+    core: Core = Field(description="one core's matrix engine, vector/SFU rates and local SRAM")
 
     @model_validator(mode="after")
     def _has_compute(self):
@@ -333,12 +336,14 @@ Die = Annotated[
 class MemoryStack(_Spec):
     """A DRAM stack (HBM) or device (LPDDR/GDDR); `count` identical ones, each attached to a die instance."""
 
-    name: Name = "hbm"
-    count: PosInt = 1
+    name: Name = Field("hbm", description="definition name; instances name0.. when count > 1")
+    count: PosInt = Field(1, description="number of identical stacks")
     generation: MemoryRef = Field(description="hbm2e | hbm3 | hbm3e | hbm4 | gddr6 | gddr7 | lpddr5 | lpddr5x")
     capacity_gb: PosNum = Field(description="usable capacity per stack, decimal GB")
     bandwidth_gb_s: PosNum = Field(description="peak bandwidth per stack, decimal GB/s")
-    energy_pj_per_bit: PosNum = Field(description="access energy; defaults to the generation's catalog value")
+    # Optional only in the schema: filled from the generation's catalog entry when left out.
+    energy_pj_per_bit: Optional[PosNum] = Field(None, description="access energy, pJ/bit (default: the "
+                                                                  "generation's catalog value)")
     attach: Refs = Field(description="die instance(s): one for all stacks, one per stack, or equal blocks")
 
     @model_validator(mode="before")
@@ -368,8 +373,10 @@ class LinkParams(_Spec):
 
     kind: str = Field(description="ucie-standard | ucie-advanced | ucie-3d | nv-hbi | infinity-fabric | custom")
     bandwidth_gb_s: PosNum = Field(description="bandwidth in EACH direction, decimal GB/s")
-    latency_ns: NonNeg = Field(description="one-way latency, ns (default from the link standard)")
-    energy_pj_per_bit: PosNum = Field(description="energy per bit moved, pJ (default from the link standard)")
+    # Optional only in the schema: the validator below fills them from the catalog or fails.
+    latency_ns: Optional[NonNeg] = Field(None, description="one-way latency, ns (default: the link standard's)")
+    energy_pj_per_bit: Optional[PosNum] = Field(None, description="energy per bit moved, pJ (default: the "
+                                                                  "link standard's)")
 
     @model_validator(mode="before")
     @classmethod
@@ -392,17 +399,17 @@ class Link(LinkParams):
 
     endpoints: Annotated[list[str], Field(min_length=2, max_length=2)] = Field(
         description="two die instance names (or one-instance references)")
-    name: Optional[str] = None
+    name: Optional[str] = Field(None, description="label for reports")
 
 
 class Topology(_Spec):
     """A pattern that expands to links: all-to-all, ring, 2-D mesh (row-major), or star to a hub."""
 
-    kind: Literal["all-to-all", "ring", "mesh", "star"]
+    kind: Literal["all-to-all", "ring", "mesh", "star"] = Field(description="pattern")
     dies: Refs = Field(description="die instances taking part, in order (mesh: row-major)")
     rows: Optional[PosInt] = Field(None, description="mesh rows (cols = len(dies) / rows)")
     hub: Optional[str] = Field(None, description="star centre die instance (e.g. an I/O die)")
-    link: LinkParams
+    link: LinkParams = Field(description="kind, bandwidth_gb_s, latency_ns, energy_pj_per_bit of every link")
 
     def pairs(self, names: list[str], hub: Optional[str] = None) -> list[tuple[str, str]]:
         """Endpoint pairs for resolved instance names (raises ValueError on a bad shape)."""
@@ -457,20 +464,21 @@ class SemanticErrors(ValueError):
 class Architecture(_Spec):
     """A chiplet package: dies, memory stacks, die-to-die links and off-package ports."""
 
-    name: str = Field(min_length=1)
-    description: str = ""
+    name: str = Field(min_length=1, description="design name (bundled files: the file stem)")
+    description: str = Field("", description="one line for `chipletarch list`")
     technology: TechnologyRef = Field(description="monolithic | organic-substrate | silicon-interposer | bridge "
                                                   "| 3d-hybrid-bonding | wafer-scale (or a mapping with overrides)")
     interposer_area_mm2: Optional[PosNum] = Field(None, description="interposer / RDL / carrier area, mm^2")
     substrate_area_mm2: Optional[PosNum] = Field(None, description="package substrate area, mm^2")
     tdp_w: Optional[PosNum] = Field(None, description="package TDP / TBP, W")
-    scale_up: Optional[Port] = None
-    scale_out: Optional[Port] = None
-    dies: Annotated[list[Die], Field(min_length=1)]
-    memory: list[MemoryStack] = Field(default_factory=list)
-    links: list[Link] = Field(default_factory=list)
-    topology: list[Topology] = Field(default_factory=list)
-    efficiency: Efficiency = Field(default_factory=Efficiency)
+    scale_up: Optional[Port] = Field(None, description="scale-up port group (NVLink, xGMI, ICI)")
+    scale_out: Optional[Port] = Field(None, description="scale-out port group (NIC / host link)")
+    dies: Annotated[list[Die], Field(min_length=1, description="die definitions (kind: compute | io | sram | "
+                                                                   "memory-controller)")]
+    memory: list[MemoryStack] = Field(default_factory=list, description="memory stack definitions")
+    links: list[Link] = Field(default_factory=list, description="explicit die-to-die links")
+    topology: list[Topology] = Field(default_factory=list, description="link patterns expanded into links")
+    efficiency: Efficiency = Field(default_factory=Efficiency, description="engine calibration (efficiency.py)")
 
     # -- instances ------------------------------------------------------------------------------
     def die_instances(self) -> list[tuple[str, Any]]:
