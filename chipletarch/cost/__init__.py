@@ -16,12 +16,12 @@ from .model import (YIELD_MODELS, DieCost, amortised_nre, bond_yield, die_cost, 
 from .package import CostOptions, Harvest, PackageCost, family_cost, package_cost
 from .params import NodeCost, PackagingCost
 from .recurring import DieSpec, RecurringCost, StackSpec, recurring_cost
-from .split import chiplet_cost, crossover_area, monolithic_cost, split_ratio
+from .split import chiplet_cost, crossover_area, crossover_table, monolithic_cost, split_ratio
 
 __all__ = [
     "YIELD_MODELS", "DieCost", "amortised_nre", "bond_yield", "die_cost", "die_design_nre",
     "die_yield", "dies_per_wafer", "dies_per_wafer_classic", "harvested_yield", "hbm_stack_price",
     "NodeCost", "PackagingCost", "DieSpec", "RecurringCost", "StackSpec", "recurring_cost",
-    "chiplet_cost", "crossover_area", "monolithic_cost", "split_ratio",
+    "chiplet_cost", "crossover_area", "crossover_table", "monolithic_cost", "split_ratio",
     "CostOptions", "Harvest", "PackageCost", "family_cost", "package_cost",
 ]

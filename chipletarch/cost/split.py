@@ -8,6 +8,8 @@ carrying a die-to-die PHY overhead (10 % of its module area), on a given package
 """
 from __future__ import annotations
 
+from typing import Sequence
+
 from . import params as P
 from .recurring import DieSpec, recurring_cost
 
@@ -71,3 +73,40 @@ def crossover_area(n: int, node: P.NodeCost, packaging: P.PackagingCost, *,
             return hi
         prev = a
     return None
+
+
+def catalog_node(name: str) -> P.NodeCost:
+    """NodeCost of a catalog process node (wafer price, D0, alpha, design NRE)."""
+    from ..arch.catalog import lookup_process
+    n = lookup_process(name)
+    return P.NodeCost(name=n.name, wafer_price=n.wafer_price_usd, d0=n.defect_density_per_cm2,
+                      alpha=n.cluster_alpha, design_nre=n.design_nre_usd or 0.0)
+
+
+def catalog_packaging(name: str) -> P.PackagingCost:
+    """PackagingCost of a catalog package technology (see package.packaging_cost_params)."""
+    from ..arch.catalog import lookup_technology
+    from .package import packaging_cost_params
+    return packaging_cost_params(lookup_technology(name))
+
+
+def crossover_table(nodes: Sequence[str] = ("N3", "N5", "N7", "N16"),
+                    technologies: Sequence[str] = ("organic-substrate", "bridge",
+                                                   "silicon-interposer"),
+                    ns: Sequence[int] = (2, 4), **kw) -> list[dict]:
+    """Crossover area (mm^2 of total module area, None = not below the reticle) for every
+    catalog node x package technology x chiplet count, against a monolithic die on the catalog's
+    `monolithic` package. Rows: {"node", "technology", "n", "crossover_mm2", "ratio_at_800"}."""
+    mono = catalog_packaging("monolithic")
+    rows = []
+    for node_name in nodes:
+        node = catalog_node(node_name)
+        for tech_name in technologies:
+            pk = catalog_packaging(tech_name)
+            for n in ns:
+                rows.append({
+                    "node": node.name, "technology": tech_name, "n": int(n),
+                    "crossover_mm2": crossover_area(n, node, pk, monolithic_packaging=mono, **kw),
+                    "ratio_at_800": split_ratio(800.0, n, node, pk, monolithic_packaging=mono,
+                                                **kw)})
+    return rows
