@@ -33,9 +33,25 @@ cdef extern from *:
     #include <stdint.h>
     static inline int ca_clz32(uint32_t x) { return __builtin_clz(x); }
     static inline int ca_clz64(uint64_t x) { return __builtin_clzll(x); }
+    #include <string.h>
+    static inline float ca_as_float(uint32_t b) { float f; memcpy(&f, &b, 4); return f; }
+    static inline uint32_t ca_as_bits(float f) { uint32_t b; memcpy(&b, &f, 4); return b; }
+    /* The float fast path relies on IEEE round-to-nearest-even and on subnormals being neither
+       flushed (FTZ) nor treated as zero (DAZ). Check the x86 MXCSR (or the C rounding mode
+       elsewhere) at every call; if something changed it, the exact integer path is used. */
+    #if defined(__SSE2__) || defined(__x86_64__)
+    #include <xmmintrin.h>
+    static inline int ca_fp_env_ok(void) { return (_mm_getcsr() & 0xE040u) == 0; }
+    #else
+    #include <fenv.h>
+    static inline int ca_fp_env_ok(void) { return fegetround() == FE_TONEAREST; }
+    #endif
     """
     int ca_clz32(uint32_t x) nogil
     int ca_clz64(uint64_t x) nogil
+    float ca_as_float(uint32_t b) nogil
+    uint32_t ca_as_bits(float f) nogil
+    int ca_fp_env_ok() nogil
 
 # Format ids (order of FMT_NAMES); chipletarch.mx maps registry names onto them.
 FMT_NAMES = ("mxfp8_e4m3", "mxfp8_e5m2", "mxfp6_e3m2", "mxfp6_e2m3", "mxfp4_e2m1", "mxint8")
@@ -102,6 +118,108 @@ cdef void _build_tables():
 _build_tables()
 
 
+# Constants of the float fast path (see _encf), derived from the element format.
+cdef struct FastK:
+    uint32_t sh           # 23 - M: float32 mantissa bits dropped for a normal element
+    uint32_t half_m1      # 2^(sh-1) - 1: round-half-even increment
+    uint32_t bias_adj     # (127 + emin - 1) << M: float32 exponent bias -> element bias
+    uint32_t minnorm_bits # float32 bits of 2^emin (smallest normal element)
+    float magic           # 2^(emin - M + 23): its ulp is the element's subnormal step
+    uint32_t magic_bits
+    uint32_t maxcode
+    uint32_t sign_shift
+
+cdef FastK _FK[NFMT]
+
+
+cdef void _build_fast():
+    cdef int fid
+    cdef Fmt f
+    for fid in range(NFMT):
+        f = _FMTS[fid]
+        _FK[fid].sh = 23 - f.man
+        _FK[fid].half_m1 = (1u << (22 - f.man)) - 1u
+        _FK[fid].bias_adj = <uint32_t>((127 + f.emin - 1) << f.man)
+        _FK[fid].minnorm_bits = ca_as_bits(ldexpf(1.0, f.emin))
+        _FK[fid].magic = ldexpf(1.0, f.emin - f.man + 23)
+        _FK[fid].magic_bits = ca_as_bits(_FK[fid].magic)
+        _FK[fid].maxcode = <uint32_t>f.maxcode
+        _FK[fid].sign_shift = <uint32_t>f.sign_shift
+    # INT8: k = RNE(|q| * 64) by adding 2^23 (ulp 1)
+    _FK[5].magic = 8388608.0
+    _FK[5].magic_bits = ca_as_bits(_FK[5].magic)
+
+
+_build_fast()
+
+
+cdef inline uint8_t _encf(float xv, float inv, FastK k) noexcept nogil:
+    """FP element of a float32 value under scale 2^e (inv = 2^-e), branch-free.
+
+    q = x * 2^-e is exact (a power-of-two scaling that stays in range; values it underflows are
+    far below half the element's smallest subnormal, so they round to 0 either way). Normal
+    elements: round the float32 bit pattern half-to-even at the element's mantissa width; the
+    carry runs into the exponent, and re-biasing gives the element code. Subnormal elements:
+    |q| + 2^(emin-M+23) rounds |q| (by the FPU, to nearest even) to a multiple of the
+    subnormal step; the bit difference counts the steps. Then saturate and attach the sign.
+    """
+    cdef uint32_t qb = ca_as_bits(xv * inv)
+    cdef uint32_t sgn = qb >> 31
+    cdef uint32_t a = qb & 0x7FFFFFFFu
+    cdef uint32_t n = ((a + k.half_m1 + ((a >> k.sh) & 1u)) >> k.sh) - k.bias_adj
+    cdef uint32_t sub = ca_as_bits(ca_as_float(a) + k.magic) - k.magic_bits
+    # select with a mask, not a branch: which elements are subnormal is data-dependent
+    cdef uint32_t m = 0u - <uint32_t>(a < k.minnorm_bits)
+    cdef uint32_t code = (sub & m) | (n & ~m)
+    code = k.maxcode if code > k.maxcode else code
+    return <uint8_t>(code | (sgn << k.sign_shift))
+
+
+cdef inline uint8_t _enci(float xv, float inv) noexcept nogil:
+    """MXINT8 element of a float32 value under scale 2^e: clamp(RNE(|x| 2^-e 64), 127), signed."""
+    cdef uint32_t qb = ca_as_bits(xv * inv)
+    cdef uint32_t sgn = qb >> 31
+    cdef float a = ca_as_float(qb & 0x7FFFFFFFu) * 64.0
+    cdef uint32_t r = ca_as_bits(a + 8388608.0) - 0x4B000000u
+    if r > 127u:
+        r = 127u
+    return <uint8_t>(((r ^ (0u - sgn)) + sgn) & 0xFFu)
+
+
+cdef inline void _fast_block(const float* xf, uint8_t* cp, float* yp, Py_ssize_t n, int e,
+                             FastK k, bint is_int, const float* tab, bint want_codes,
+                             bint want_y) noexcept nogil:
+    """Encode one block of float32 values with the float fast path (loops kept simple so the
+    compiler can vectorise the codes-only case)."""
+    cdef float inv = ldexpf(1.0, -e)
+    cdef float sf = ldexpf(1.0, e)
+    cdef Py_ssize_t j, j0, m
+    cdef uint8_t buf[64]
+    if want_y:
+        # encode a chunk into a stack buffer (vectorisable), then decode it (a table gather)
+        j0 = 0
+        while j0 < n:
+            m = n - j0 if n - j0 < 64 else 64
+            if is_int:
+                for j in range(m):
+                    buf[j] = _enci(xf[j0 + j], inv)
+            else:
+                for j in range(m):
+                    buf[j] = _encf(xf[j0 + j], inv, k)
+            if want_codes:
+                for j in range(m):
+                    cp[j0 + j] = buf[j]
+            for j in range(m):
+                yp[j0 + j] = tab[buf[j]] * sf
+            j0 += m
+    elif is_int:
+        for j in range(n):
+            cp[j] = _enci(xf[j], inv)
+    else:
+        for j in range(n):
+            cp[j] = _encf(xf[j], inv, k)
+
+
 def decode_table(int fid):
     """The 256-entry float32 decode table of format id `fid` (for tests and oracles)."""
     if fid < 0 or fid >= NFMT:
@@ -151,21 +269,21 @@ cdef inline int _shared_exp64(uint64_t amax, int emax) noexcept nogil:
 # ---------------------------------------------------------------------------------------------
 # One element, given the block's shared exponent e (not NaN).
 
-cdef inline uint8_t _enc32(uint32_t b, int e, const Fmt* f) noexcept nogil:
+cdef inline uint8_t _enc32(uint32_t b, int e, Fmt f) noexcept nogil:
+    # f is passed by value so that, once inlined, its fields are registers: through a pointer
+    # the compiler would reload them after every uint8 store (char stores may alias anything).
     cdef uint32_t ax = b & 0x7FFFFFFFu
     cdef uint32_t sgn = b >> 31
-    cdef uint32_t ef = ax >> 23
-    cdef uint32_t sig, r
+    cdef uint32_t sig, r, z
     cdef int xl, d, s, p, code
-    if ef != 0:
-        sig = (ax & 0x007FFFFFu) | 0x00800000u
-        xl = <int>ef - 127
-    elif ax != 0:  # float32 subnormal input: normalise (never flushed)
+    if ax - 1u < 0x007FFFFFu:  # float32 subnormal input (rare): normalise, never flushed
         p = 31 - ca_clz32(ax)
         sig = ax << (23 - p)
         xl = p - 149
-    else:
-        return 0 if f.is_int else <uint8_t>(sgn << f.sign_shift)
+    else:                      # normal or zero, branch-free: a zero gets sig 0, xl far below
+        z = <uint32_t>(ax == 0)
+        sig = ((ax & 0x007FFFFFu) | 0x00800000u) & (z - 1u)
+        xl = <int>(ax >> 23) - 127 - <int>(z << 8)
     if f.is_int:
         # k = RNE(sig * 2^(xl - 23 - e + 6)); xl <= e for finite input, so s >= 17
         s = 17 - xl + e
@@ -174,9 +292,7 @@ cdef inline uint8_t _enc32(uint32_t b, int e, const Fmt* f) noexcept nogil:
         r = (sig + ((1u << (s - 1)) - 1u) + ((sig >> s) & 1u)) >> s
         if r > 127u:
             r = 127u
-        if sgn:
-            return <uint8_t>((256u - r) & 0xFFu)
-        return <uint8_t>r
+        return <uint8_t>(((r ^ (0u - sgn)) + sgn) & 0xFFu)   # two's complement, no -0
     d = xl - e - f.emin                      # element exponent above emin (<0: subnormal)
     s = 23 - f.man - (d if d < 0 else 0)     # bits of sig dropped
     if s > 31:
@@ -188,7 +304,7 @@ cdef inline uint8_t _enc32(uint32_t b, int e, const Fmt* f) noexcept nogil:
     return <uint8_t>(<uint32_t>code | (sgn << f.sign_shift))
 
 
-cdef inline uint8_t _enc64(uint64_t b, int e, const Fmt* f) noexcept nogil:
+cdef inline uint8_t _enc64(uint64_t b, int e, Fmt f) noexcept nogil:
     cdef uint64_t ax = b & 0x7FFFFFFFFFFFFFFFULL
     cdef uint32_t sgn = <uint32_t>(b >> 63)
     cdef uint64_t ef = ax >> 52
@@ -253,7 +369,7 @@ cdef inline bits_t _absbits(bits_t b) noexcept nogil:
         return b & 0x7FFF
 
 
-cdef inline uint8_t _enc(bits_t b, int e, const Fmt* f) noexcept nogil:
+cdef inline uint8_t _enc(bits_t b, int e, Fmt f) noexcept nogil:
     if bits_t is uint64_t:
         return _enc64(b, e, f)
     elif bits_t is uint32_t:
@@ -264,9 +380,13 @@ cdef inline uint8_t _enc(bits_t b, int e, const Fmt* f) noexcept nogil:
 
 cdef int _encode_impl(const bits_t[:, :, ::1] xb, int fid, Py_ssize_t bs,
                       uint8_t[:, :, ::1] codes, uint8_t[:, :, ::1] scales,
-                      float[:, :, ::1] y, bint want_codes, bint want_y) noexcept nogil:
-    """Encode (and/or quantize) x viewed as (outer, L, inner), blocks along the middle axis."""
-    cdef const Fmt* f = &_FMTS[fid]
+                      float[:, :, ::1] y, bint want_codes, bint want_y,
+                      bint fast) noexcept nogil:
+    """Encode (and/or quantize) x viewed as (outer, L, inner), blocks along the middle axis.
+
+    fast: use the float fast path for float32 input (same results; see _encf)."""
+    cdef Fmt f = _FMTS[fid]
+    cdef FastK k = _FK[fid]
     cdef const float* tab = _TABLE[fid]
     cdef Py_ssize_t nout = xb.shape[0], L = xb.shape[1], inner = xb.shape[2]
     cdef Py_ssize_t o, blk, j, j0, j1, i, nb = (L + bs - 1) // bs
@@ -274,6 +394,9 @@ cdef int _encode_impl(const bits_t[:, :, ::1] xb, int fid, Py_ssize_t bs,
     cdef int e
     cdef uint8_t c
     cdef float sf
+    cdef const bits_t* xp
+    cdef uint8_t* cp
+    cdef float* yp
     cdef bits_t* amax_buf
     cdef int* e_buf
     cdef float* sf_buf
@@ -284,33 +407,41 @@ cdef int _encode_impl(const bits_t[:, :, ::1] xb, int fid, Py_ssize_t bs,
                 j1 = j0 + bs
                 if j1 > L:
                     j1 = L
+                xp = &xb[o, j0, 0]
+                cp = &codes[o, j0, 0] if want_codes else NULL
+                yp = &y[o, j0, 0] if want_y else NULL
                 amax = 0
-                for j in range(j0, j1):
-                    a = _absbits(xb[o, j, 0])
+                for j in range(j1 - j0):
+                    a = _absbits(xp[j])
                     if a > amax:
                         amax = a
                 e = _block_exp(amax, f.emax)
                 if e == 128:  # NaN / Inf in the block (convention: whole block NaN)
                     scales[o, blk, 0] = 0xFF
-                    for j in range(j0, j1):
+                    for j in range(j1 - j0):
                         if want_codes:
-                            codes[o, j, 0] = 0
+                            cp[j] = 0
                         if want_y:
-                            y[o, j, 0] = NAN
+                            yp[j] = NAN
                     continue
                 scales[o, blk, 0] = <uint8_t>(e + 127)
+                if bits_t is uint32_t:
+                    if fast:
+                        _fast_block(<const float*>xp, cp, yp, j1 - j0, e, k, f.is_int, tab,
+                                    want_codes, want_y)
+                        continue
                 sf = ldexpf(1.0, e)
                 if want_codes and want_y:
-                    for j in range(j0, j1):
-                        c = _enc(xb[o, j, 0], e, f)
-                        codes[o, j, 0] = c
-                        y[o, j, 0] = tab[c] * sf
+                    for j in range(j1 - j0):
+                        c = _enc(xp[j], e, f)
+                        cp[j] = c
+                        yp[j] = tab[c] * sf
                 elif want_codes:
-                    for j in range(j0, j1):
-                        codes[o, j, 0] = _enc(xb[o, j, 0], e, f)
+                    for j in range(j1 - j0):
+                        cp[j] = _enc(xp[j], e, f)
                 else:
-                    for j in range(j0, j1):
-                        y[o, j, 0] = tab[_enc(xb[o, j, 0], e, f)] * sf
+                    for j in range(j1 - j0):
+                        yp[j] = tab[_enc(xp[j], e, f)] * sf
         return 0
     # Blocks run along a strided axis: keep one running max / exponent per inner column so
     # every row of the block is read contiguously.
@@ -331,8 +462,9 @@ cdef int _encode_impl(const bits_t[:, :, ::1] xb, int fid, Py_ssize_t bs,
             for i in range(inner):
                 amax_buf[i] = 0
             for j in range(j0, j1):
+                xp = &xb[o, j, 0]
                 for i in range(inner):
-                    a = _absbits(xb[o, j, i])
+                    a = _absbits(xp[i])
                     if a > amax_buf[i]:
                         amax_buf[i] = a
             for i in range(inner):
@@ -345,12 +477,13 @@ cdef int _encode_impl(const bits_t[:, :, ::1] xb, int fid, Py_ssize_t bs,
                     scales[o, blk, i] = <uint8_t>(e + 127)
                     sf_buf[i] = ldexpf(1.0, e)
             for j in range(j0, j1):
+                xp = &xb[o, j, 0]
                 for i in range(inner):
                     e = e_buf[i]
                     if e == 128:
                         c = 0
                     else:
-                        c = _enc(xb[o, j, i], e, f)
+                        c = _enc(xp[i], e, f)
                     if want_codes:
                         codes[o, j, i] = c
                     if want_y:
@@ -361,11 +494,14 @@ cdef int _encode_impl(const bits_t[:, :, ::1] xb, int fid, Py_ssize_t bs,
     return 0
 
 
-def encode(xb, int fid, Py_ssize_t block_size, codes, scales, y):
+def encode(xb, int fid, Py_ssize_t block_size, codes, scales, y, bint exact_int_path=False):
     """Encode xb (uint16/uint32/uint64 bit patterns, C-contiguous, shape (outer, L, inner)).
 
     codes (uint8, same shape) and/or y (float32, same shape) may be None; scales is uint8 of
     shape (outer, ceil(L / block_size), inner). Writes into the given arrays.
+    exact_int_path forces the all-integer element rounding for float32 input (the float fast
+    path is used otherwise, when the FPU rounds to nearest-even without FTZ/DAZ); both give
+    identical results, which the tests check.
     """
     if fid < 0 or fid >= NFMT:
         raise ValueError(f"bad MX format id {fid}")
@@ -382,18 +518,19 @@ def encode(xb, int fid, Py_ssize_t block_size, codes, scales, y):
     cdef const uint32_t[:, :, ::1] x32
     cdef const uint64_t[:, :, ::1] x64
     cdef int rc
+    cdef bint fast = (not exact_int_path) and ca_fp_env_ok()
     if xb.dtype == np.uint32:
         x32 = xb
         with nogil:
-            rc = _encode_impl(x32, fid, block_size, cv, sv, yv, want_codes, want_y)
+            rc = _encode_impl(x32, fid, block_size, cv, sv, yv, want_codes, want_y, fast)
     elif xb.dtype == np.uint64:
         x64 = xb
         with nogil:
-            rc = _encode_impl(x64, fid, block_size, cv, sv, yv, want_codes, want_y)
+            rc = _encode_impl(x64, fid, block_size, cv, sv, yv, want_codes, want_y, False)
     elif xb.dtype == np.uint16:
         x16 = xb
         with nogil:
-            rc = _encode_impl(x16, fid, block_size, cv, sv, yv, want_codes, want_y)
+            rc = _encode_impl(x16, fid, block_size, cv, sv, yv, want_codes, want_y, False)
     else:
         raise TypeError(f"unsupported bit-pattern dtype {xb.dtype}")
     if rc != 0:

@@ -285,3 +285,23 @@ def test_error_stats_closed_form():
     assert mx_error_stats(np.array([1.0, 0.5], np.float32), "mxfp8")["sqnr_db"] == np.inf
     s = mx_error_stats(np.array([np.nan, 1.0] + [0.0] * 31 + [2.0], np.float32), "mxfp8")
     assert s["n_nan_blocks"] == 1 and s["n"] == 2    # the second block: 0.0 and 2.0
+
+
+@pytest.mark.parametrize("fmt", MX_FORMATS)
+def test_float_fast_path_equals_exact_integer_path(fmt):
+    """float32 input takes a float fast path (FPU rounding); the all-integer path is the
+    fallback when the FPU is not in round-to-nearest without FTZ/DAZ. Both must agree."""
+    from chipletarch._core import mx as cmx
+    fid = MX_FORMATS.index(fmt)
+    x = edge_case_data(np.random.default_rng(99), 128, 96)
+    xb = x.view(np.uint32).reshape(1, x.shape[0] * x.shape[1], 1)
+    out = []
+    for exact in (False, True):
+        c = np.empty(xb.shape, np.uint8)
+        s = np.empty((1, xb.shape[1] // 32, 1), np.uint8)
+        y = np.empty(xb.shape, np.float32)
+        cmx.encode(xb, fid, 32, c, s, y, exact_int_path=exact)
+        out.append((c, s, y))
+    np.testing.assert_array_equal(out[0][0], out[1][0])
+    np.testing.assert_array_equal(out[0][1], out[1][1])
+    assert same_y(out[0][2], out[1][2])
