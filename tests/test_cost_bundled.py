@@ -7,10 +7,12 @@ import math
 import pytest
 
 import chipletarch as ca
-from chipletarch.arch import Architecture
 from chipletarch.cost import crossover_table, package_cost, split_ratio
 from chipletarch.cost import model as M
 from chipletarch.cost.split import catalog_node, catalog_packaging
+from chipletarch.cost.validation import main as validation_main
+from chipletarch.cost.validation import reference_b200 as b200
+from chipletarch.cost.validation import reference_mi300x as mi300x
 
 BUNDLED = set(ca.list_architectures())
 
@@ -33,38 +35,6 @@ def test_h200_bom_within_published_band():
     c = package_cost(need("h200-sxm"))
     # BOM ~$4,800 (HARDWARE §2 [S8])
     assert abs(c.recurring / 4800 - 1) < 0.25
-
-
-# B200 and MI300X are not bundled yet: their cost-relevant figures from HARDWARE.md, built here.
-CORE = {"macs_per_cycle": {"bf16": 1024}}      # irrelevant to cost; the schema wants a core
-
-
-def b200():
-    return Architecture.from_dict(dict(
-        name="b200-cost", technology="bridge",             # CoWoS-L (HARDWARE §3, E [S8])
-        dies=[dict(name="gb", count=2, process="4NP",       # 4NP (§3, P [S12][S14])
-                   area_mm2=800,                            # ~800 mm^2 each (§3, E [S8][S15])
-                   clock_ghz=1.8, cores=74, memory_interfaces=4, core=CORE)],
-        memory=[dict(name="hbm", count=8, generation="hbm3e",   # 8 stacks (§3, P)
-                     capacity_gb=24,                        # 192 GB physical / 8 (§3, P)
-                     bandwidth_gb_s=1000, attach=["gb0", "gb1"])],
-        links=[dict(kind="nv-hbi", bandwidth_gb_s=5000, latency_ns=1, energy_pj_per_bit=1,
-                    endpoints=["gb0", "gb1"])]))
-
-
-def mi300x():
-    return Architecture.from_dict(dict(
-        name="mi300x-cost", technology="3d-hybrid-bonding",   # SoIC on CoWoS-S (§4, P [S23])
-        dies=[dict(name="xcd", count=8, process="N5", area_mm2=115,   # ~115 mm^2 (§4, E/U)
-                   clock_ghz=2.1, cores=38, core=CORE),
-              dict(name="iod", kind="io", count=4, process="N6", area_mm2=370,  # ~370 (§4, E/U)
-                   memory_interfaces=2)],
-        memory=[dict(name="hbm", count=8, generation="hbm3", capacity_gb=24,  # 8 x 24 GB (§4, P)
-                     bandwidth_gb_s=662, attach=["iod0", "iod1", "iod2", "iod3"])],
-        topology=[dict(kind="all-to-all", dies=["iod0", "iod1", "iod2", "iod3"],
-                       link=dict(kind="infinity-fabric", bandwidth_gb_s=1000, latency_ns=10))],
-        links=[dict(kind="ucie-3d", bandwidth_gb_s=2000, endpoints=[f"xcd{i}", f"iod{i // 2}"])
-               for i in range(8)]))
 
 
 def test_b200_bom_within_published_band():
@@ -118,3 +88,9 @@ def test_crossover_table_rows_are_true_crossings():
     by = {(r["node"], r["technology"]): r["crossover_mm2"] for r in rows}
     # silicon interposers need larger dies than organic MCMs before splitting pays
     assert by[("N5", "organic-substrate")] < by[("N5", "silicon-interposer")]
+
+
+def test_validation_report_runs(capsys):
+    validation_main()
+    out = capsys.readouterr().out
+    assert "| EPYC Zen 1" in out and "| mi300x |" in out and "| N5 | 2 |" in out

@@ -24,7 +24,7 @@ def test_cost_json_and_png(capsys, tmp_path):
     data = json.loads(capsys.readouterr().out)
     assert data[0]["name"] == "h100-sxm"
     assert data[0]["nre"] == 0.0                  # no --volume: NRE left out
-    parts = sum(data[0][k] for k in ("dies", "hbm", "carrier", "substrate", "bumps",
+    parts = sum(data[0][k] for k in ("dies", "hbm", "carrier", "substrate", "bumps", "assembly",
                                      "assembly_scrap", "final_test", "nre"))
     assert data[0]["total"] == pytest.approx(parts)
     assert png.stat().st_size > 1000 and png.read_bytes()[:4] == b"\x89PNG"

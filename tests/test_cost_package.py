@@ -187,3 +187,13 @@ def test_hybrid_bonded_stacks_by_hand():
 def test_bond_yield_override_reduces_scrap():
     a = arch("gpu", SI, [die("g", 600)], [hbm(6)], interposer=2000)
     assert package_cost(a, bond_yield=0.99).assembly_scrap < package_cost(a).assembly_scrap
+
+
+def test_assembly_and_final_test_costs_by_hand():
+    # organic, one die: assembly process paid per attempt at the bond step (lost with it),
+    # final test paid per package tested; a final-test yield scraps everything before it
+    a = arch("soc", MONO, [die("soc", 100)])
+    base = package_cost(a)
+    c = package_cost(a, assembly_usd=10.0, final_test_usd=5.0, final_test_yield=0.9)
+    assert c.assembly == pytest.approx(10.0) and c.final_test == pytest.approx(5.0)
+    assert c.total == pytest.approx(base.total / 0.9 + 10.0 / (0.99 * 0.9) + 5.0 / 0.9)

@@ -19,6 +19,7 @@ LABELS = {
     "carrier": "interposer / RDL",
     "substrate": "substrate",
     "bumps": "bumps",
+    "assembly": "assembly process",
     "assembly_scrap": "assembly scrap",
     "final_test": "final test",
     "nre": "NRE (amortised)",
@@ -35,6 +36,8 @@ def add_commands(subparsers) -> None:
                    help="treat the ARCHs as one product family: shared die designs (same name, "
                         "area, node) amortise their NRE over all products")
     p.add_argument("--yield-model", choices=YIELD_MODELS, default="negative_binomial")
+    p.add_argument("--assembly-usd", type=float, default=0.0, metavar="USD",
+                   help="assembly process cost per package started (default 0: no public figure)")
     p.add_argument("--final-test-usd", type=float, default=0.0, metavar="USD",
                    help="final (package) test cost per package tested (default 0: no public figure)")
     p.add_argument("--json", action="store_true", help="print the full breakdowns as JSON")
@@ -100,7 +103,11 @@ def plot_stacked(costs: list[PackageCost], path: str) -> None:
 def cmd_cost(args) -> int:
     if args.volume is not None and not (args.volume > 0 and math.isfinite(args.volume)):
         raise SpecError(f"--volume must be a positive number, got {args.volume:g}")
-    opts = CostOptions(yield_model=args.yield_model, final_test_usd=args.final_test_usd)
+    for flag, v in (("--assembly-usd", args.assembly_usd), ("--final-test-usd", args.final_test_usd)):
+        if not (v >= 0 and math.isfinite(v)):
+            raise SpecError(f"{flag} must be a non-negative number, got {v:g}")
+    opts = CostOptions(yield_model=args.yield_model, assembly_usd=args.assembly_usd,
+                       final_test_usd=args.final_test_usd)
     if args.family:
         if args.volume is None:
             raise SpecError("--family needs --volume (it only changes how NRE is amortised)")

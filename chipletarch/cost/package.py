@@ -48,6 +48,7 @@ class CostOptions:
     stacked_dies: Mapping[str, str] | None = None  # top die def -> base die def (3D stacks)
     kgd_test_usd: float = P.KGD_TEST_USD          # per die probed (CM §4: no public figure)
     kgd_test_coverage: float = P.KGD_TEST_COVERAGE
+    assembly_usd: float = 0.0                     # per package process cost (docs/COST.md: a gap)
     final_test_usd: float = 0.0                   # per package (see docs/COST.md: a gap)
     final_test_yield: float = 1.0
     bridges: int | None = None                    # silicon bridges (technology "bridge")
@@ -66,6 +67,7 @@ class PackageCost:
     hbm: float                  # memory stacks
     carrier: float              # interposer / RDL / bridges (raw silicon + C4 under it)
     substrate: float            # organic package substrate
+    assembly: float             # assembly process cost (CostOptions.assembly_usd)
     final_test: float
     assembly_scrap: float       # components lost to carrier yield, bonding and escapes
     nre: float                  # amortised one-time cost (0 when volume is None)
@@ -78,8 +80,8 @@ class PackageCost:
 
     @property
     def recurring(self) -> float:
-        return (self.dies + self.bumps + self.hbm + self.carrier + self.substrate + self.final_test
-                + self.assembly_scrap)
+        return (self.dies + self.bumps + self.hbm + self.carrier + self.substrate + self.assembly
+                + self.final_test + self.assembly_scrap)
 
     @property
     def total(self) -> float:
@@ -90,8 +92,8 @@ class PackageCost:
         """Carrier + substrate + bumps: what analysts call the CoWoS / packaging cost."""
         return self.carrier + self.substrate + self.bumps
 
-    COMPONENTS = ("dies", "hbm", "carrier", "substrate", "bumps", "assembly_scrap", "final_test",
-                  "nre")
+    COMPONENTS = ("dies", "hbm", "carrier", "substrate", "bumps", "assembly", "assembly_scrap",
+                  "final_test", "nre")
 
     def components(self) -> dict[str, float]:
         return {k: float(getattr(self, k)) for k in self.COMPONENTS}
@@ -251,7 +253,8 @@ def _recurring(arch, opts: CostOptions) -> tuple[RecurringCost, P.PackagingCost,
             bridges = 0
     rc = recurring_cost(dies, pk, stacks=stacks, carrier_area_mm2=carrier_area,
                         substrate_area_mm2=getattr(arch, "substrate_area_mm2", None),
-                        bridges=bridges, final_test_usd=opts.final_test_usd,
+                        bridges=bridges, assembly_usd=opts.assembly_usd,
+                        final_test_usd=opts.final_test_usd,
                         final_test_yield=opts.final_test_yield, yield_model=opts.yield_model)
     geo = {"carrier_area_mm2": next((i.detail["area_mm2"] for i in rc.items
                                      if i.category == "carrier"), None),
@@ -277,7 +280,7 @@ def _die_nre(d, opts: CostOptions) -> float:
 
 def _build(arch, volume, opts, design_units: Mapping[tuple, float] | None) -> PackageCost:
     rc, pk, notes, geo = _recurring(arch, opts)
-    dies = bumps = hbm = carrier = substrate = test = scrap = 0.0
+    dies = bumps = hbm = carrier = substrate = assembly = test = scrap = 0.0
     die_yields: dict[str, float] = {}
     carrier_yield = None
     items = []
@@ -296,6 +299,8 @@ def _build(arch, volume, opts, design_units: Mapping[tuple, float] | None) -> Pa
                 carrier_yield = it.yield_
         elif it.category == "substrate":
             substrate += it.cost
+        elif it.category == "assembly":
+            assembly += it.cost
         elif it.category == "test":
             test += it.cost
         items.append({"name": it.name, "category": it.category, "count": it.count,
@@ -324,7 +329,7 @@ def _build(arch, volume, opts, design_units: Mapping[tuple, float] | None) -> Pa
     else:
         notes.append("no volume given: NRE not included (recurring cost only)")
     return PackageCost(name=arch.name, volume=volume, dies=dies, bumps=bumps, hbm=hbm,
-                       carrier=carrier, substrate=substrate, final_test=test,
+                       carrier=carrier, substrate=substrate, assembly=assembly, final_test=test,
                        assembly_scrap=scrap, nre=float(sum(nre_items.values())),
                        die_yields=die_yields, carrier_yield=carrier_yield,
                        assembly_yield=rc.assembly_yield, items=items, nre_items=nre_items,

@@ -85,7 +85,9 @@ def _geometry_kw(wafer_diameter_mm, scribe_mm, edge_exclusion_mm):
 
 def recurring_cost(dies: Sequence[DieSpec], packaging: P.PackagingCost, *,
                    stacks: Sequence[StackSpec] = (), carrier_area_mm2: float | None = None,
-                   substrate_area_mm2: float | None = None, bridges: int = 0, final_test_usd: float = 0.0, final_test_yield: float = 1.0,
+                   substrate_area_mm2: float | None = None, bridges: int = 0,
+                   assembly_usd: float = 0.0, final_test_usd: float = 0.0,
+                   final_test_yield: float = 1.0,
                    yield_model: str = P.DEFAULT_YIELD_MODEL,
                    wafer_diameter_mm: float = P.WAFER_DIAMETER_MM,
                    scribe_mm: float = P.SCRIBE_MM,
@@ -102,6 +104,8 @@ def recurring_cost(dies: Sequence[DieSpec], packaging: P.PackagingCost, *,
     n counts every die or 3D stack placed and every memory stack: each attach can fail.
     Dies hybrid-bonded on a base die (`stacked_on`) first form a tested 3D stack with yield
     y_h^k (k tops per base, y_h = hybrid_bond_yield or bond_yield); that stack is one attach.
+    `assembly_usd` is a per-package process cost paid at the die-bond step (Chiplet Actuary
+    has none; analysts' "CoWoS cost" includes it), `final_test_usd` one paid at final test.
     Carrier area = `carrier_area_mm2` if given, else carrier_area_factor x (dies + stacks);
     substrate area = `substrate_area_mm2` if given, else substrate_area_factor x (carrier or dies).
     """
@@ -225,6 +229,11 @@ def recurring_cost(dies: Sequence[DieSpec], packaging: P.PackagingCost, *,
              if kind == "organic" and packaging.layer_factor_rule else 1.0)
     add("substrate", "substrate", 1, sub_area * packaging.substrate_usd_per_mm2 * layer, sub_step,
         detail={"area_mm2": sub_area, "layer_factor": layer})
+
+    if assembly_usd:
+        # process cost of the assembly (chip-on-wafer bonding, underfill, mould, ...), paid for
+        # every assembly started at the die-bond step and lost with it on a failure
+        add("assembly", "assembly", 1, float(assembly_usd), die_step)
 
     quality = math.prod(dc.quality ** d.count for d, dc in zip(dies, die_costs))
     if quality < 1.0:
