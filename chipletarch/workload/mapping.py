@@ -132,8 +132,8 @@ class Mapping:
             raise InfeasibleError(f"{c.name}: ep={self.ep} but the model has no experts")
 
 
-def _divisors(n: int) -> list:
-    return [d for d in range(1, n + 1) if n % d == 0]
+def _divisors(n: int) -> str:
+    return ", ".join(str(d) for d in range(1, n + 1) if n % d == 0)
 
 
 @lru_cache(maxsize=1024)
