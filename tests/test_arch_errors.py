@@ -126,6 +126,15 @@ def test_interposer_over_limit(tmp_path):
     assert f"{f}:3: interposer_area_mm2: 3000 mm^2 exceeds the silicon-interposer interposer limit of 2700" in msg
 
 
+def test_interposer_smaller_than_dies(tmp_path):
+    msg, f = error_of(tmp_path, BASE.replace("interposer_area_mm2: 1500", "interposer_area_mm2: 700"))
+    assert f"{f}:3: interposer_area_mm2: 700 mm^2 is smaller than the dies on it (800 mm^2" in msg
+    # a 3D-stacked die adds no footprint: 2 x 400 stacked -> 0 mm^2 on the interposer
+    a, _ = load_text(tmp_path, BASE.replace("interposer_area_mm2: 1500", "interposer_area_mm2: 700")
+                     .replace("    count: 2\n    process", "    count: 2\n    stacked: true\n    process"))
+    assert a.footprint_die_area_mm2 == 0 and a.total_die_area_mm2 == 800
+
+
 def test_interposer_limit_override(tmp_path):
     text = BASE.replace("technology: silicon-interposer",
                         "technology: {name: silicon-interposer, max_interposer_area_mm2: 3500}")

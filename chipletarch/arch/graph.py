@@ -5,7 +5,7 @@
 Nodes (attribute `type`):
 - `die` — one per die instance: `kind` (compute/io/sram/memory-controller), `definition`, `area_mm2`,
   `clock_hz`, `cores`, `peak_flops` {format: FLOP/s dense}, `vector_flops`, `sram_bytes`,
-  `cache_bytes`, `cache_bandwidth_bytes_per_s`, `memory_interfaces`, `process`.
+  `cache_bytes`, `cache_bandwidth_bytes_per_s`, `memory_interfaces`, `stacked`, `process`.
 - `memory` — one per stack instance: `generation`, `capacity_bytes`, `bandwidth_bytes_per_s`,
   `energy_pj_per_bit`, `die` (the instance it attaches to).
 - `port` — `scale_up` / `scale_out`: `kind` (scale-up/scale-out), `label`, `bandwidth_bytes_per_s`
@@ -49,7 +49,7 @@ def build_graph(arch) -> nx.Graph:
                    vector_flops=d.vector_flops if compute else 0.0,
                    sram_bytes=d.sram_bytes if compute else 0.0,
                    cache_bytes=d.cache_bytes, cache_bandwidth_bytes_per_s=d.cache_bandwidth_bytes_per_s,
-                   memory_interfaces=d.memory_interfaces,
+                   memory_interfaces=d.memory_interfaces, stacked=d.stacked,
                    process=d.process.name if d.process else None)
     for inst, s, die in arch.memory_instances():
         g.add_node(inst, type="memory", kind="memory", generation=s.generation.name,

@@ -236,6 +236,8 @@ class _DieBase(_Spec):
     area_mm2: Optional[PosNum] = Field(None, description="die area, mm^2")
     clock_ghz: Optional[PosNum] = Field(None, description="clock, GHz")
     memory_interfaces: NonNegInt = Field(0, description="how many memory stacks this die instance can host")
+    stacked: bool = Field(False, description="3D-stacked on another die (e.g. an XCD on an IOD): adds no "
+                                             "interposer footprint; its host is the die it links to")
     cache_mib: NonNeg = Field(0.0, description="shared cache / global buffer on the die, MiB")
     cache_bytes_per_cycle: Optional[NonNeg] = Field(None, description="cache bandwidth, bytes per die clock")
     cache_bandwidth_gb_s: Optional[NonNeg] = Field(None, description="cache bandwidth, decimal GB/s (alternative)")
@@ -560,7 +562,13 @@ class Architecture(_Spec):
 
     @property
     def total_die_area_mm2(self) -> float:
+        """Silicon area of all die instances (stacked ones included), mm^2."""
         return sum((d.area_mm2 or 0.0) * d.count for d in self.dies)
+
+    @property
+    def footprint_die_area_mm2(self) -> float:
+        """Area the dies occupy on the interposer/substrate: stacked dies excluded, mm^2."""
+        return sum((d.area_mm2 or 0.0) * d.count for d in self.dies if not d.stacked)
 
     def to_graph(self):
         """networkx graph of the package (see chipletarch.arch.graph)."""
@@ -649,9 +657,10 @@ def _semantic_issues(a: Architecture) -> list[tuple[tuple, str]]:
         elif tech.max_interposer_area_mm2 is not None and a.interposer_area_mm2 > tech.max_interposer_area_mm2:
             issues.append((("interposer_area_mm2",), f"{a.interposer_area_mm2:g} mm^2 exceeds the {tech.name} "
                                                      f"interposer limit of {tech.max_interposer_area_mm2:g} mm^2"))
-        elif a.interposer_area_mm2 < a.total_die_area_mm2:
+        elif a.interposer_area_mm2 < a.footprint_die_area_mm2:
             issues.append((("interposer_area_mm2",), f"{a.interposer_area_mm2:g} mm^2 is smaller than the dies on "
-                                                     f"it ({a.total_die_area_mm2:g} mm^2)"))
+                                                     f"it ({a.footprint_die_area_mm2:g} mm^2; 3D-stacked dies, "
+                                                     "marked stacked: true, do not count)"))
     if tech.name == "monolithic" and len(instances) != 1:
         issues.append((("technology",), f"a monolithic package has exactly one die instance, found {len(instances)} "
                                         "(use organic-substrate, silicon-interposer, bridge, ...)"))
