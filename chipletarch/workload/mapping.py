@@ -57,9 +57,13 @@ class Mapping:
                 f"tp={self.tp} ep={self.ep} attention_dp={self.attention_dp}")
 
     @classmethod
-    def for_architecture(cls, arch, *, scaleup_packages: int = 8, **kw) -> "Mapping":
-        """A mapping whose dies_per_package is the number of compute dies of `arch`."""
+    def for_architecture(cls, arch, *, scaleup_packages: int | None = None, **kw) -> "Mapping":
+        """A mapping placed on `arch`: dies_per_package = its compute dies; scaleup_packages =
+        its scale-up port's `domain_size` when it has one (else the argument, else 8)."""
         dies = len(arch.compute_die_instances())
+        if scaleup_packages is None:
+            port = getattr(arch, "scale_up", None)
+            scaleup_packages = int(getattr(port, "domain_size", 0) or 8)
         return cls(dies_per_package=max(1, dies), scaleup_packages=scaleup_packages, **kw)
 
     @property

@@ -7,12 +7,13 @@ layers keep only `window` tokens; MLA's latent cache is replicated on every atte
 a KV head shared by several TP ranks is stored on each) and a transient-activation estimate (the
 largest operator's input + output plus the residual stream), then sums the ranks that share a
 package and compares with `arch.memory_capacity_bytes` (duck-typed: any object with that
-attribute and `compute_die_instances()` works). When it does not fit, `InfeasibleError` says how
+attribute works; `compute_die_instances()`, when present, sets how many ranks share a package). When it does not fit, `InfeasibleError` says how
 many GiB are missing and what would fit (largest batch at this context, largest context at this
 batch).
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 from .. import formats
@@ -102,22 +103,33 @@ def _usage(model, mapping, batch, context_len, precision, phase, seq_len, weight
 
 def check_memory_fit(model, arch, mapping: Mapping | None = None, batch: int = 1,
                      context_len: int = 0, precision=None, *, phase: str = "decode",
-                     seq_len: int = 1) -> MemoryFit:
+                     seq_len: int = 1, memory_utilization: float = 1.0) -> MemoryFit:
     """Check that weights + KV cache + activations fit each package; return the usage.
 
     `batch` sequences (whole deployment) with `context_len` cached tokens run a `phase` step of
-    `seq_len` new tokens. Raises InfeasibleError with the missing GiB and what would fit.
+    `seq_len` new tokens. `memory_utilization` is the usable fraction of the capacity (e.g. 0.9,
+    vLLM's default gpu_memory_utilization, to leave room for the runtime); 1.0 counts all of it.
+    Raises InfeasibleError with the missing GiB and what would fit.
     """
+    if not 0 < memory_utilization <= 1:
+        raise SpecError(f"check_memory_fit: memory_utilization must be in (0, 1], got "
+                        f"{memory_utilization!r}")
     if not isinstance(model, Model):
         from .model import load_model
         model = load_model(model)
     mapping = mapping if mapping is not None else Mapping()
     try:
-        capacity = float(arch.memory_capacity_bytes)
+        capacity = float(arch.memory_capacity_bytes) * memory_utilization
     except AttributeError:
         raise SpecError("check_memory_fit: arch needs a memory_capacity_bytes attribute") from None
     if phase not in ("decode", "prefill"):
         raise SpecError(f"check_memory_fit: phase must be 'decode' or 'prefill', got {phase!r}")
+    # The package's real die count decides which ranks share its memory.
+    dies = getattr(arch, "compute_die_instances", None)
+    if dies is not None:
+        n = len(dies())
+        if n and n != mapping.dies_per_package:
+            mapping = dataclasses.replace(mapping, dies_per_package=n)
     weights = model.resident_weight_bytes(precision, mapping)
 
     def fits(b, ctx):

@@ -327,8 +327,7 @@ def _generate(c: ModelConfig, p: _Prec, phase, batch, seq_len, context_len, mp: 
     # ---- per-rank attention dims
     Hr = H // ta
     if c.mla:
-        Hkv_r = 1
-        kv_rep = ta                              # latent cache replicated on every attention rank
+        Hkv_r = 1                                # latent cache replicated on every attention rank
     else:
         Hkv_r = max(1, c.num_kv_heads // ta)     # tp > kv heads: each KV head replicated (vLLM)
     d, dv = c.head_dim, c.v_head_dim
