@@ -218,3 +218,19 @@ def test_cli_validate_exit_codes(tmp_path, capsys):
     with pytest.raises(SystemExit) as e:
         main(["validate"])
     assert e.value.code == 2
+
+
+def test_ranged_names(tmp_path):
+    text = BASE.replace("  - name: c\n    count: 2\n", "  - name: c[0..1]\n")
+    a, _ = load_text(tmp_path, text)
+    assert (a.dies[0].name, a.dies[0].count) == ("c", 2)
+    msg, f = error_of(tmp_path, BASE.replace("  - name: c\n    count: 2\n", "  - name: c[1..2]\n"))
+    assert f"{f}:5: dies[0]: a ranged name must be base[0..n-1] with n >= 2, got 'c[1..2]'" in msg
+    msg, f = error_of(tmp_path, BASE.replace("  - name: c\n", "  - name: c[0..2]\n"))
+    assert f"{f}:5: dies[0]: name 'c[0..2]' gives 3 instances but count is 2" in msg
+
+
+def test_mesh_shape_error(tmp_path):
+    text = BASE.split("links:")[0] + "topology:\n  - {kind: mesh, rows: 3, dies: c, link: {kind: ucie-standard, bandwidth_gb_s: 64}}\n"
+    msg, f = error_of(tmp_path, text)
+    assert f"{f}:22: topology[0]: a mesh needs 'rows' dividing the 2 dies" in msg

@@ -228,6 +228,24 @@ class Core(_Spec):
         return out
 
 
+def _expand_range_name(data: Any) -> Any:
+    """`name: xcd[0..7]` is shorthand for `name: xcd, count: 8` (the range must start at 0)."""
+    if isinstance(data, dict) and isinstance(data.get("name"), str) and "[" in data["name"]:
+        try:
+            names = expand_pattern(data["name"])
+        except ValueError as exc:
+            raise PydanticCustomError("instance_range", "{msg}", {"msg": str(exc)})
+        base = data["name"].split("[", 1)[0]
+        if names != instance_names(base, len(names)) or len(names) < 2:
+            raise PydanticCustomError("instance_range", "a ranged name must be base[0..n-1] with n >= 2, got {n}",
+                                      {"n": repr(data["name"])})
+        if data.get("count", len(names)) != len(names):
+            raise PydanticCustomError("instance_range", "name {n} gives {k} instances but count is {c}",
+                                      {"n": repr(data["name"]), "k": len(names), "c": data["count"]})
+        data = {**data, "name": base, "count": len(names)}
+    return data
+
+
 class _DieBase(_Spec):
     name: Name = Field(description="definition name; instances are name0..name{count-1} when count > 1")
     count: PosInt = Field(1, description="number of identical instances")
@@ -241,6 +259,11 @@ class _DieBase(_Spec):
     cache_mib: NonNeg = Field(0.0, description="shared cache / global buffer on the die, MiB")
     cache_bytes_per_cycle: Optional[NonNeg] = Field(None, description="cache bandwidth, bytes per die clock")
     cache_bandwidth_gb_s: Optional[NonNeg] = Field(None, description="cache bandwidth, decimal GB/s (alternative)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _ranged_name(cls, data: Any) -> Any:
+        return _expand_range_name(data)
 
     @model_validator(mode="after")
     def _one_cache_bandwidth(self):
@@ -351,6 +374,7 @@ class MemoryStack(_Spec):
     @model_validator(mode="before")
     @classmethod
     def _energy_default(cls, data: Any) -> Any:
+        data = _expand_range_name(data)
         if isinstance(data, dict) and data.get("energy_pj_per_bit") is None and "generation" in data:
             gen = data["generation"]
             try:
