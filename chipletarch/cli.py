@@ -16,6 +16,7 @@ from .errors import ChipletarchError
 COMMAND_MODULES = [
     "chipletarch.arch.commands",
     "chipletarch.cost.commands",
+    "chipletarch.workload.commands",
 ]
 
 
