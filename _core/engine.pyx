@@ -17,7 +17,7 @@ SLOT_NAMES = (
     "tile_m_min", "tile_n_min", "sys_rows", "sys_cols", "native_block_scale", "launch_s",
     "mem_latency_s", "eff_mat_16", "eff_mat_8", "eff_mem", "overlap_p", "rescale_exposed",
     "quant_tensor_s", "quant_block_s", "eff_sfu", "attn_tile_s", "link_bw", "link_latency_s",
-    "eff_link", "comm_launch_s", "eff_mat_attn", "attn_dec_eff_mem",
+    "eff_link", "comm_launch_s", "eff_mat_attn", "attn_dec_eff_mem", "scale_drain_cycles",
 )
 
 cdef enum:
@@ -59,7 +59,8 @@ cdef enum:
     M_COMM_LAUNCH = 35
     M_EFF_ATTN = 36
     M_DEC_EFF_MEM = 37
-    NSLOTS = 38
+    M_DRAIN = 38
+    NSLOTS = 39
 
 # operand descriptor slots (chipletarch/engine/fmt.py)
 cdef enum:
@@ -114,12 +115,12 @@ cdef inline double hbm_traffic(double m, double n, double k, double ab, double b
     raster, shaped to minimise F). An operand that fits in half of L2 is read once overall;
     otherwise cross-wave reuse survives in proportion to how much of F fits in half of L2.
     warm: the activation A was just written by the previous kernel (in inference: the op that
-    produced it; in the measured benchmark: the same); if it fits in half of L2 it is read from
+    produced it; in the measured benchmark: the same); if it fits in L2 it is read from
     L2, not memory. Weights B are always cold.
     """
     cdef double a_tot = m * k * ab, b_tot = n * k * bb, cap = 0.5 * l2_bytes
     cdef double uniq = a_tot + b_tot, gm, gn, foot, a_str, b_str, streamed, r
-    if warm and a_tot <= cap:
+    if warm and a_tot <= l2_bytes:
         a_tot = 0.0
         uniq = b_tot
     if uniq <= cap or waves <= 1.0:
@@ -179,7 +180,7 @@ cdef double gemm_core(const double[::1] mach, long m, long n, long k, const doub
     select_macs(mach, d[D_BITS], &macs, &eff)
     tk = fmax(8.0, KSTEP_BYTES / elem)
     ksteps_all = <long>ceil(<double>k / tk)
-    fixed = mach[M_LAUNCH] + mach[M_MEM_LAT]
+    fixed = mach[M_LAUNCH]
     quant_t = 0.0
     if d[D_QUANT] == 1:
         fixed += mach[M_QT]
@@ -192,11 +193,16 @@ cdef double gemm_core(const double[::1] mach, long m, long n, long k, const doub
         tm = TILE_M[i]
         if tm % (<int>tm_min) != 0:
             continue
+        # Hopper's block-scaled kernels (DeepGEMM lineage) use 64-row tiles only when m <= 64
+        if soft_scale and tm == 64 and m > 64:
+            continue
         for j in range(6):
             tn = TILE_N[j]
             if tn % (<int>tn_min) != 0 or tn % (<int>d[D_TN_GRAN]) != 0:
                 continue
-            if tm * tn * 4.0 > 0.5 * rf:
+            # fp32 accumulators live in half the register file; software block scaling keeps two
+            # sets (the MMA's partial sum and the promoted total)
+            if tm * tn * 4.0 * (2.0 if soft_scale else 1.0) > 0.5 * rf:
                 continue
             stage = (tm * ab + tn * bb) * tk
             if 2.0 * stage > smem:
@@ -206,7 +212,7 @@ cdef double gemm_core(const double[::1] mach, long m, long n, long k, const doub
             load = fetch / smem_bw
             rescale = 0.0
             if soft_scale:
-                rescale = (tk / block_k) * tm * tn * 4.0 / vec
+                rescale = (tk / block_k) * (tm * tn * 4.0 / vec + mach[M_DRAIN])
             for si in range(10):
                 s = SPLITS[si]
                 # software block scaling keeps the fp32 promotion in one CTA's registers: the
@@ -226,7 +232,7 @@ cdef double gemm_core(const double[::1] mach, long m, long n, long k, const doub
                 tile_cyc = steps * step + tm * tn * out_b / smem_bw
                 if sys_r > 0:
                     tile_cyc += sys_r + sys_c
-                t_core = waves * tile_cyc / clock
+                t_core = waves * (tile_cyc / clock + mach[M_MEM_LAT])
                 t_hbm = hbm_traffic(fm, fn, <double>k, ab, bb, cb, mach[M_L2], tm, tn, cores,
                                     <double>cdiv(m, tm), <double>cdiv(n, tn), <double>waves,
                                     warm) / hbm_bw

@@ -62,6 +62,7 @@ SLOTS = (
     "comm_launch_s",      # 35 fixed cost of a collective call
     "eff_mat_attn",       # 36 sustained share of matrix peak inside fused attention
     "attn_dec_eff_mem",   # 37 achievable share of memory bandwidth in split-KV decode
+    "scale_drain_cycles", # 38 MMA pipe drain before each software block-scale promotion, cycles
 )
 NSLOTS = len(SLOTS)
 IDX = {name: i for i, name in enumerate(SLOTS)}
@@ -109,6 +110,7 @@ class Machine:
     comm_launch_s: float
     eff_mat_attn: float
     attn_dec_eff_mem: float
+    scale_drain_cycles: float
     name: str = "machine"
 
     def __post_init__(self):
@@ -162,7 +164,7 @@ def _h100_structural() -> dict:
         vec_flops=256.0,                   # §1 FP32 66.9 TF = 132 x 128 FMA x 2 x 1.98 GHz (S4)
         sfu_ops=16.0,                      # §1 S2 Hopper whitepaper: 4 SFU per SM sub-partition (U)
         smem_bytes=228.0 * 1024,           # §1 Per-SM SRAM: up to 228 KB shared (S2, U)
-        smem_bw=128.0,                     # §1 S2: 128 B/clk L1/shared per SM (U)
+        smem_bw=_params.H100["smem_bw"],   # L2 -> SMEM fill per SM: not in HARDWARE.md, fitted
         rf_bytes=256.0 * 1024,             # §1 256 KB register file per SM (S2, U)
         l2_bytes=50e6,                     # §1 L2 50 MB (S2)
         l2_bw=_params.H100["l2_bw"],       # not in HARDWARE.md: fitted, see params.py
@@ -178,7 +180,7 @@ def _h100_structural() -> dict:
 
 
 def _fitted() -> dict:
-    return {k: v for k, v in _params.H100.items() if k in IDX and k != "l2_bw"}
+    return {k: v for k, v in _params.H100.items() if k in IDX and k not in ("l2_bw", "smem_bw")}
 
 
 def h100_sxm() -> Machine:

@@ -8,16 +8,16 @@ are used unchanged for H200 and, as the method, for B200.
 from __future__ import annotations
 
 H100 = {
-    "l2_bw": 1.89e+13,
-    "launch_s": 2.686e-06,
-    "mem_latency_s": 1.994e-07,
-    "eff_mat_16": 0.9758,
-    "eff_mat_8": 0.8041,
-    "eff_mem": 0.832,
-    "overlap_p": 2.308,
+    "l2_bw": 2e+13,
+    "launch_s": 2.423e-06,
+    "mem_latency_s": 5.876e-07,
+    "eff_mat_16": 0.8895,
+    "eff_mat_8": 0.7912,
+    "eff_mem": 0.8002,
+    "overlap_p": 3.067,
     "rescale_exposed": 1,
-    "quant_tensor_s": 9.735e-06,
-    "quant_block_s": 1.682e-06,
+    "quant_tensor_s": 9.73e-06,
+    "quant_block_s": 1.462e-06,
     "eff_sfu": 0.5,
     "attn_tile_s": 1.0e-6,
     "link_latency_s": 3.0e-6,
@@ -25,4 +25,6 @@ H100 = {
     "comm_launch_s": 5.0e-6,
     "eff_mat_attn": 0.6,
     "attn_dec_eff_mem": 0.7,
+    "scale_drain_cycles": 19.16,
+    "smem_bw": 77.62,
 }

@@ -49,7 +49,7 @@ def hbm_traffic(m, n, k, ab, bb, cb, l2_bytes, tm, tn, cores, tiles_m, tiles_n, 
     explanation; half of L2 is taken as usable for operand panels)."""
     a_tot, b_tot, cap = m * k * ab, n * k * bb, 0.5 * l2_bytes
     uniq = a_tot + b_tot
-    if warm and a_tot <= cap:    # activation just written by the previous kernel: in L2
+    if warm and a_tot <= l2_bytes:   # activation just written by the previous kernel: in L2
         a_tot = 0.0
         uniq = b_tot
     if uniq <= cap or waves <= 1:
@@ -92,7 +92,7 @@ def gemm_one(mach, m, n, k, d, warm=0):
     ksteps_all = math.ceil(k / tk)
 
     # fixed costs: kernel launch, memory latency of the first stage, activation quantisation pass
-    fixed = mach[IDX["launch_s"]] + mach[IDX["mem_latency_s"]]
+    fixed = mach[IDX["launch_s"]]
     quant_t = 0.0
     if d[F.QUANT] == F.QUANT_TENSOR:
         fixed += mach[IDX["quant_tensor_s"]]
@@ -105,10 +105,14 @@ def gemm_one(mach, m, n, k, d, warm=0):
     for tm in TILE_M:
         if tm % tm_min:
             continue
+        # Hopper's block-scaled kernels (DeepGEMM lineage) use 64-row tiles only when m <= 64
+        if soft_scale and tm == 64 and m > 64:
+            continue
         for tn in TILE_N:
             if tn % tn_min or tn % d[F.TILE_N_GRANULE]:
                 continue
-            if tm * tn * 4.0 > 0.5 * rf:              # fp32 accumulators in half the RF
+            # fp32 accumulators in half the RF; software block scaling keeps two sets
+            if tm * tn * 4.0 * (2.0 if soft_scale else 1.0) > 0.5 * rf:
                 continue
             stage = (tm * ab + tn * bb) * tk
             if 2.0 * stage > smem:                     # double buffering must fit
@@ -119,7 +123,7 @@ def gemm_one(mach, m, n, k, d, warm=0):
             load = fetch / smem_bw
             rescale = 0.0
             if soft_scale:
-                rescale = (tk / block_k) * tm * tn * 4.0 / vec
+                rescale = (tk / block_k) * (tm * tn * 4.0 / vec + mach[IDX["scale_drain_cycles"]])
             for s in SPLITS:
                 # software block scaling: no split-K (fp32 promotion lives in one CTA)
                 if s > 1 and (tiles * s > cores or s > ksteps_all or soft_scale):
@@ -133,7 +137,7 @@ def gemm_one(mach, m, n, k, d, warm=0):
                 tile_cyc = steps * step + tm * tn * out_b / smem_bw
                 if sys_r > 0:
                     tile_cyc += sys_r + sys_c                # systolic fill + drain per tile
-                t_core = waves * tile_cyc / clock
+                t_core = waves * (tile_cyc / clock + mach[IDX["mem_latency_s"]])
                 t_hbm = hbm_traffic(m, n, k, ab, bb, cb, mach[IDX["l2_bytes"]], tm, tn, cores,
                                     _cdiv(m, tm), _cdiv(n, tn), waves, warm) / hbm_bw
                 l2_bytes = tiles * s * steps * fetch + (2.0 * s * m * n * 4.0 if s > 1 else 0.0)

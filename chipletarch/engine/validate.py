@@ -78,13 +78,14 @@ def err_stats(pred, meas) -> tuple[float, float, int]:
 # ----------------------------------------------------------------------------- fitting
 
 GEMM_FIT = ("l2_bw", "launch_s", "mem_latency_s", "eff_mat_16", "eff_mat_8", "eff_mem",
-            "overlap_p", "rescale_exposed", "quant_tensor_s", "quant_block_s")
+            "overlap_p", "rescale_exposed", "quant_tensor_s", "quant_block_s", "smem_bw",
+            "scale_drain_cycles")
 # bounds keep every fitted value physical (efficiencies <= 1, latencies of microsecond order)
 GEMM_BOUNDS = {
     "l2_bw": (3e12, 20e12), "launch_s": (0.5e-6, 6e-6), "mem_latency_s": (0.0, 3e-6),
     "eff_mat_16": (0.5, 1.0), "eff_mat_8": (0.4, 1.0), "eff_mem": (0.5, 1.0),
     "overlap_p": (1.0, 60.0), "rescale_exposed": (0.0, 1.0), "quant_tensor_s": (0.0, 20e-6),
-    "quant_block_s": (0.0, 10e-6),
+    "quant_block_s": (0.0, 10e-6), "smem_bw": (16.0, 256.0), "scale_drain_cycles": (0.0, 1000.0),
 }
 
 
