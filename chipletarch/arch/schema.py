@@ -106,14 +106,17 @@ def _catalog_ref(lookup, model):
         raise PydanticCustomError("catalog_ref", "expected a catalog name or a mapping with 'name'")
 
     def ser(value: BaseModel) -> Any:
+        # a catalog entry as its name; an overridden one as name + changed fields (+ source when it is
+        # not the text `before` would regenerate), so that loading the output gives an equal object
         base = lookup(value.name)
         if value == base:
             return value.name
         diff = {k: v for k, v in value.model_dump().items()
-                if k == "name" or (k != "source" and getattr(base, k) != v)}
-        if value.source != base.source and not value.source.startswith(base.source + " Overridden"):
-            diff["source"] = value.source
-        return diff
+                if k not in ("name", "source") and getattr(base, k) != v}
+        out = {"name": value.name, **diff}
+        if value.source != f"{base.source} Overridden in the architecture file: {', '.join(diff)}.":
+            out["source"] = value.source
+        return out
 
     return [BeforeValidator(before, json_schema_input_type=Union[str, dict[str, Any]]),
             PlainSerializer(ser, return_type=Any)]
@@ -757,8 +760,12 @@ def _semantic_issues(a: Architecture) -> list[tuple[tuple, str]]:
     # ports
     for key in ("scale_up", "scale_out"):
         port = getattr(a, key)
-        if port is not None and port.attach is not None:
+        if port is None:
+            continue
+        if port.attach is not None:
             res(port.attach, (key, "attach"))
+        elif not any(isinstance(d, ComputeDie) for d in a.dies):
+            issues.append(((key,), "no compute die to host the port by default; give 'attach'"))
 
     # connectivity of the dies (memory stacks and ports hang off one die each, so dies decide it)
     if not issues and instances:
