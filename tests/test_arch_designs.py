@@ -80,9 +80,58 @@ def test_b200_two_dies_nv_hbi():
 
 
 # ---------------------------------------------------------------------------------------------
+# MI300X (HARDWARE.md §4)
+
+def test_mi300x_published_peaks():
+    a = load_architecture("mi300x")
+    for fmt, tf in [("tf32", 653.7), ("bf16", 1307.4), ("fp16", 1307.4), ("fp8", 2614.9),
+                    ("fp8_e5m2", 2614.9), ("int8", 2614.9)]:          # §4, S25 S26 (TF32: datasheet, U)
+        assert rel(peak_tf(a, fmt), tf) < TOL, fmt
+    # the sheet's cross-check rule: 304 CU x 4096 FP8 FLOP/clk x 2.1 GHz = 2.615 PF
+    assert a.peak_flops("fp8") == pytest.approx(304 * 4096 * 2.1e9, rel=1e-9)
+    from chipletarch.errors import InfeasibleError
+    with pytest.raises(InfeasibleError):
+        a.peak_flops("mxfp4")                                           # FP6/FP4/MX not supported (S27)
+
+
+def test_mi300x_memory_and_caches():
+    a = load_architecture("mi300x")
+    assert rel(a.memory_capacity_bytes, 192 * GB) < TOL                 # 8 x 24 GB HBM3
+    assert rel(a.memory_bandwidth_bytes_per_s, 5.3e12) < TOL            # 5.3 TB/s
+    assert a.tdp_w == 750
+    iods = [d for _, d in a.die_instances() if d.kind == "io"]
+    assert sum(d.cache_mib for d in iods) == 256                        # 256 MB Infinity Cache
+    assert sum(d.cache_bandwidth_bytes_per_s for d in iods) == pytest.approx(17e12)
+    assert sum(d.cache_mib for _, d in a.compute_die_instances()) == 32  # 4 MB L2 x 8 XCD
+    assert a.scale_up.bandwidth_gb_s * 2 == 896                         # 7 x 128 GB/s bidir
+
+
+def test_mi300x_dies_links_and_bisection():
+    a = load_architecture("mi300x")
+    g = assert_connected(a)
+    xcds = [i for i, _ in a.compute_die_instances()]
+    iods = [i for i, d in a.die_instances() if d.kind == "io"]
+    assert xcds == [f"xcd{i}" for i in range(8)] and iods == [f"iod{i}" for i in range(4)]
+    assert sum(d.cores for _, d in a.compute_die_instances()) == 304
+    assert a.technology.name == "3d-hybrid-bonding"
+    # 8 vertical XCD-IOD bonds + 4 IF AP links in a 2 x 2 quilt (no diagonals)
+    assert n_links(a, "ucie-3d") == 8 and n_links(a, "infinity-fabric") == 4
+    # vertical: 17 TB/s over 8 XCDs (S23)
+    assert sum(l.bandwidth_gb_s for l in a.all_links() if l.kind == "ucie-3d") == pytest.approx(17000)
+    # bisection between IOD halves = the IF AP links cut: 3.0 / 2.4 TB/s bidir (VLSI 2024, U)
+    assert bisection_bandwidth(g, ["iod0", "iod2"], ["iod1", "iod3"]) * 2 == pytest.approx(3.0e12)
+    assert bisection_bandwidth(g, ["iod0", "iod1"], ["iod2", "iod3"]) * 2 == pytest.approx(2.4e12)
+    # XCD halves: same cut (XCDs are leaves of their IOD)
+    assert bisection_bandwidth(g, xcds[:4], xcds[4:]) * 2 == pytest.approx(2.4e12)
+    assert local_memory(g, "xcd0") == []
+    assert memory_path(g, "xcd0", "hbm0").nodes == ["xcd0", "iod0", "hbm0"]
+    assert len(memory_path(g, "xcd0", "hbm7").nodes) == 5               # xcd0-iod0-iodX-iod3-hbm7
+
+
+# ---------------------------------------------------------------------------------------------
 # every bundled design
 
-ALL = ["h100-sxm", "h200-sxm", "b200"]
+ALL = ["h100-sxm", "h200-sxm", "b200", "mi300x"]
 
 
 @pytest.mark.parametrize("name", ALL)
