@@ -640,3 +640,19 @@ def unpack(const uint8_t[::1] packed, Py_ssize_t n, int bits):
                         ov[g + k] = <uint8_t>((w >> (6 * k)) & 0x3F)
                 g += 4
     return out
+
+
+def cast(const uint32_t[::1] xb, int fid, uint8_t[::1] out):
+    """Round finite float32 values (bit patterns) to a floating-point element format with no
+    block scale (scale 2^0): round half to even, subnormals kept, saturating to +-max normal.
+    Used for per-tensor FP8, NVFP4 and block-FP8 scaling, whose scales are not powers of two.
+    Non-finite inputs are not allowed (the caller handles them)."""
+    if fid < 0 or fid >= NFMT or _FMTS[fid].is_int:
+        raise ValueError(f"cast: format id {fid} is not a floating-point MX element")
+    if out.shape[0] != xb.shape[0]:
+        raise ValueError("cast: output length differs from input length")
+    cdef Fmt f = _FMTS[fid]
+    cdef Py_ssize_t i, n = xb.shape[0]
+    with nogil:
+        for i in range(n):
+            out[i] = _enc32(xb[i], 0, f)

@@ -360,7 +360,7 @@ def get_precision(name: Union[str, Precision]) -> Precision:
 
 
 _MX_NAMES = {"MXArray", "mx_encode", "mx_decode", "mx_quantize", "mx_error_stats", "MX_FORMATS",
-             "mx_decode_table"}
+             "mx_decode_table", "quantize"}
 
 
 def __getattr__(name):

@@ -7,6 +7,8 @@ The public API (also re-exported from `chipletarch.formats`):
 * `mx_quantize(x, fmt, axis=-1, block_size=32)` -> float32, the round trip, fused in one pass
   (no codes array is materialised);
 * `MXArray.pack()` / `MXArray.packed_nbytes` for storage checks at the element width;
+* `quantize(x, fmt, axis=-1)`: round trip through any registry format (MX via the core;
+  per-tensor FP8/INT, NVFP4 and block FP8 with their own, non-power-of-two scales in numpy);
 * `mx_error_stats(x, fmt)` -> SQNR and error figures for choosing formats.
 
 The bit-level work is in `chipletarch._core.mx` (Cython, nogil). This module handles dtypes,
@@ -39,7 +41,7 @@ from .errors import SpecError
 from .formats import Format, get_format, tensor_bytes
 
 __all__ = ["MXArray", "MX_FORMATS", "mx_encode", "mx_decode", "mx_quantize", "mx_error_stats",
-           "mx_decode_table"]
+           "mx_decode_table", "quantize"]
 
 # Registry names the compiled core implements, in its format-id order.
 MX_FORMATS = tuple(_cmx.FMT_NAMES)
@@ -213,23 +215,134 @@ def mx_decode_table(fmt) -> np.ndarray:
     return _cmx.decode_table(fid)
 
 
-def mx_error_stats(x, fmt, axis: int = -1, block_size: int = 32) -> dict:
-    """Quantization error of x in MX format `fmt`, measured in float64.
+def _as_float32(x) -> np.ndarray:
+    """Float32 values of x (bf16 widened exactly; float64 rounded to nearest float32)."""
+    a = np.asarray(x)
+    if a.dtype.name == "bfloat16" or a.dtype == np.uint16:
+        return (np.ascontiguousarray(a).view(np.uint16).astype(np.uint32) << 16).view(np.float32)
+    if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)):
+        raise SpecError(f"quantization needs a real numeric array, got dtype {a.dtype}")
+    return np.asarray(a, dtype=np.float32)
+
+
+def _round_mantissa(x32: np.ndarray, keep: int) -> np.ndarray:
+    """Round float32 values half-to-even to `keep` mantissa bits (bf16: 7, tf32: 10); overflow
+    carries into the exponent and gives Inf, as a real cast does; NaN stays NaN."""
+    b = np.ascontiguousarray(x32).view(np.uint32)
+    sh = np.uint32(23 - keep)
+    lsb = (b >> sh) & np.uint32(1)
+    r = ((b + ((np.uint32(1) << (sh - np.uint32(1))) - np.uint32(1)) + lsb) >> sh) << sh
+    y = r.view(np.float32)
+    return np.where(np.isnan(x32), np.float32(np.nan), y)
+
+
+def _cast_fp(q: np.ndarray, element: str) -> np.ndarray:
+    """Round finite float32 q to an FP element (RNE, saturating), return the float32 values."""
+    fid = _FID[element]
+    q = np.ascontiguousarray(q, dtype=np.float32)
+    codes = np.empty(q.size, np.uint8)
+    _cmx.cast(q.reshape(-1).view(np.uint32), fid, codes)
+    return _cmx.decode_table(fid)[codes].reshape(q.shape)
+
+
+def _blocked(x32: np.ndarray, axis: int, bs: int):
+    """View x with `axis` last, zero-padded to a multiple of bs, as (rows, blocks, bs)."""
+    xm = np.moveaxis(x32, axis, -1)
+    n = xm.shape[-1]
+    nb = -(-n // bs)
+    xp = np.zeros(xm.shape[:-1] + (nb * bs,), np.float32)
+    xp[..., :n] = xm
+    return xp.reshape(-1, nb, bs), xm.shape, n
+
+
+def _unblock(yb: np.ndarray, mshape, n: int, axis: int) -> np.ndarray:
+    y = yb.reshape(mshape[:-1] + (-1,))[..., :n]
+    return np.ascontiguousarray(np.moveaxis(y, -1, axis))
+
+
+def quantize(x, fmt, axis: int = -1) -> np.ndarray:
+    """Round trip of x through any registry format, as float32 (reference-speed numpy except
+    for the MX formats, which go through `mx_quantize`).
+
+    What each family does (docs/FORMATS.md):
+    * fp32: float32 values; tf32 / bf16: round half to even to 10 / 7 mantissa bits (overflow ->
+      Inf); fp16: IEEE cast. Inputs are taken as float32 first.
+    * fp8_e4m3 / fp8_e5m2: per-tensor current scaling s = amax / max_normal (float32), elements
+      RNE with saturation, y = element * s.
+    * int8 / int4: per-tensor symmetric s = amax / qmax, k = clip(rint(x / s), -qmax, qmax).
+    * fp8_block: along `axis`, blocks of 128, fp32 scale s = amax_block / 448, E4M3 elements.
+    * nvfp4: along `axis`, blocks of 16. Two-level scaling: global g = amax_tensor / (448 * 6);
+      block scale b = E4M3(amax_block / 6 / g) (RNE, saturating); elements E2M1(x / (b * g));
+      y = element * b * g. All arithmetic in float32.
+    * MX formats: `mx_quantize` (OCP MX v1.0, bit-exact).
+    Non-finite inputs: NaN at their own position for per-tensor formats; the whole block NaN for
+    block formats (the MX convention). Scales use the finite values.
+    """
+    f = get_format(fmt)
+    if f.name in _FID:
+        return mx_quantize(x, f, axis=axis)
+    x32 = _as_float32(x)
+    if x32.ndim == 0:
+        raise SpecError("quantization needs an array of rank >= 1")
+    if f.name == "fp32":
+        return x32.copy()
+    if f.name in ("tf32", "bf16"):
+        return _round_mantissa(x32, f.man_bits)
+    if f.name == "fp16":
+        with np.errstate(over="ignore"):
+            return x32.astype(np.float16).astype(np.float32)
+    finite = np.isfinite(x32)
+    xf = np.where(finite, x32, np.float32(0))
+    if f.name in ("fp8_e4m3", "fp8_e5m2", "int8", "int4"):
+        amax = np.float32(np.max(np.abs(xf))) if xf.size else np.float32(0)
+        if amax == 0:
+            y = np.zeros_like(xf)
+        elif f.family == "int":
+            s = amax / np.float32(f.max_normal)
+            k = np.clip(np.rint(xf / s), -f.max_normal, f.max_normal)
+            y = (k * s).astype(np.float32)
+        else:
+            s = amax / np.float32(f.max_normal)
+            y = _cast_fp(xf / s, "mxfp8_e4m3" if f.name == "fp8_e4m3" else "mxfp8_e5m2") * s
+        return np.where(finite, y, np.float32(np.nan)).astype(np.float32)
+    # block formats with non-power-of-two scales
+    ax, _, _, _ = _layout(x32.shape, axis)
+    xb, mshape, n = _blocked(xf, ax, f.block_size)
+    bad, _, _ = _blocked((~finite).astype(np.float32), ax, f.block_size)
+    bad_block = bad.any(axis=-1, keepdims=True)
+    amax_b = np.abs(xb).max(axis=-1, keepdims=True)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if f.name == "fp8_block":
+            s = amax_b / np.float32(448.0)
+            q = np.where(s > 0, xb / s, np.float32(0))
+            y = _cast_fp(q, "mxfp8_e4m3") * s
+        elif f.name == "nvfp4":
+            amax_t = np.float32(amax_b.max()) if amax_b.size else np.float32(0)
+            g = amax_t / np.float32(448.0 * 6.0)
+            b = _cast_fp(np.where(g > 0, amax_b / np.float32(6.0) / g, np.float32(0)),
+                         "mxfp8_e4m3")
+            eff = (b * g).astype(np.float32)
+            q = np.where(eff > 0, xb / eff, np.float32(0))
+            y = _cast_fp(q, "mxfp4_e2m1") * eff
+        else:  # pragma: no cover - every registry format is handled above
+            raise SpecError(f"no quantizer for format '{f.name}'")
+    y = np.where(bad_block, np.float32(np.nan), y).astype(np.float32)
+    return _unblock(y, mshape, n, ax)
+
+
+def mx_error_stats(x, fmt, axis: int = -1) -> dict:
+    """Quantization error of x in format `fmt` (any registry format; see `quantize`), in float64.
 
     Returns a dict: sqnr_db = 10·log10(Σx² / Σ(x−q)²) (inf when exact), max_abs_err,
     mean_abs_err, max_rel_err and mean_rel_err (relative error |x−q|/|x| over the non-zero
-    finite inputs), n (finite elements used), n_nan_blocks (blocks with NaN/Inf, excluded).
+    inputs), n (elements used: finite input and output), n_nonfinite (elements left out: NaN/Inf
+    inputs, elements of NaN blocks, overflow to Inf).
     """
-    xa = np.asarray(x)
-    q = mx_quantize(xa, fmt, axis=axis, block_size=block_size).astype(np.float64)
-    if xa.dtype.name == "bfloat16" or xa.dtype == np.uint16:
-        xd = _as_bits(xa).astype(np.uint32) << 16
-        xd = xd.view(np.float32).astype(np.float64)
-    else:
-        xd = xa.astype(np.float64)
+    q = quantize(x, fmt, axis=axis).astype(np.float64)
+    xd = _as_float32(x).astype(np.float64) if np.asarray(x).dtype != np.float64 else \
+        np.asarray(x, dtype=np.float64)
     ok = np.isfinite(xd) & np.isfinite(q)
     xs, err = xd[ok], (xd - q)[ok]
-    n_nan_blocks = int(np.count_nonzero(mx_encode(xa, fmt, axis, block_size).scales == 0xFF))
     sig = float(np.sum(xs * xs))
     noise = float(np.sum(err * err))
     if noise == 0.0:
@@ -248,5 +361,5 @@ def mx_error_stats(x, fmt, axis: int = -1, block_size: int = 32) -> dict:
         "max_rel_err": float(rel.max()) if rel.size else 0.0,
         "mean_rel_err": float(rel.mean()) if rel.size else 0.0,
         "n": int(xs.size),
-        "n_nan_blocks": n_nan_blocks,
+        "n_nonfinite": int(ok.size - xs.size),
     }
