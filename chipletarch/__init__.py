@@ -47,6 +47,8 @@ _LAZY = {
     "package_cost": "chipletarch.cost",
     "family_cost": "chipletarch.cost",
     "CostOptions": "chipletarch.cost",
+    "token_cost": "chipletarch.cost",
+    "Economics": "chipletarch.cost",
 }
 
 _SUBMODULES = {"arch", "formats", "workload", "engine", "energy", "cost", "serving", "explore",

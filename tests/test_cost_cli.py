@@ -43,3 +43,12 @@ def test_family_flag_shares_the_gh100_design(capsys):
     fam = json.loads(capsys.readouterr().out)
     alone = package_cost("h100-sxm", volume=1e6)
     assert fam[0]["nre_items"]["die:gh100"] == pytest.approx(alone.nre_items["die:gh100"] / 2)
+
+
+def test_tokens_per_s_adds_cost_per_million_tokens(capsys):
+    from chipletarch.cost import token_cost
+    assert main(["cost", "h100-sxm", "--tokens-per-s", "1500", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)[0]
+    expected = token_cost("h100-sxm", 1500.0).usd_per_million_tokens
+    assert d["token_cost"]["usd_per_million_tokens"] == pytest.approx(expected)
+    assert main(["cost", "h100-sxm", "--tokens-per-s", "1", "2"]) == 1

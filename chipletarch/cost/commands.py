@@ -11,6 +11,7 @@ import math
 
 from ..errors import SpecError
 from .model import YIELD_MODELS
+from .economics import Economics, token_cost
 from .package import CostOptions, PackageCost, family_cost, package_cost
 
 LABELS = {
@@ -40,6 +41,13 @@ def add_commands(subparsers) -> None:
                    help="assembly process cost per package started (default 0: no public figure)")
     p.add_argument("--final-test-usd", type=float, default=0.0, metavar="USD",
                    help="final (package) test cost per package tested (default 0: no public figure)")
+    p.add_argument("--tokens-per-s", type=float, nargs="+", metavar="TPS",
+                   help="simulated throughput per package, one per ARCH: adds $ per million "
+                        "tokens (capex over lifetime + energy at TDP; docs/COST.md §8)")
+    p.add_argument("--lifetime-years", type=float, default=Economics.lifetime_years)
+    p.add_argument("--utilisation", type=float, default=Economics.utilisation)
+    p.add_argument("--energy-usd-per-kwh", type=float, default=Economics.energy_usd_per_kwh)
+    p.add_argument("--pue", type=float, default=Economics.pue)
     p.add_argument("--json", action="store_true", help="print the full breakdowns as JSON")
     p.add_argument("--png", metavar="PATH", help="draw stacked cost bars to a PNG file")
     p.set_defaults(func=cmd_cost)
@@ -114,10 +122,32 @@ def cmd_cost(args) -> int:
         costs = list(family_cost([(a, args.volume) for a in args.archs], opts).values())
     else:
         costs = [package_cost(a, volume=args.volume, options=opts) for a in args.archs]
+    tokens = None
+    if args.tokens_per_s is not None:
+        if len(args.tokens_per_s) != len(costs):
+            raise SpecError(f"--tokens-per-s needs one value per ARCH ({len(costs)}), "
+                            f"got {len(args.tokens_per_s)}")
+        from .package import _load
+        eco = Economics(lifetime_years=args.lifetime_years, utilisation=args.utilisation,
+                        energy_usd_per_kwh=args.energy_usd_per_kwh, pue=args.pue)
+        tokens = []
+        for name, c, tps in zip(args.archs, costs, args.tokens_per_s):
+            tdp = getattr(_load(name), "tdp_w", None)
+            tokens.append(token_cost(c, tps, power_w=tdp, economics=eco))
     if args.json:
-        print(json.dumps([c.to_dict() for c in costs], indent=2, default=float))
+        out = [c.to_dict() for c in costs]
+        for d, t in zip(out, tokens or []):
+            d["token_cost"] = t.to_dict()
+        print(json.dumps(out, indent=2, default=float))
     else:
         print(render_table(costs))
+        if tokens:
+            w = max(len(t.name) for t in tokens)
+            for t in tokens:
+                print(f"{t.name:<{w}}  ${t.usd_per_million_tokens:.4g} per million tokens "
+                      f"(capex ${t.capex_usd_per_million_tokens:.3g}, energy "
+                      f"${t.opex_usd_per_million_tokens:.3g}) at {t.tokens_per_s:g} tokens/s, "
+                      f"{t.power_w:g} W")
     if args.png:
         plot_stacked(costs, args.png)
     return 0
