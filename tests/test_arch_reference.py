@@ -61,3 +61,18 @@ def test_cli_show_list_schema(capsys):
     import json
     schema = json.loads(capsys.readouterr().out)
     assert "dies" in schema["properties"] and schema["additionalProperties"] is False
+
+
+def test_json_schema_accepts_bundled_designs_and_rejects_typos():
+    # `chipletarch schema` is for editors: bundled files must satisfy it, typos must not
+    jsonschema = pytest.importorskip("jsonschema")
+    import yaml
+    from chipletarch._paths import architectures_dir
+    from chipletarch.arch import Architecture
+    schema = Architecture.model_json_schema()
+    for path in sorted(architectures_dir().glob("*.yaml")):
+        jsonschema.validate(yaml.safe_load(path.read_text()), schema)
+    data = yaml.safe_load((architectures_dir() / "h100-sxm.yaml").read_text())
+    data["dies"][0]["area_mm"] = data["dies"][0].pop("area_mm2")
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(data, schema)
