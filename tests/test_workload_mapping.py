@@ -258,3 +258,59 @@ def test_memory_fit_packages_with_several_dies():
     assert fit.ranks_per_package == 4
     norms = (2 * 80 + 1) * 8192
     assert fit.weights == 2 * (m.param_count() - norms) + 4 * 2 * norms
+
+
+def test_mla_tensor_parallel_split():
+    m = load_model("deepseek-v3")
+    one = m.operators("decode", 8, 1, 512, "bf16")
+    r = m.operators("decode", 8, 1, 512, "bf16", Mapping(tp=8))
+    row = lambda t, n: t.select(t.name == n)  # noqa: E731
+    # q_b, o_proj and the absorbed kv_b halves split by heads; q_a/kv_a replicated (vLLM)
+    for name in ("q_b_proj", "o_proj", "q_absorb_decode", "v_absorb_decode", "attention_decode"):
+        assert 8 * row(r, name).flops[0] == pytest.approx(row(one, name).flops[0], rel=1e-12)
+    assert row(r, "qkv_a_proj").flops[0] == row(one, "qkv_a_proj").flops[0]
+    # the latent cache is not split by heads: every TP rank reads all of it
+    assert _tot(r, "kv_read_bytes") == _tot(one, "kv_read_bytes")
+    assert row(r, "attention_decode").heads[0] == 16
+
+
+MODELS = ["llama3.1-8b", "mixtral-8x7b", "deepseek-v3", "gpt-oss-120b", "qwen3-235b-a22b",
+          "qwen3-32b", "gpt3-175b"]
+MAPPINGS = [dict(), dict(tp=2), dict(tp=8), dict(tp=8, ep=8), dict(tp=8, ep=4),
+            dict(tp=4, attention_dp=2), dict(tp=8, ep=8, attention_dp=8), dict(tp=4, pp=2),
+            dict(tp=2, dp=2), dict(tp=16, ep=16, attention_dp=16, dies_per_package=2)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(name=st.sampled_from(MODELS), mp=st.sampled_from(MAPPINGS),
+       phase=st.sampled_from(["prefill", "decode", "chunked"]), per=st.integers(1, 4),
+       seq=st.integers(1, 64), ctx=st.integers(0, 1500), prec=st.sampled_from([None, "bf16",
+                                                                               "w4a8kv8"]))
+def test_any_valid_mapping_keeps_work(name, mp, phase, per, seq, ctx, prec):
+    from hypothesis import assume
+    m = load_model(name)
+    mapping = Mapping(**mp)
+    batch = per * mapping.dp * mapping.attention_dp
+    try:
+        mapping.validate(m.config)
+    except InfeasibleError:
+        assume(False)
+    if phase == "decode":
+        seq = 1
+    one = m.operators(phase, batch, seq, ctx, prec)
+    r = m.operators(phase, batch, seq, ctx, prec, mapping)
+    for t in (one, r):
+        for col in ("flops", "weight_bytes", "act_in_bytes", "act_out_bytes", "kv_read_bytes",
+                    "kv_write_bytes", "comm_bytes"):
+            assert np.all(np.isfinite(t[col])) and np.all(t[col] >= 0), col
+        assert np.all(t.repeat >= 1)
+    # splitting never loses matrix / attention work; replication (shared KV heads, MLA
+    # down-projections, routers, DP-attention weights) may only add to it
+    gemm_attn = np.isin(r.kind, [int(k) for k in GEMMS + ATTN])
+    ranks = mapping.tp * mapping.dp
+    split = ranks * r.total("flops", gemm_attn)
+    whole = one.total("flops", np.isin(one.kind, [int(k) for k in GEMMS + ATTN]))
+    if phase != "chunked":       # the chunk lands on one rank: the busiest rank is not average
+        assert split >= whole * (1 - 1e-9)
+    # collectives appear exactly when ranks share work
+    assert r.is_comm().any() == (mapping.tp > 1 or mapping.pp > 1)
