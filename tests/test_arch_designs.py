@@ -129,9 +129,41 @@ def test_mi300x_dies_links_and_bisection():
 
 
 # ---------------------------------------------------------------------------------------------
+# MI355X (HARDWARE.md §5)
+
+def test_mi355x_published_peaks():
+    a = load_architecture("mi355x")
+    # "~2.5 / ~5.0 / ~10.1 PF dense" (S21 S34 S35); the sheet's cross-check gives 5.03 PF FP8
+    for fmt, tf in [("bf16", 2500), ("fp16", 2500), ("fp8", 5030), ("fp8", 5000), ("int8", 5000),
+                    ("mxfp6_e3m2", 10100), ("mxfp6_e2m3", 10100), ("mxfp4", 10100), ("mxfp4", 10070)]:
+        assert rel(peak_tf(a, fmt), tf) < TOL, (fmt, tf)
+    assert a.peak_flops("fp8") == pytest.approx(256 * 8192 * 2.4e9, rel=1e-9)   # 256 CU x 8192 x 2.4 GHz
+    # per-CU rates of S21: FP8 8192 FLOP/clk/CU; MXFP6 at the MXFP4 rate (unlike B200)
+    (_, xcd), *_ = a.compute_die_instances()
+    m = xcd.core.macs_per_cycle
+    assert 2 * m["fp8_e4m3"] == 8192 and m["mxfp6_e3m2"] == m["mxfp4_e2m1"] == 2 * m["fp8_e4m3"]
+    assert "tf32" not in m and "nvfp4" not in m
+
+
+def test_mi355x_memory_dies_links():
+    a = load_architecture("mi355x")
+    assert rel(a.memory_capacity_bytes, 288 * GB) < TOL                 # 8 x 36 GB HBM3E
+    assert rel(a.memory_bandwidth_bytes_per_s, 8e12) < TOL              # 8 TB/s
+    assert a.tdp_w == 1400
+    g = assert_connected(a)
+    assert len(a.compute_die_instances()) == 8
+    assert [i for i, d in a.die_instances() if d.kind == "io"] == ["iod0", "iod1"]
+    assert sum(d.cores for _, d in a.compute_die_instances()) == 256
+    assert n_links(a, "ucie-3d") == 8 and n_links(a, "infinity-fabric") == 1
+    # one IF4 link between the two IODs: MI300X's 3.0 TB/s cut + 2 TB/s (S32), bidir
+    assert bisection_bandwidth(g, ["iod0"], ["iod1"]) * 2 == pytest.approx(5.0e12)
+    assert [g.nodes[f"hbm{i}"]["die"] for i in range(8)] == ["iod0"] * 4 + ["iod1"] * 4
+
+
+# ---------------------------------------------------------------------------------------------
 # every bundled design
 
-ALL = ["h100-sxm", "h200-sxm", "b200", "mi300x"]
+ALL = ["h100-sxm", "h200-sxm", "b200", "mi300x", "mi355x"]
 
 
 @pytest.mark.parametrize("name", ALL)
