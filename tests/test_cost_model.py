@@ -202,3 +202,11 @@ def test_reuse_amortises_over_all_products():
     assert shared == pytest.approx(1e8 / 6e6)
     with pytest.raises(SpecError):
         M.amortised_nre(nre, 0)
+
+
+def test_binomial_cdf_at_wafer_scale():
+    # 10^6 blocks, 1e-5 bad each: expected 10 bad; P(<= 10) of a Poisson(10) ~ 0.583
+    from chipletarch.cost.model import _binomial_cdf
+    assert _binomial_cdf(10, 10**6, 1e-5) == pytest.approx(0.5830, abs=1e-3)
+    assert _binomial_cdf(3, 3, 0.5) == pytest.approx(1.0)
+    assert _binomial_cdf(1, 2, 0.5) == pytest.approx(0.75)

@@ -197,3 +197,16 @@ def test_assembly_and_final_test_costs_by_hand():
     c = package_cost(a, assembly_usd=10.0, final_test_usd=5.0, final_test_yield=0.9)
     assert c.assembly == pytest.approx(10.0) and c.final_test == pytest.approx(5.0)
     assert c.total == pytest.approx(base.total / 0.9 + 10.0 / (0.99 * 0.9) + 5.0 / 0.9)
+
+
+def test_wafer_scale_is_one_die_per_wafer_and_needs_redundancy():
+    ws = NS(**{**vars(ORGANIC), "name": "wafer-scale", "substrate_area_factor": 1.0})
+    a = arch("wse", ws, [die("wse", 46225, N5, cores=9000)])
+    with pytest.raises(SpecError, match="redundancy"):
+        package_cost(a)
+    c = package_cost(a, harvest={"wse": Harvest(physical_units=10000, unit_area_fraction=0.9)})
+    y = M.harvested_yield(46225, 0.11, units=10000, spare_units=1000, unit_area_fraction=0.9,
+                          alpha=10)
+    item = next(i for i in c.items if i["category"] == "die")
+    assert item["dies_per_wafer"] == 1.0
+    assert c.dies == pytest.approx(16988 / y)

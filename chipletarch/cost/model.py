@@ -146,8 +146,21 @@ def harvested_yield(area_mm2: float, d0_per_cm2: float, *, units: int, spare_uni
     shared = a * (1.0 - f)
     y_shared = die_yield(shared, d0_per_cm2, model, alpha=alpha) if shared > 0.0 else 1.0
     y_u = die_yield(f * a / n, d0_per_cm2, model, alpha=alpha)
-    p_ok = sum(math.comb(n, k) * y_u ** (n - k) * (1.0 - y_u) ** k for k in range(r + 1))
-    return y_shared * min(1.0, p_ok)
+    return y_shared * _binomial_cdf(r, n, 1.0 - y_u)
+
+
+def _binomial_cdf(r: int, n: int, p: float) -> float:
+    """P(at most r of n independent blocks are bad), each bad with probability p; summed in log
+    space so that wafer-scale block counts (~10^6) neither overflow nor lose precision."""
+    if p <= 0.0:
+        return 1.0
+    if p >= 1.0:
+        return 1.0 if r >= n else 0.0
+    lp, lq = math.log(p), math.log1p(-p)
+    lgn = math.lgamma(n + 1)
+    terms = [math.exp(lgn - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * lp + (n - k) * lq)
+             for k in range(r + 1)]
+    return min(1.0, math.fsum(terms))
 
 
 # --------------------------------------------------------------------------------------------
@@ -177,6 +190,7 @@ class DieCost:
 
 def die_cost(area_mm2: float, wafer_price: float, d0_per_cm2: float, *, alpha: float = 3.0,
              model: str = "negative_binomial", yield_override: float | None = None,
+             dies_per_wafer_override: float | None = None,
              wafer_diameter_mm: float = 300.0, scribe_mm: float = 0.2,
              edge_exclusion_mm: float = 5.0, test_cost: float = 0.0,
              test_coverage: float = 1.0) -> DieCost:
@@ -189,11 +203,15 @@ def die_cost(area_mm2: float, wafer_price: float, d0_per_cm2: float, *, alpha: f
 
     With c = 1 and t = 0 this is Chiplet Actuary's cost_KGD = W / (DPW * Y) [C2].
     `yield_override` replaces the area-based yield (e.g. a harvested yield from
-    `harvested_yield`).
+    `harvested_yield`); `dies_per_wafer_override` the DPW formula (a wafer-scale die is 1 per
+    wafer by construction, HARDWARE.md §10).
     """
     w = _non_negative("wafer price ($)", wafer_price)
-    n = dies_per_wafer(area_mm2, wafer_diameter_mm=wafer_diameter_mm, scribe_mm=scribe_mm,
-                       edge_exclusion_mm=edge_exclusion_mm)
+    if dies_per_wafer_override is not None:
+        n = _positive("dies per wafer", dies_per_wafer_override)
+    else:
+        n = dies_per_wafer(area_mm2, wafer_diameter_mm=wafer_diameter_mm, scribe_mm=scribe_mm,
+                           edge_exclusion_mm=edge_exclusion_mm)
     y = (die_yield(area_mm2, d0_per_cm2, model, alpha=alpha) if yield_override is None
          else _probability("yield override", yield_override))
     t = _non_negative("test cost per die ($)", test_cost)

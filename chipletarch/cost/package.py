@@ -73,7 +73,7 @@ class PackageCost:
     nre: float                  # amortised one-time cost (0 when volume is None)
     die_yields: dict[str, float]
     carrier_yield: float | None
-    assembly_yield: float
+    assembly_yield: float       # P(a started carrier / assembly ends as a good package)
     items: list[dict]
     nre_items: dict[str, float]
     notes: list[str]
@@ -227,7 +227,17 @@ def _recurring(arch, opts: CostOptions) -> tuple[RecurringCost, P.PackagingCost,
                                          alpha=node.alpha, model=opts.yield_model)
             notes.append(f"{d.name}: {active} of {h.physical_units} units enabled, "
                          f"{h.unit_area_fraction:.0%} of area in units -> yield {y_override:.3f}")
+        dpw = None
+        if tech.name == "wafer-scale" and d.area_mm2 > P.RETICLE_MM2:
+            # one die per wafer by construction (HARDWARE §10 [S53]); such a die only yields
+            # through redundancy (routing around defects, [S56]), so harvesting is required
+            dpw = 1.0
+            if h is None:
+                raise SpecError(f"wafer-scale die '{d.name}' ({d.area_mm2:g} mm^2) yields only "
+                                "through redundancy: give CostOptions(harvest={'" + d.name +
+                                "': Harvest(physical_units, unit_area_fraction)})")
         dies.append(DieSpec(d.name, d.area_mm2, node, d.count, yield_override=y_override,
+                            dies_per_wafer=dpw,
                             test_cost=opts.kgd_test_usd, test_coverage=opts.kgd_test_coverage,
                             stacked_on=stacked.get(d.name)))
     stacks = []

@@ -28,6 +28,7 @@ class DieSpec:
     node: P.NodeCost
     count: int = 1
     yield_override: float | None = None       # e.g. harvested yield (model.harvested_yield)
+    dies_per_wafer: float | None = None       # override of the DPW formula (wafer-scale: 1)
     test_cost: float = P.KGD_TEST_USD
     test_coverage: float = P.KGD_TEST_COVERAGE
     # name of the DieSpec this die is hybrid-bonded onto (3D, SoIC): each base instance carries
@@ -122,6 +123,7 @@ def recurring_cost(dies: Sequence[DieSpec], packaging: P.PackagingCost, *,
             raise SpecError(f"die {d.name!r}: count must be a positive integer, got {d.count!r}")
         die_costs.append(die_cost(d.area_mm2, d.node.wafer_price, d.node.d0, alpha=d.node.alpha,
                                   model=yield_model, yield_override=d.yield_override,
+                                  dies_per_wafer_override=d.dies_per_wafer,
                                   test_cost=d.test_cost, test_coverage=d.test_coverage, **geo))
     for s in stacks:
         if s.count < 0 or int(s.count) != s.count:
