@@ -9,7 +9,7 @@ from hypothesis import given, settings, strategies as st
 
 from chipletarch import formats
 from chipletarch.errors import SpecError
-from chipletarch.workload import COLUMN_NAMES, OpKind, causal_pairs, load_model
+from chipletarch.workload import COLUMN_NAMES, OpKind, causal_pairs, keys_attended, load_model
 from chipletarch.workload.optable import OpTable
 
 GEMMS = (OpKind.GEMM, OpKind.GROUPED_GEMM)
@@ -181,6 +181,26 @@ def test_sliding_prefill_pairs():
 def test_causal_pairs_brute_force(prior, q, window):
     brute = sum(min(prior + i + 1, window) if window else prior + i + 1 for i in range(q))
     assert causal_pairs(prior, q, window) == brute
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(0, 300), st.integers(1, 50), st.sampled_from([0, 1, 7, 128, 4096]))
+def test_keys_attended_brute_force(prior, q, window):
+    keys = set()
+    for i in range(q):
+        hi = prior + i
+        lo = max(0, hi + 1 - window) if window else 0
+        keys.update(range(lo, hi + 1))
+    assert keys_attended(prior, q, window) == len(keys)
+
+
+def test_sliding_window_prefill_reads_window_minus_one_cached_keys():
+    m = load_model("gpt-oss-120b")
+    t = m.operators("prefill", 1, 10, 1000, "bf16")
+    slid = t.select((t.kind == OpKind.ATTN_PREFILL) & (t.window == 128))
+    full = t.select((t.kind == OpKind.ATTN_PREFILL) & (t.window == 0))
+    assert slid.kv_read_bytes[0] == 127 * 8 * 128 * 2
+    assert full.kv_read_bytes[0] == 1000 * 8 * 128 * 2
 
 
 def test_chunked_phase_shape():

@@ -15,7 +15,8 @@ Conventions: docs/WORKLOADS.md.
 from .config import ModelConfig, parse_config
 from .mapping import Mapping
 from .memory import MemoryFit, check_memory_fit, kv_cache_bytes_per_rank
-from .model import Model, causal_pairs, list_models, load_model, model_from_config
+from .model import (Model, causal_pairs, keys_attended, list_models, load_model,
+                    model_from_config)
 from .moe import expected_experts_touched, expected_tokens_per_expert
 from .optable import COLUMN_NAMES, OpKind, OpTable
 from .traffic import LengthDist, TrafficProfile, list_traffic, load_traffic
@@ -23,7 +24,7 @@ from .traffic import LengthDist, TrafficProfile, list_traffic, load_traffic
 __all__ = [
     "Model", "ModelConfig", "load_model", "list_models", "model_from_config", "parse_config",
     "Mapping", "MemoryFit", "check_memory_fit", "kv_cache_bytes_per_rank",
-    "OpTable", "OpKind", "COLUMN_NAMES", "causal_pairs",
+    "OpTable", "OpKind", "COLUMN_NAMES", "causal_pairs", "keys_attended",
     "expected_experts_touched", "expected_tokens_per_expert",
     "TrafficProfile", "LengthDist", "load_traffic", "list_traffic",
 ]

@@ -65,6 +65,17 @@ def causal_pairs(prior: int, q: int, window: int = 0) -> int:
     return (a + window) * (window - a + 1) // 2 + (b - window) * window
 
 
+def keys_attended(prior: int, q: int, window: int = 0) -> int:
+    """Distinct keys that q new tokens after `prior` cached ones attend (new keys included).
+
+    Token i sees keys max(0, prior + i + 1 - W) .. prior + i; the union over i runs from
+    max(0, prior + 1 - W) to prior + q - 1: min(prior + q, W + q - 1) keys with a window W.
+    """
+    if not window:
+        return prior + q
+    return min(prior + q, window + q - 1)
+
+
 class _Prec:
     """Resolved formats: weight format per role, activations, KV cache, compute per role."""
 
@@ -411,8 +422,8 @@ def _generate(c: ModelConfig, p: _Prec, phase, batch, seq_len, context_len, mp: 
                     continue
                 kind = OpKind.ATTN_PREFILL if pstyle else OpKind.ATTN_DECODE
                 pairs = causal_pairs(P, q, W)
-                keys_all = min(P + q, W) if W else P + q      # keys a decode step reads
-                keys_prior = min(P, W) if W else P            # cached keys a prefill reads
+                keys_all = keys_attended(P, q, W)             # keys a decode step reads
+                keys_prior = keys_attended(P, q, W) - q       # cached keys a prefill reads
                 tq = ns * q
                 sfx = ("_prefill" if pstyle else "_decode") + tag
                 causal = 1 if (pstyle or q > 1) else 0
