@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "chipletarch.arch.commands",
     "chipletarch.cost.commands",
     "chipletarch.workload.commands",
+    "chipletarch.formats_commands",
 ]
 
 

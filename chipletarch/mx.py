@@ -330,8 +330,11 @@ def quantize(x, fmt, axis: int = -1) -> np.ndarray:
     return _unblock(y, mshape, n, ax)
 
 
-def mx_error_stats(x, fmt, axis: int = -1) -> dict:
+def mx_error_stats(x, fmt, axis: int = -1, where=None) -> dict:
     """Quantization error of x in format `fmt` (any registry format; see `quantize`), in float64.
+
+    The whole tensor is quantized; `where` (a boolean array of x's shape) restricts the
+    statistics to some elements, e.g. the inliers of a tensor with outliers.
 
     Returns a dict: sqnr_db = 10·log10(Σx² / Σ(x−q)²) (inf when exact), max_abs_err,
     mean_abs_err, max_rel_err and mean_rel_err (relative error |x−q|/|x| over the non-zero
@@ -342,6 +345,11 @@ def mx_error_stats(x, fmt, axis: int = -1) -> dict:
     xd = _as_float32(x).astype(np.float64) if np.asarray(x).dtype != np.float64 else \
         np.asarray(x, dtype=np.float64)
     ok = np.isfinite(xd) & np.isfinite(q)
+    if where is not None:
+        w = np.asarray(where, dtype=bool)
+        if w.shape != xd.shape:
+            raise SpecError(f"where: shape {w.shape} differs from the data's {xd.shape}")
+        ok &= w
     xs, err = xd[ok], (xd - q)[ok]
     sig = float(np.sum(xs * xs))
     noise = float(np.sum(err * err))
@@ -361,5 +369,5 @@ def mx_error_stats(x, fmt, axis: int = -1) -> dict:
         "max_rel_err": float(rel.max()) if rel.size else 0.0,
         "mean_rel_err": float(rel.mean()) if rel.size else 0.0,
         "n": int(xs.size),
-        "n_nonfinite": int(ok.size - xs.size),
+        "n_nonfinite": int(np.count_nonzero(~(np.isfinite(xd) & np.isfinite(q)))),
     }
