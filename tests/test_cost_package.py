@@ -210,3 +210,23 @@ def test_wafer_scale_is_one_die_per_wafer_and_needs_redundancy():
     item = next(i for i in c.items if i["category"] == "die")
     assert item["dies_per_wafer"] == 1.0
     assert c.dies == pytest.approx(16988 / y)
+
+
+def test_options_naming_unknown_dies_or_stacks_are_errors():
+    a = arch("gpu", SI, [die("g", 600, cores=100)], [hbm(2)], interposer=1500)
+    with pytest.raises(SpecError, match="harvest"):
+        package_cost(a, harvest={"typo": Harvest(120, 0.5)})
+    with pytest.raises(SpecError, match="hbm_height"):
+        package_cost(a, hbm_height={"g": 12})
+    with pytest.raises(SpecError):
+        package_cost(a, harvest={"g": Harvest(90, 0.5)})     # fewer built than enabled
+
+
+def test_family_options_apply_to_the_products_that_have_the_die():
+    gpu = arch("gpu", MONO, [die("g", 600, cores=100)])
+    cpu = arch("cpu", MONO, [die("c", 300, cores=64)])
+    fam = family_cost([(gpu, 1e5), (cpu, 1e5)], harvest={"g": Harvest(104, 0.5)})
+    assert fam["gpu"].die_yields["g"] > M.die_yield(600, 0.11, alpha=10)
+    assert fam["cpu"].die_yields["c"] == pytest.approx(M.die_yield(300, 0.11, alpha=10))
+    with pytest.raises(SpecError):
+        family_cost([(gpu, 1e5), (cpu, 1e5)], harvest={"x": Harvest(104, 0.5)})

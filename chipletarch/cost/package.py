@@ -211,6 +211,14 @@ def _recurring(arch, opts: CostOptions) -> tuple[RecurringCost, P.PackagingCost,
         pk = pk.with_(bond_yield=opts.bond_yield)
     if opts.hybrid_bond_yield is not None:
         pk = pk.with_(hybrid_bond_yield=opts.hybrid_bond_yield)
+    die_names = {d.name for d in arch.dies}
+    stack_names = {s.name for s in arch.memory}
+    for field_name, known in (("harvest", die_names), ("design_volumes", die_names),
+                              ("nre_usd", die_names), ("hbm_height", stack_names)):
+        unknown = set(getattr(opts, field_name)) - known
+        if unknown:
+            raise SpecError(f"CostOptions.{field_name} names {', '.join(sorted(unknown))}, not in "
+                            f"'{arch.name}' (has: {', '.join(sorted(known)) or 'none'})")
     stacked = _stacked(arch, opts)
     dies = []
     for d in arch.dies:
@@ -384,9 +392,24 @@ def family_cost(products: Iterable[tuple[Any, float]], options: CostOptions | No
     if option_fields:
         from dataclasses import replace
         opts = replace(opts, **option_fields)
+    # options name dies/stacks of any product: check against all of them, then give each product
+    # the entries that concern it
+    from dataclasses import replace
+    all_dies = {d.name for a, _ in prods for d in a.dies}
+    all_stacks = {s.name for a, _ in prods for s in a.memory}
+    for field_name, known in (("harvest", all_dies), ("design_volumes", all_dies),
+                              ("nre_usd", all_dies), ("hbm_height", all_stacks)):
+        unknown = set(getattr(opts, field_name)) - known
+        if unknown:
+            raise SpecError(f"CostOptions.{field_name} names {', '.join(sorted(unknown))}, "
+                            "in none of the products")
     out = {}
     for a, v in prods:
         if a.name in out:
             raise SpecError(f"two products named '{a.name}'")
-        out[a.name] = _build(a, v, opts, units)
+        dn, sn = {d.name for d in a.dies}, {s.name for s in a.memory}
+        mine = replace(opts, **{f: {k: x for k, x in getattr(opts, f).items() if k in known}
+                                for f, known in (("harvest", dn), ("design_volumes", dn),
+                                                 ("nre_usd", dn), ("hbm_height", sn))})
+        out[a.name] = _build(a, v, mine, units)
     return out
