@@ -248,6 +248,18 @@ def test_gpt3_learned_positions_no_rope():
         m.operators("decode", 1, 1, 2048, "bf16")
 
 
+def test_vector_rows_shape_and_flops():
+    t = load_model("qwen3-32b").operators("prefill", 2, 16, 0, "bf16")
+    for name, per_elem in (("input_norm", 4), ("qk_norm", 4), ("rope", 3), ("residual_attn", 1),
+                           ("mlp_act", 5), ("final_norm", 4)):
+        r = t.select(t.name == name)
+        assert r.flops[0] == per_elem * r.m[0] * r.n[0], name
+    r = t.select(t.name == "rope")
+    assert (r.m[0], r.n[0]) == (32, (64 + 8) * 128)
+    s = t.select(t.name == "sampling")
+    assert (s.m[0], s.n[0]) == (2, 151936) and s.flops[0] == 5 * 2 * 151936
+
+
 def test_bad_arguments():
     m = load_model("tiny")
     with pytest.raises(SpecError, match="unknown phase"):

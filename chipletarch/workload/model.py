@@ -410,10 +410,11 @@ def _generate(c: ModelConfig, p: _Prec, phase, batch, seq_len, context_len, mp: 
                 norm("qk_norm", "norm", T * (Hr + Hkv_r), d, stage=s, repeat=nl, vec=2 * d)
             rot = T * (Hr + Hkv_r) * c.rope_dim
         if rot:
-            add("rope", "rope", ELT, m=T, flops=float(ROPE_FLOPS * rot), a_in=rot, a_out=rot,
-                stage=s, repeat=nl)
+            add("rope", "rope", ELT, m=T, n=rot // T if T else 0, flops=float(ROPE_FLOPS * rot),
+                a_in=rot, a_out=rot, stage=s, repeat=nl)
         kvw = T * kv_elems
-        add("kv_cache_write", "kv_write", ELT, m=T, a_in=kvw, kv_w=kvw, stage=s, repeat=nl)
+        add("kv_cache_write", "kv_write", ELT, m=T, n=kv_elems, a_in=kvw, kv_w=kvw, stage=s,
+            repeat=nl)
 
         for W, nw in sorted(windows.items()):
             tag = f"[w{W}]" if W else ""
@@ -538,13 +539,14 @@ def _generate(c: ModelConfig, p: _Prec, phase, batch, seq_len, context_len, mp: 
                 flops=2.0 * slots * n_gu * h, w=touched * n_gu * h,
                 wvec=touched * n_gu if c.expert_bias else 0, a_in=slots * h, a_out=slots * n_gu,
                 wfmt=w_exp, cfmt=c_exp, stage=s, repeat=n_moe)
-            add("experts_act", "moe_expert", ELT, m=m_e, n=Im, flops=float(aflop * slots * Im),
+            add("experts_act", "moe_expert", ELT, m=math.ceil(slots), n=Im,
+                flops=float(aflop * slots * Im),
                 a_in=slots * n_gu, a_out=slots * Im, stage=s, repeat=n_moe)
             add("experts_down", "moe_expert", GG, m=m_e, n=h, k=Im, groups=grp,
                 flops=2.0 * slots * h * Im, w=touched * h * Im,
                 wvec=touched * h if c.expert_bias else 0, a_in=slots * Im, a_out=slots * h,
                 wfmt=w_exp, cfmt=c_exp, stage=s, repeat=n_moe)
-            add("experts_weighted_sum", "moe_expert", ELT, m=Tm, n=h,
+            add("experts_weighted_sum", "moe_expert", ELT, m=math.ceil(slots), n=h,
                 flops=float(WEIGHTED_SUM_FLOPS * slots * h), a_in=slots * h, a_out=Tm * h,
                 stage=s, repeat=n_moe)
             if c.shared_intermediate_size:
