@@ -288,3 +288,13 @@ def test_generation_is_cheap():
         m.operators("decode", 1 + i, 1, 1000 + i, "bf16")
     per_call = (time.perf_counter() - t0) / n
     assert per_call < 2e-3, per_call         # about 0.25 ms measured on the dev box
+
+
+@pytest.mark.parametrize("name, per_token", [
+    ("llama3.1-70b", 80 * 8 * 128 * 2 * 2),      # 320 KiB: 80 layers x 8 KV heads x (K+V) x bf16
+    ("llama3.1-8b", 32 * 8 * 128 * 2 * 2),       # 128 KiB
+    ("deepseek-v3", 61 * (512 + 64) * 2),        # ~70 KB: MLA latent + rope key
+    ("qwen3-235b-a22b", 94 * 4 * 128 * 2 * 2),
+])
+def test_kv_bytes_per_token(name, per_token):
+    assert load_model(name).kv_bytes_per_token("bf16") == per_token
