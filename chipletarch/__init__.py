@@ -43,6 +43,16 @@ _LAZY = {
     "load_traffic": "chipletarch.workload",
     "list_traffic": "chipletarch.workload",
     "check_memory_fit": "chipletarch.workload",
+    # number formats and MX numerics (chipletarch.formats)
+    "Format": "chipletarch.formats",
+    "Precision": "chipletarch.formats",
+    "get_format": "chipletarch.formats",
+    "get_precision": "chipletarch.formats",
+    "tensor_bytes": "chipletarch.formats",
+    "mx_encode": "chipletarch.formats",
+    "mx_decode": "chipletarch.formats",
+    "mx_quantize": "chipletarch.formats",
+    "mx_error_stats": "chipletarch.formats",
     # manufacturing cost (chipletarch.cost)
     "package_cost": "chipletarch.cost",
     "family_cost": "chipletarch.cost",

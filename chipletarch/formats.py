@@ -208,14 +208,18 @@ def _normalise(name: str) -> str:
 
 
 def get_format(name: Union[str, Format]) -> Format:
-    """Return the `Format` for a canonical name, an alias, or a Format (returned as is).
+    """Return the `Format` for a canonical name, an alias, a `Format.index` (int), or a Format
+    (returned as is).
 
     Raises SpecError for unknown or ambiguous names, suggesting the closest known names.
     """
     if isinstance(name, Format):
         return name
+    if isinstance(name, (int, np.integer)) and not isinstance(name, bool):
+        return format_by_index(name)   # the int16 format columns of op tables
     if not isinstance(name, str):
-        raise SpecError(f"format must be a name (str), got {type(name).__name__} {name!r}")
+        raise SpecError(f"format must be a name (str) or a Format.index, got "
+                        f"{type(name).__name__} {name!r}")
     key = _normalise(name)
     key = FORMAT_ALIASES.get(key, key)
     fmt = FORMATS.get(key)
@@ -233,10 +237,10 @@ def get_format(name: Union[str, Format]) -> Format:
 
 def format_by_index(index: int) -> Format:
     """Inverse of `Format.index` (for decoding the int16 format columns of op tables)."""
-    try:
-        return _BY_INDEX[int(index)]
-    except IndexError:
-        raise SpecError(f"no format with index {index} (0..{len(_BY_INDEX) - 1})") from None
+    i = int(index)
+    if not 0 <= i < len(_BY_INDEX):
+        raise SpecError(f"no format with index {index} (0..{len(_BY_INDEX) - 1})")
+    return _BY_INDEX[i]
 
 
 def tensor_bytes(numel, fmt, block_axis_len=None):

@@ -102,7 +102,7 @@ def _check_block(block_size):
     return bs
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class MXArray:
     """A tensor in an MX format.
 

@@ -70,8 +70,13 @@ def test_unknown_and_ambiguous_names():
         get_format("mxfp5")
     with pytest.raises(SpecError, match="ambiguous"):
         get_format("fp4")
+    assert get_format(10) is FORMATS["mxfp4_e2m1"] and get_format(np.int16(2)).name == "bf16"
     with pytest.raises(SpecError):
-        get_format(8)
+        get_format(len(FORMATS))
+    with pytest.raises(SpecError):
+        get_format(-1)
+    with pytest.raises(SpecError):
+        get_format(1.5)
     with pytest.raises(SpecError):
         format_by_index(len(FORMATS))
 
