@@ -234,3 +234,20 @@ def test_mesh_shape_error(tmp_path):
     text = BASE.split("links:")[0] + "topology:\n  - {kind: mesh, rows: 3, dies: c, link: {kind: ucie-standard, bandwidth_gb_s: 64}}\n"
     msg, f = error_of(tmp_path, text)
     assert f"{f}:22: topology[0]: a mesh needs 'rows' dividing the 2 dies" in msg
+
+
+def test_yaml11_scientific_notation_is_a_number(tmp_path):
+    # PyYAML reads `1e2` (no dot) as a string; it is a plain number, not a unit, so it is accepted
+    a, _ = load_text(tmp_path, BASE.replace("capacity_gb: 24", "capacity_gb: 1e2").replace("cores: 64", "cores: 6.4e1"))
+    assert a.memory[0].capacity_gb == 100.0 and a.dies[0].cores == 64
+    msg, f = error_of(tmp_path, BASE.replace("capacity_gb: 24", "capacity_gb: 24GB"))
+    assert f"{f}:18: memory[0].capacity_gb: expected a plain number in decimal GB" in msg
+    msg, f = error_of(tmp_path, BASE.replace("capacity_gb: 24", "capacity_gb: true"))
+    assert f"{f}:18: memory[0].capacity_gb: expected a plain number" in msg
+
+
+def test_typo_inside_catalog_override(tmp_path):
+    msg, f = error_of(tmp_path, BASE.replace("technology: silicon-interposer",
+                                             "technology: {name: silicon-interposer, max_interposer_area: 3000}"))
+    assert f"{f}:2: technology.max_interposer_area: unknown key 'max_interposer_area' — did you mean " \
+           "'max_interposer_area_mm2'?" in msg

@@ -63,7 +63,8 @@ def architecture(draw):
     a = {"name": draw(st.text("abcdefgh-0123", min_size=1, max_size=12)),
          "technology": draw(st.sampled_from(techs)), "dies": dies}
     if draw(st.booleans()):
-        a["description"] = draw(st.text(max_size=40))
+        # any printable text (control characters are refused by the schema, see test below)
+        a["description"] = draw(st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), max_size=40))
     if draw(st.booleans()):
         a["tdp_w"] = draw(pos)
     if len(insts) > 1:
@@ -132,3 +133,10 @@ def test_catalog_refs():
     with pytest.raises(SpecError, match="process.colour"):
         d.evolve(process={"name": "N5", "colour": 1})
     assert {"ucie-standard", "ucie-advanced", "ucie-3d", "nv-hbi", "infinity-fabric", "custom"} == set(LINK_STANDARDS)
+
+
+def test_control_characters_refused():
+    a = load_architecture("h100-sxm")
+    with pytest.raises(SpecError, match="description: String should match pattern"):
+        a.evolve(description="bad\x85text")
+    assert a.evolve(description="two\nlines\tok").description == "two\nlines\tok"

@@ -14,11 +14,14 @@ Status letters follow the sheets: P published, E estimate, U unverified recollec
 from __future__ import annotations
 
 import difflib
-from typing import Optional
+from typing import Annotated, Optional
+
+import annotated_types
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..errors import SpecError
+from .units import NonNeg, PosInt, PosNum
 
 __all__ = [
     "ProcessNode", "MemoryGeneration", "LinkStandard", "PackageTechnology",
@@ -42,12 +45,12 @@ class ProcessNode(_Entry):
     """A logic process node: what cost (wafer, yield, NRE) and energy (scaling) models need."""
 
     name: str = Field(description="canonical node name, e.g. N5, 4N, N3P")
-    feature_nm: float = Field(gt=0, description="nominal node class in nm (for display and energy scaling)")
-    wafer_price_usd: float = Field(gt=0, description="300 mm foundry wafer price, US$")
-    defect_density_per_cm2: float = Field(ge=0, description="D0 for die yield, defects/cm^2")
-    cluster_alpha: float = Field(gt=0, description="negative-binomial clustering parameter alpha")
-    design_nre_usd: Optional[float] = Field(None, gt=0, description="design cost of a ~300 mm^2 chip (IBS), US$")
-    logic_energy_scale: float = Field(gt=0, description="dynamic energy per logic op relative to 45 nm / 0.9 V (Horowitz = 1)")
+    feature_nm: PosNum = Field(description="nominal node class in nm (for display and energy scaling)")
+    wafer_price_usd: PosNum = Field(description="300 mm foundry wafer price, US$")
+    defect_density_per_cm2: NonNeg = Field(description="D0 for die yield, defects/cm^2")
+    cluster_alpha: PosNum = Field(description="negative-binomial clustering parameter alpha")
+    design_nre_usd: Optional[PosNum] = Field(None, description="design cost of a ~300 mm^2 chip (IBS), US$")
+    logic_energy_scale: PosNum = Field(description="dynamic energy per logic op relative to 45 nm / 0.9 V (Horowitz = 1)")
     source: str = ""
 
 
@@ -56,9 +59,9 @@ class MemoryGeneration(_Entry):
 
     name: str
     family: str = Field(description="hbm | lpddr | gddr")
-    interface_bits: Optional[int] = Field(None, gt=0, description="data bits per stack/device")
-    energy_pj_per_bit: float = Field(gt=0, description="default access energy, pJ per bit transferred")
-    price_usd_per_gb: Optional[float] = Field(None, gt=0, description="price, US$ per decimal GB")
+    interface_bits: Optional[PosInt] = Field(None, description="data bits per stack/device")
+    energy_pj_per_bit: PosNum = Field(description="default access energy, pJ per bit transferred")
+    price_usd_per_gb: Optional[PosNum] = Field(None, description="price, US$ per decimal GB")
     source: str = ""
 
 
@@ -66,11 +69,11 @@ class LinkStandard(_Entry):
     """A die-to-die link standard: defaults for links that name it as `kind`."""
 
     name: str
-    energy_pj_per_bit: Optional[float] = Field(None, gt=0, description="default energy, pJ/bit")
-    latency_ns: Optional[float] = Field(None, ge=0, description="default one-way latency, ns")
-    module_bandwidth_gb_s: Optional[float] = Field(
-        None, gt=0, description="bandwidth of one module per direction at the top data rate, GB/s")
-    reach_mm: Optional[float] = Field(None, gt=0, description="maximum channel reach, mm")
+    energy_pj_per_bit: Optional[PosNum] = Field(None, description="default energy, pJ/bit")
+    latency_ns: Optional[NonNeg] = Field(None, description="default one-way latency, ns")
+    module_bandwidth_gb_s: Optional[PosNum] = Field(
+        None, description="bandwidth of one module per direction at the top data rate, GB/s")
+    reach_mm: Optional[PosNum] = Field(None, description="maximum channel reach, mm")
     source: str = ""
 
 
@@ -79,18 +82,18 @@ class PackageTechnology(_Entry):
 
     name: str
     has_interposer: bool = Field(description="dies sit on an interposer / RDL layer above the substrate")
-    max_interposer_area_mm2: Optional[float] = Field(
-        None, gt=0, description="largest interposer (or carrier) buildable; None = no published limit")
-    max_die_area_mm2: float = Field(gt=0, description="largest single die allowed in this technology")
-    interposer_wafer_price_usd: Optional[float] = Field(None, gt=0)
-    interposer_defect_density_per_cm2: Optional[float] = Field(None, ge=0)
-    interposer_cluster_alpha: Optional[float] = Field(None, gt=0)
-    interposer_area_factor: Optional[float] = Field(
-        None, gt=0, description="interposer area = factor x total die area (when not given)")
-    substrate_area_factor: float = Field(gt=0, description="substrate area = factor x (interposer or die) area")
-    substrate_usd_per_mm2: float = Field(gt=0)
-    bump_usd_per_mm2: float = Field(ge=0, description="C4 or micro-bump cost per mm^2 of die")
-    bond_yield_per_die: float = Field(gt=0, le=1)
+    max_interposer_area_mm2: Optional[PosNum] = Field(
+        None, description="largest interposer (or carrier) buildable; None = no published limit")
+    max_die_area_mm2: PosNum = Field(description="largest single die allowed in this technology")
+    interposer_wafer_price_usd: Optional[PosNum] = None
+    interposer_defect_density_per_cm2: Optional[NonNeg] = None
+    interposer_cluster_alpha: Optional[PosNum] = None
+    interposer_area_factor: Optional[PosNum] = Field(
+        None, description="interposer area = factor x total die area (when not given)")
+    substrate_area_factor: PosNum = Field(description="substrate area = factor x (interposer or die) area")
+    substrate_usd_per_mm2: PosNum
+    bump_usd_per_mm2: NonNeg = Field(description="C4 or micro-bump cost per mm^2 of die")
+    bond_yield_per_die: PosNum = Field(le=1)
     source: str = ""
 
 

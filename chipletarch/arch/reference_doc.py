@@ -60,7 +60,7 @@ def _constraints(prop: dict) -> str:
             if isinstance(p, dict) and key in p:
                 out.append(f"{sym} {p[key]:g}")
         if isinstance(p, dict) and "pattern" in p:
-            out.append("identifier")
+            out.append("identifier" if p["pattern"].startswith("^[A-Za-z_]") else "no control characters")
     return ", ".join(dict.fromkeys(out))
 
 

@@ -17,10 +17,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal, Optional, Union
 
-import annotated_types
 import yaml
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Discriminator, Field, PlainSerializer, Tag,
-                      ValidationError, ValidationInfo, field_validator, model_validator)
+                      ValidationError, field_validator, model_validator)
 from pydantic_core import PydanticCustomError
 
 from ..errors import InfeasibleError, SpecError
@@ -35,44 +34,11 @@ __all__ = [
     "canonical_format", "format_error_path",
 ]
 
-# ----------------------------------------------------------------------------------------------
-# Units: plain numbers only, unit named by the key's suffix.
+from .units import NonNeg, NonNegInt, PosInt, PosNum, unit_of  # noqa: E402  (one unit convention)
 
-_UNIT_SUFFIXES = [
-    ("_pj_per_bit", "pJ per bit"), ("_per_cm2", "per cm^2"), ("_mm2", "mm^2"), ("_ghz", "GHz"),
-    ("_gb_s", "decimal GB/s"), ("_gb", "decimal GB"), ("_kib", "KiB"), ("_mib", "MiB"),
-    ("_ns", "ns"), ("_us", "microseconds"), ("_w", "W"), ("_usd", "US$"), ("_per_cycle", "per clock cycle"),
-    ("_nm", "nm"),
-]
-
-
-def unit_of(field_name: str | None) -> str:
-    """Human unit of a field from its name suffix ('bandwidth_gb_s' -> 'decimal GB/s ...')."""
-    for suffix, unit in _UNIT_SUFFIXES:
-        if field_name and field_name.endswith(suffix):
-            return unit
-    return "a plain number"
-
-
-def _plain_number(value: Any, info: ValidationInfo) -> Any:
-    # YAML turns "3.35 TB/s" into a str and pydantic's lax mode would happily parse "3.35";
-    # both are ambiguous about units, so any string (and bool, which is an int in Python) is refused.
-    if isinstance(value, (str, bool)):
-        unit = unit_of(info.field_name)
-        raise PydanticCustomError(
-            "plain_number",
-            "expected a plain number in {unit} (the unit is fixed by the key name), got {value}",
-            {"unit": unit, "value": repr(value)},
-        )
-    return value
-
-
-_Plain = BeforeValidator(_plain_number)
-# constraint before the validator, so the JSON Schema gets exclusiveMinimum/minimum
-PosNum = Annotated[float, annotated_types.Gt(0), _Plain]
-NonNeg = Annotated[float, annotated_types.Ge(0), _Plain]
-PosInt = Annotated[int, annotated_types.Gt(0), _Plain]
-NonNegInt = Annotated[int, annotated_types.Ge(0), _Plain]
+# Free text: printable, plus tab and newline. C0/C1 control characters and the Unicode line/paragraph
+# separators are refused: YAML treats several of them as line breaks, so they would not round-trip.
+Text = Annotated[str, Field(pattern="^[^\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]*$")]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", min_length=1)]
 Refs = Union[str, list[str]]
 
@@ -252,7 +218,7 @@ def _expand_range_name(data: Any) -> Any:
 class _DieBase(_Spec):
     name: Name = Field(description="definition name; instances are name0..name{count-1} when count > 1")
     count: PosInt = Field(1, description="number of identical instances")
-    description: str = Field("", description="free text")
+    description: Text = Field("", description="free text")
     process: Optional[ProcessRef] = Field(None, description="catalog process node (N5, 4N, N3P, ...) or overrides")
     area_mm2: Optional[PosNum] = Field(None, description="die area, mm^2")
     clock_ghz: Optional[PosNum] = Field(None, description="clock, GHz")
@@ -493,8 +459,8 @@ class SemanticErrors(ValueError):
 class Architecture(_Spec):
     """A chiplet package: dies, memory stacks, die-to-die links and off-package ports."""
 
-    name: str = Field(min_length=1, description="design name (bundled files: the file stem)")
-    description: str = Field("", description="one line for `chipletarch list`")
+    name: Text = Field(min_length=1, description="design name (bundled files: the file stem)")
+    description: Text = Field("", description="one line for `chipletarch list`")
     technology: TechnologyRef = Field(description="monolithic | organic-substrate | silicon-interposer | bridge "
                                                   "| 3d-hybrid-bonding | wafer-scale (or a mapping with overrides)")
     interposer_area_mm2: Optional[PosNum] = Field(None, description="interposer / RDL / carrier area, mm^2")
