@@ -209,7 +209,8 @@ class Model:
     def kv_bytes_per_token(self, precision=None) -> float:
         """KV-cache bytes one token occupies over all layers, unsharded (full attention)."""
         p = self.resolve_precision(precision)
-        return formats.tensor_bytes(self._kv_elems_per_token_layer(1) * self.config.num_layers,
+        c = self.config
+        return formats.tensor_bytes(self._kv_elems_per_token_layer(c.num_kv_heads) * c.num_layers,
                                     p.kv)
 
     def _kv_elems_per_token_layer(self, kv_heads_rank: int) -> int:
