@@ -161,9 +161,44 @@ def test_mi355x_memory_dies_links():
 
 
 # ---------------------------------------------------------------------------------------------
+# Gaudi 3 (HARDWARE.md §6)
+
+def test_gaudi3_published_figures():
+    a = load_architecture("gaudi3")
+    for fmt in ("bf16", "fp8"):
+        assert rel(peak_tf(a, fmt), 1835) < TOL, fmt                    # 1,835 TF BF16 = FP8 (S37)
+    vec = sum(d.vector_flops for _, d in a.compute_die_instances())
+    assert rel(vec, 28.7 * TF) < TOL                                    # BF16 vector 28.7 TF (S37)
+    assert rel(a.memory_capacity_bytes, 128 * GB) < TOL                 # 128 GB HBM2e
+    # 3.67 TB/s (Hot Chips table, S37); Intel's rounded 3.7 TB/s is within 1 % as well
+    assert rel(a.memory_bandwidth_bytes_per_s, 3.67e12) < TOL
+    assert rel(a.memory_bandwidth_bytes_per_s, 3.7e12) < TOL
+    dies = a.compute_die_instances()
+    assert sum(d.cache_mib for _, d in dies) == 96                      # 96 MB SRAM
+    assert sum(d.cache_bandwidth_bytes_per_s for _, d in dies) == pytest.approx(12.8e12)
+    # 8 MME of 256 x 256 MACs
+    assert sum(d.cores for _, d in dies) == 8
+    assert all((d.core.systolic.rows, d.core.systolic.cols) == (256, 256) for _, d in dies)
+    # 24 x 200 GbE = 1.2 TB/s bidir in all
+    assert (a.scale_up.bandwidth_gb_s + a.scale_out.bandwidth_gb_s) * 2 == pytest.approx(1200)
+    assert a.tdp_w == 900
+    from chipletarch.errors import InfeasibleError
+    with pytest.raises(InfeasibleError):
+        a.peak_flops("mxfp4")                                           # not supported (S41)
+
+
+def test_gaudi3_two_dies():
+    a = load_architecture("gaudi3")
+    g = assert_connected(a)
+    assert [i for i, _ in a.compute_die_instances()] == ["die0", "die1"]
+    assert n_links(a) == 1
+    assert len(local_memory(g, "die0")) == 4 and len(local_memory(g, "die1")) == 4
+
+
+# ---------------------------------------------------------------------------------------------
 # every bundled design
 
-ALL = ["h100-sxm", "h200-sxm", "b200", "mi300x", "mi355x"]
+ALL = ["h100-sxm", "h200-sxm", "b200", "mi300x", "mi355x", "gaudi3"]
 
 
 @pytest.mark.parametrize("name", ALL)
