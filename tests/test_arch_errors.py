@@ -207,7 +207,7 @@ def test_cli_validate_exit_codes(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text(BASE.replace("area_mm2: 400", "area_mm: 400"))
     assert main(["validate", str(good)]) == 0
-    assert "ok (t: 2 die instances, 4 memory stacks, 1 links)" in capsys.readouterr().out
+    assert "ok (t: 2 die instances, 4 memory stacks, 1 link)" in capsys.readouterr().out
     assert main(["validate", str(good), str(bad)]) == 1
     err = capsys.readouterr().err
     assert f"{bad}:8: dies[0].area_mm: unknown key 'area_mm' — did you mean 'area_mm2'?" in err

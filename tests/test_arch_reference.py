@@ -76,3 +76,14 @@ def test_json_schema_accepts_bundled_designs_and_rejects_typos():
     data["dies"][0]["area_mm"] = data["dies"][0].pop("area_mm2")
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(data, schema)
+
+
+def test_cli_show_json(capsys):
+    import json
+    assert main(["show", "h200-sxm", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["peak_flops"]["bf16"] == pytest.approx(2 * 132 * 2048 * 1.83e9)
+    assert data["memory_capacity_bytes"] == pytest.approx(141e9)
+    assert data["memory_bandwidth_bytes_per_s"] == pytest.approx(4.8e12)
+    assert [m["die"] for m in data["memory"]] == ["gh100"] * 6
+    assert data["ports"]["scale_up"]["bandwidth_bytes_per_s"] == 450e9

@@ -26,6 +26,7 @@ def add_commands(subparsers) -> None:
     p.add_argument("arch", metavar="ARCH", help="bundled name (see `chipletarch list`) or YAML path")
     p.add_argument("--png", metavar="PATH", help="also draw the package to a PNG file")
     p.add_argument("--svg", metavar="PATH", help="also draw the package to an SVG file")
+    p.add_argument("--json", action="store_true", help="print the summary as JSON instead of tables")
     p.set_defaults(func=cmd_show)
 
     p = subparsers.add_parser("schema", help="print the JSON Schema of architecture YAML files")
@@ -53,12 +54,16 @@ def cmd_validate(args) -> int:
             bad += 1
             print(str(exc), file=sys.stderr)
             continue
-        n_dies = len(a.die_instances())
-        print(f"{f}: ok ({a.name}: {n_dies} die instance{'s' * (n_dies != 1)}, "
-              f"{sum(s.count for s in a.memory)} memory stacks, {len(a.all_links())} links)")
+        n_dies, n_mem, n_links = len(a.die_instances()), sum(s.count for s in a.memory), len(a.all_links())
+        print(f"{f}: ok ({a.name}: {_count(n_dies, 'die instance')}, {_count(n_mem, 'memory stack')}, "
+              f"{_count(n_links, 'link')})")
     if bad:
         print(f"{bad} of {len(args.files)} file(s) invalid", file=sys.stderr)
     return 1 if bad else 0
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
 
 
 def _table(headers: list[str], rows: list[list[str]]) -> str:
@@ -114,9 +119,35 @@ def render_show(a) -> str:
     return "\n".join(out).rstrip() + "\n"
 
 
+def summary(a) -> dict:
+    """The figures `show` prints, as plain data (SI units: FLOP/s, bytes, bytes/s, seconds)."""
+    return {
+        "name": a.name, "description": a.description, "technology": a.technology.name,
+        "tdp_w": a.tdp_w, "interposer_area_mm2": a.interposer_area_mm2,
+        "dies": [{"name": d.name, "kind": d.kind, "count": d.count, "instances": d.instances,
+                  "process": d.process.name if d.process else None, "area_mm2": d.area_mm2,
+                  "clock_ghz": d.clock_ghz, "cores": getattr(d, "cores", 0)} for d in a.dies],
+        "peak_flops": {f: a.peak_flops(f) for f in a.supported_formats()},
+        "memory_capacity_bytes": a.memory_capacity_bytes,
+        "memory_bandwidth_bytes_per_s": a.memory_bandwidth_bytes_per_s,
+        "memory": [{"stack": inst, "generation": s.generation.name, "die": die,
+                    "capacity_bytes": s.capacity_gb * 1e9, "bandwidth_bytes_per_s": s.bandwidth_gb_s * 1e9}
+                   for inst, s, die in a.memory_instances()],
+        "links": [{"endpoints": l.endpoints, "kind": l.kind, "bandwidth_bytes_per_s": l.bandwidth_gb_s * 1e9,
+                   "latency_s": l.latency_ns * 1e-9, "energy_pj_per_bit": l.energy_pj_per_bit}
+                  for l in a.all_links()],
+        "ports": {k: {"kind": p.kind, "bandwidth_bytes_per_s": p.bandwidth_gb_s * 1e9,
+                      "domain_size": p.domain_size, "dies": a.port_dies(p)}
+                  for k in ("scale_up", "scale_out") if (p := getattr(a, k)) is not None},
+    }
+
+
 def cmd_show(args) -> int:
     a = load_architecture(args.arch)
-    sys.stdout.write(render_show(a))
+    if args.json:
+        print(json.dumps(summary(a), indent=2))
+    else:
+        sys.stdout.write(render_show(a))
     for path in (args.png, args.svg):
         if path:
             try:
@@ -124,7 +155,7 @@ def cmd_show(args) -> int:
             except ImportError as exc:
                 raise SpecError(f"cannot draw: chipletarch.arch.drawing is unavailable ({exc})") from None
             draw_package(a, path)
-            print(f"wrote {path}")
+            print(f"wrote {path}", file=sys.stderr if args.json else sys.stdout)
     return 0
 
 
