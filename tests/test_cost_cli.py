@@ -52,3 +52,18 @@ def test_tokens_per_s_adds_cost_per_million_tokens(capsys):
     expected = token_cost("h100-sxm", 1500.0).usd_per_million_tokens
     assert d["token_cost"]["usd_per_million_tokens"] == pytest.approx(expected)
     assert main(["cost", "h100-sxm", "--tokens-per-s", "1", "2"]) == 1
+
+
+def test_cost_crossover_command(capsys):
+    from chipletarch.cost import crossover_area
+    from chipletarch.cost.split import catalog_node, catalog_packaging
+    assert main(["cost-crossover", "--nodes", "5nm", "--technologies", "cowos-s", "-n", "2",
+                 "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert rows[0]["node"] == "N5" and rows[0]["technology"] == "silicon-interposer"
+    assert rows[0]["crossover_mm2"] == pytest.approx(crossover_area(
+        2, catalog_node("N5"), catalog_packaging("silicon-interposer"),
+        monolithic_packaging=catalog_packaging("monolithic")))
+    assert main(["cost-crossover", "--nodes", "5nm", "-n", "2"]) == 0
+    assert "N5" in capsys.readouterr().out
+    assert main(["cost-crossover", "--nodes", "N99"]) == 1

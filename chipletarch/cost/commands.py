@@ -52,6 +52,18 @@ def add_commands(subparsers) -> None:
     p.add_argument("--png", metavar="PATH", help="draw stacked cost bars to a PNG file")
     p.set_defaults(func=cmd_cost)
 
+    p = subparsers.add_parser(
+        "cost-crossover",
+        help="die area above which splitting into n chiplets costs less than one die")
+    p.add_argument("--nodes", nargs="+", default=["N3", "N5", "N7", "N16", "N28"],
+                   metavar="NODE", help="catalog process nodes")
+    p.add_argument("--technologies", nargs="+", metavar="TECH",
+                   default=["organic-substrate", "bridge", "silicon-interposer"],
+                   help="catalog package technologies for the chiplet version")
+    p.add_argument("-n", "--chiplets", nargs="+", type=int, default=[2, 4, 8], metavar="N")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_crossover)
+
 
 def _money(x: float) -> str:
     return f"{x:,.0f}" if abs(x) >= 100 else f"{x:,.2f}"
@@ -150,4 +162,35 @@ def cmd_cost(args) -> int:
                       f"{t.power_w:g} W")
     if args.png:
         plot_stacked(costs, args.png)
+    return 0
+
+
+def cmd_crossover(args) -> int:
+    from .split import catalog_node, catalog_packaging, crossover_table
+    if any(n < 1 for n in args.chiplets):
+        raise SpecError("chiplet counts must be >= 1")
+    # canonical catalog names, so that aliases (5nm, cowos-s) label the table as the rows do
+    args.nodes = [catalog_node(n).name for n in args.nodes]
+    args.technologies = [catalog_packaging(t).name for t in args.technologies]
+    rows = crossover_table(nodes=args.nodes, technologies=args.technologies, ns=args.chiplets)
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    print("smallest total module area (mm^2) at which n chiplets (+10 % D2D area each) cost no "
+          "more than one monolithic die on an organic package; ratio at 800 mm^2 in brackets")
+    head = ["node", "n"] + list(args.technologies)
+    body = []
+    for node in args.nodes:
+        for n in args.chiplets:
+            cells = []
+            for t in args.technologies:
+                r = next(r for r in rows if r["technology"] == t and r["n"] == n
+                         and r["node"].lower() == node.lower())
+                a = r["crossover_mm2"]
+                cells.append(("never < 858" if a is None else f"{a:.0f}")
+                             + f" ({r['ratio_at_800']:.2f})")
+            body.append([node, str(n)] + cells)
+    widths = [max(len(r[i]) for r in [head] + body) for i in range(len(head))]
+    for r in [head, ["-" * w for w in widths]] + body:
+        print("  ".join(v.ljust(w) for v, w in zip(r, widths)))
     return 0

@@ -18,7 +18,8 @@ RETICLE_MM2 = 26.0 * 33.0          # 858 mm^2 [C4]
 
 # ---- yield-model defaults (CM §2) ------------------------------------------------------------
 DEFAULT_YIELD_MODEL = "negative_binomial"
-# Clustering alpha for logic when the catalog gives none. CM §10 suggests 3-10; 3 is the
+# Clustering alpha of the pure functions (architectures use their node's catalog alpha).
+# CM §10 suggests 3-10; 3 is the
 # legitlads default [C8] and sits at the clustered end that CM §2 calls typical for mature
 # processes (0.5-2 mature, >5 ~ Poisson [C7]). Chiplet Actuary's 10 is used in its reproduction.
 DEFAULT_ALPHA = 3.0
