@@ -196,9 +196,28 @@ def test_gaudi3_two_dies():
 
 
 # ---------------------------------------------------------------------------------------------
+# TPU-v5p-like (HARDWARE.md §7)
+
+def test_tpu_v5p_like_published_figures():
+    a = load_architecture("tpu-v5p-like")
+    assert rel(peak_tf(a, "bf16"), 459) < TOL                           # 459 TF BF16 (S42)
+    assert rel(peak_tf(a, "fp8"), 459) < TOL                            # 459 TF FP8 (S42)
+    assert rel(a.memory_capacity_bytes, 95 * GB) < TOL                  # 95 GB HBM2e
+    assert rel(a.memory_bandwidth_bytes_per_s, 2765 * GB) < TOL         # 2,765 GB/s
+    assert a.scale_up.bandwidth_gb_s * 2 == 1200                        # ICI 1,200 GB/s bidir
+    (inst, d), = a.compute_die_instances()
+    # systolic: 2 TensorCores x 4 MXU, 128 x 128 each; MACs/cycle = rows x cols
+    assert d.cores == 8 and d.core.systolic.rows * d.core.systolic.cols == d.core.macs_per_cycle["bf16"]
+    assert d.core.systolic.dataflow == "weight-stationary"
+    # derived clock: 459 TF / (2 x 8 x 128 x 128)
+    assert d.clock_ghz == pytest.approx(459e12 / (2 * 8 * 128 * 128) / 1e9, rel=1e-3)
+    assert_connected(a)
+
+
+# ---------------------------------------------------------------------------------------------
 # every bundled design
 
-ALL = ["h100-sxm", "h200-sxm", "b200", "mi300x", "mi355x", "gaudi3"]
+ALL = ["h100-sxm", "h200-sxm", "b200", "mi300x", "mi355x", "gaudi3", "tpu-v5p-like"]
 
 
 @pytest.mark.parametrize("name", ALL)
