@@ -3,6 +3,7 @@ COST_MODEL.md §5b/§6), with catalog defaults. Acceptance band for a published 
 the spread of the analysts' own component estimates (H100 logic die $200-300 [S8][S9]).
 See docs/VALIDATION.md "## Cost" for the numbers, the reconciliation and the misses."""
 import math
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +95,19 @@ def test_validation_report_runs(capsys):
     validation_main()
     out = capsys.readouterr().out
     assert "| EPYC Zen 1" in out and "| mi300x |" in out and "| N5 | 2 |" in out
+
+
+DOC = Path(__file__).resolve().parents[1] / "docs" / "VALIDATION.md"
+
+
+@pytest.mark.skipif(not DOC.is_file(), reason="docs/ not shipped with this checkout")
+def test_validation_doc_quotes_current_numbers(capsys):
+    # every table row the validation module prints must appear verbatim in docs/VALIDATION.md,
+    # so that numbers quoted from the doc are the model's current numbers
+    validation_main()
+    rows = [l for l in capsys.readouterr().out.splitlines() if l.startswith("| ")]
+    doc = DOC.read_text(encoding="utf-8")
+    stale = [r for r in rows if r not in doc]
+    assert not stale, ("docs/VALIDATION.md '## Cost' is stale: rerun `python -m "
+                       "chipletarch.cost.validation` and update the tables; first stale row: "
+                       + stale[0])
