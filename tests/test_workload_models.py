@@ -151,6 +151,22 @@ def test_bad_config_names_field(tmp_path, over, field):
     assert field in str(e.value) and str(p) in str(e.value)
 
 
+def test_error_gives_line_of_field(tmp_path):
+    p = tmp_path / "m.yaml"
+    p.write_text("model_type: llama\nhidden_size: 64\nnum_hidden_layers: two\n"
+                 "num_attention_heads: 4\nvocab_size: 100\nintermediate_size: 128\n")
+    with pytest.raises(SpecError, match=r"m.yaml:3: field 'num_hidden_layers': expected an "
+                                        r"integer, got 'two'"):
+        load_model(p)
+    j = tmp_path / "config.json"
+    cfg = _cfg(num_key_value_heads=5)
+    j.write_text(json.dumps(cfg, indent=2))
+    line = 1 + next(i for i, ln in enumerate(j.read_text().splitlines())
+                    if '"num_key_value_heads"' in ln)
+    with pytest.raises(SpecError, match=rf"config.json:{line}: field 'num_key_value_heads'"):
+        load_model(j)
+
+
 def test_missing_field_and_bad_syntax(tmp_path):
     cfg = _cfg()
     del cfg["num_hidden_layers"]

@@ -81,8 +81,39 @@ class ModelConfig:
         return self.num_experts > 0 and any(self.layer_moe)
 
 
+class _Loc(str):
+    """A file path that also knows the line of each top-level key (YAML / JSON files)."""
+
+    lines: dict = {}
+
+
 def _where(path, key):
-    return f"{path}: field '{key}'" if path else f"field '{key}'"
+    if not path:
+        return f"field '{key}'"
+    line = getattr(path, "lines", {}).get(key)
+    return f"{path}:{line}: field '{key}'" if line else f"{path}: field '{key}'"
+
+
+def _key_lines(text: str, suffix: str) -> dict:
+    """Line (1-based) of each top-level key, for error messages; {} if it cannot tell."""
+    try:
+        if suffix == ".json":
+            import re
+            out = {}
+            depth = 0
+            for i, ln in enumerate(text.splitlines(), 1):
+                m = re.match(r'\s*"([^"]+)"\s*:', ln)
+                if m and depth == 1 and m.group(1) not in out:
+                    out[m.group(1)] = i
+                depth += ln.count("{") + ln.count("[") - ln.count("}") - ln.count("]")
+            return out
+        node = yaml.compose(text)
+        if isinstance(node, yaml.MappingNode):
+            return {k.value: k.start_mark.line + 1 for k, _ in node.value
+                    if isinstance(k, yaml.ScalarNode)}
+    except yaml.YAMLError:
+        pass
+    return {}
 
 
 def _int(cfg: dict, key: str, path, *, default=None, minimum=1, aliases=()) -> int:
@@ -297,6 +328,13 @@ def parse_config(raw: dict, *, name: str | None = None, path: str | Path | None 
         mla=mla, q_lora_rank=q_lora, kv_lora_rank=kv_lora, qk_nope_head_dim=nope,
         qk_rope_head_dim=rope, native_formats=native, native_dtype=base, meta=dict(meta),
     )
+
+
+def config_location(path: str | Path, text: str) -> _Loc:
+    """The path, carrying the line of each top-level key (used in error messages)."""
+    loc = _Loc(str(path))
+    loc.lines = _key_lines(text, Path(path).suffix.lower())
+    return loc
 
 
 def read_config_file(path: str | Path) -> dict:

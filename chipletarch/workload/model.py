@@ -23,7 +23,7 @@ from pathlib import Path
 from .. import formats
 from .._paths import workloads_dir
 from ..errors import SpecError
-from .config import ModelConfig, parse_config, read_config_file
+from .config import ModelConfig, config_location, parse_config, read_config_file
 from .mapping import Mapping
 from .moe import expected_experts_touched
 from .optable import OpKind, OpTable, _RowBuilder
@@ -703,6 +703,7 @@ def load_model(name_or_path) -> Model:
     if hit is not None and hit[0] == mtime:
         return hit[1]
     raw = read_config_file(path)
+    loc = config_location(path, path.read_text())
     if name is None and path.name == "config.json":
         name = path.parent.name or None
     if name is None and path.suffix.lower() == ".json":
@@ -710,7 +711,7 @@ def load_model(name_or_path) -> Model:
         name = stem[:-len("_config")] if stem.endswith("_config") else stem
     cfg = parse_config(raw, name=name if not (isinstance(raw, dict) and (raw.get("chipletarch")
                                                                          or {}).get("name"))
-                       else None, path=path)
+                       else None, path=loc)
     model = Model(cfg, source=str(path))
     _MODEL_CACHE[rp] = (mtime, model)
     return model
