@@ -67,3 +67,10 @@ def test_cost_crossover_command(capsys):
     assert main(["cost-crossover", "--nodes", "5nm", "-n", "2"]) == 0
     assert "N5" in capsys.readouterr().out
     assert main(["cost-crossover", "--nodes", "N99"]) == 1
+
+
+def test_bond_yield_flag(capsys):
+    assert main(["cost", "h100-sxm", "--bond-yield", "0.99", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)[0]
+    assert d["total"] == pytest.approx(package_cost("h100-sxm", bond_yield=0.99).total)
+    assert main(["cost", "h100-sxm", "--bond-yield", "1.5"]) == 1

@@ -37,6 +37,9 @@ def add_commands(subparsers) -> None:
                    help="treat the ARCHs as one product family: shared die designs (same name, "
                         "area, node) amortise their NRE over all products")
     p.add_argument("--yield-model", choices=YIELD_MODELS, default="negative_binomial")
+    p.add_argument("--bond-yield", type=float, metavar="Y",
+                   help="per-attach bonding yield for every package (default: the technology's "
+                        "catalog value; COST_MODEL.md §10 gives 0.95-0.99 for interposers)")
     p.add_argument("--assembly-usd", type=float, default=0.0, metavar="USD",
                    help="assembly process cost per package started (default 0: no public figure)")
     p.add_argument("--final-test-usd", type=float, default=0.0, metavar="USD",
@@ -126,7 +129,10 @@ def cmd_cost(args) -> int:
     for flag, v in (("--assembly-usd", args.assembly_usd), ("--final-test-usd", args.final_test_usd)):
         if not (v >= 0 and math.isfinite(v)):
             raise SpecError(f"{flag} must be a non-negative number, got {v:g}")
-    opts = CostOptions(yield_model=args.yield_model, assembly_usd=args.assembly_usd,
+    if args.bond_yield is not None and not (0 < args.bond_yield <= 1):
+        raise SpecError(f"--bond-yield must lie in (0, 1], got {args.bond_yield:g}")
+    opts = CostOptions(yield_model=args.yield_model, bond_yield=args.bond_yield,
+                       assembly_usd=args.assembly_usd,
                        final_test_usd=args.final_test_usd)
     if args.family:
         if args.volume is None:
