@@ -298,3 +298,72 @@ def test_generation_is_cheap():
 ])
 def test_kv_bytes_per_token(name, per_token):
     assert load_model(name).kv_bytes_per_token("bf16") == per_token
+
+
+@st.composite
+def _configs(draw):
+    H = draw(st.sampled_from([2, 4, 8]))
+    Hkv = draw(st.sampled_from([k for k in (1, 2, 4, 8) if H % k == 0]))
+    d = draw(st.sampled_from([8, 16]))
+    cfg = {"model_type": "llama", "hidden_size": draw(st.sampled_from([32, 64, 96])),
+           "num_hidden_layers": draw(st.integers(1, 4)), "num_attention_heads": H,
+           "num_key_value_heads": Hkv, "head_dim": d,
+           "intermediate_size": draw(st.sampled_from([64, 128, 160])),
+           "vocab_size": draw(st.sampled_from([128, 1000])),
+           "hidden_act": draw(st.sampled_from(["silu", "gelu"])),
+           "attention_bias": draw(st.booleans()), "mlp_bias": draw(st.booleans()),
+           "tie_word_embeddings": draw(st.booleans()), "max_position_embeddings": 10 ** 6}
+    if draw(st.booleans()):
+        E = draw(st.sampled_from([4, 8, 16]))
+        cfg.update(model_type="qwen3_moe", num_experts=E,
+                   num_experts_per_tok=draw(st.integers(1, E)),
+                   moe_intermediate_size=draw(st.sampled_from([16, 32])))
+    return cfg
+
+
+@settings(max_examples=60, deadline=None)
+@given(cfg=_configs(), B=st.integers(1, 4), S=st.integers(1, 64))
+def test_prefill_closed_form_random_models(cfg, B, S):
+    from chipletarch.workload import model_from_config
+    m = model_from_config(cfg)
+    h, H, Hkv, d = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"], \
+        cfg["head_dim"]
+    L, V, I = cfg["num_hidden_layers"], cfg["vocab_size"], cfg["intermediate_size"]
+    mats = 3 if cfg["hidden_act"] == "silu" else 2
+    attn = h * (H * d + 2 * Hkv * d) + H * d * h
+    if "num_experts" in cfg:
+        E, k, Im = cfg["num_experts"], cfg["num_experts_per_tok"], cfg["moe_intermediate_size"]
+        mlp = h * E + k * mats * h * Im            # router + the k experts each token uses
+    else:
+        mlp = mats * h * I
+    T = B * S
+    t = m.operators("prefill", B, S, 0, "bf16")
+    assert _tot(t, "flops", GEMMS) == pytest.approx(2 * T * L * (attn + mlp) + 2 * B * V * h,
+                                                    rel=1e-12)
+    assert _tot(t, "flops", ATTN) == L * 2 * B * H * 2 * d * (S * (S + 1) // 2)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cfg=_configs(), B=st.integers(1, 4), P=st.integers(0, 300),
+       prec=st.sampled_from(["bf16", "fp8", "mxfp8"]))
+def test_decode_bytes_random_dense_models(cfg, B, P, prec):
+    from chipletarch import formats
+    from chipletarch.workload import model_from_config
+    if "num_experts" in cfg:
+        return
+    m = model_from_config(cfg)
+    b = m.param_breakdown()
+    h, V, L = cfg["hidden_size"], cfg["vocab_size"], cfg["num_hidden_layers"]
+    vectors = b["norms"] + b["attn_vectors"] + m._mlp_bias(cfg["intermediate_size"]) * L
+    matrices = m.param_count() - vectors - b["embed"] + B * h     # only B embedding rows ...
+    if cfg["tie_word_embeddings"]:
+        matrices += V * h                   # ... but a tied LM head reads the whole table
+    p = formats.get_precision(prec)
+    t = m.operators("decode", B, 1, P, prec)
+    want = formats.tensor_bytes(matrices, p.weights) + formats.tensor_bytes(vectors, "bf16")
+    assert _tot(t, "weight_bytes") == pytest.approx(want, rel=1e-12)
+    per_tok = L * 2 * cfg["num_key_value_heads"] * cfg["head_dim"]
+    assert _tot(t, "kv_read_bytes") == pytest.approx(
+        formats.tensor_bytes(B * (P + 1) * per_tok, p.kv_cache), rel=1e-12)
+    assert _tot(t, "kv_write_bytes") == pytest.approx(
+        formats.tensor_bytes(B * per_tok, p.kv_cache), rel=1e-12)
