@@ -307,7 +307,6 @@ def _generate(c: ModelConfig, p: _Prec, phase, batch, seq_len, context_len, mp: 
     add = rb.add
     G, GG = OpKind.GEMM, OpKind.GROUPED_GEMM
     ELT, RED = OpKind.ELEMENTWISE, OpKind.REDUCTION
-    act_cidx = formats.get_format(p.act).index
     attn_cidx = formats.get_format(p.attn_c).index
     nvec = 2 if c.norm == "layer" else 1
     nflop = NORM_FLOPS[c.norm]
