@@ -367,3 +367,14 @@ def test_decode_bytes_random_dense_models(cfg, B, P, prec):
         formats.tensor_bytes(B * (P + 1) * per_tok, p.kv_cache), rel=1e-12)
     assert _tot(t, "kv_write_bytes") == pytest.approx(
         formats.tensor_bytes(B * per_tok, p.kv_cache), rel=1e-12)
+
+
+def test_model_and_table_pickle():
+    import pickle
+    m = load_model("deepseek-v3")
+    t = m.operators("decode", 4, 1, 100, "bf16")
+    m2 = pickle.loads(pickle.dumps(m))
+    t2 = pickle.loads(pickle.dumps(t))
+    assert m2.param_count() == m.param_count()
+    assert t2.total("flops") == t.total("flops") and list(t2.name) == list(t.name)
+    assert m2.operators("decode", 4, 1, 100, "bf16").total("flops") == t.total("flops")

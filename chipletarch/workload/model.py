@@ -103,6 +103,13 @@ class Model:
         self._ops_cache = lru_cache(maxsize=4096)(self._operators_uncached)
         self._prec_cache: dict = {}
 
+    def __getstate__(self):
+        # Caches hold bound methods and are rebuilt on unpickling (process-pool executors).
+        return {"config": self.config, "source": self.source}
+
+    def __setstate__(self, state):
+        self.__init__(state["config"], state["source"])
+
     def __repr__(self):
         c = self.config
         return (f"Model({self.name!r}, {self.param_count() / 1e9:.2f} B params, "

@@ -87,10 +87,21 @@ class OpTable:
         self.meta = dict(meta or {})
 
     def __getattr__(self, name):
+        # Private / dunder lookups (pickle's __setstate__, copy's __deepcopy__) must not reach
+        # the column dict, which does not exist yet on an object being unpickled.
+        if name.startswith("_"):
+            raise AttributeError(name)
         try:
             return self._cols[name]
         except KeyError:
             raise AttributeError(name) from None
+
+    def __getstate__(self):
+        return {"_cols": self._cols, "meta": self.meta}
+
+    def __setstate__(self, state):
+        self._cols = state["_cols"]
+        self.meta = state["meta"]
 
     def __getitem__(self, name):
         return self._cols[name]
