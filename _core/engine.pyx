@@ -18,6 +18,7 @@ SLOT_NAMES = (
     "mem_latency_s", "eff_mat_16", "eff_mat_8", "eff_mem", "overlap_p", "rescale_exposed",
     "quant_tensor_s", "quant_block_s", "eff_sfu", "attn_tile_s", "link_bw", "link_latency_s",
     "eff_link", "comm_launch_s", "eff_mat_attn", "attn_dec_eff_mem", "scale_drain_cycles",
+    "attn_fixed_s", "attn_dec_fixed_s",
 )
 
 cdef enum:
@@ -60,7 +61,9 @@ cdef enum:
     M_EFF_ATTN = 36
     M_DEC_EFF_MEM = 37
     M_DRAIN = 38
-    NSLOTS = 39
+    M_ATTN_FIXED = 39
+    M_DEC_FIXED = 40
+    NSLOTS = 41
 
 # operand descriptor slots (chipletarch/engine/fmt.py)
 cdef enum:
@@ -293,4 +296,179 @@ def gemm_batch(const double[::1] mach, const long[::1] m, const long[::1] n, con
     with nogil:
         for i in range(nrow):
             out_t[i] = gemm_core(mach, m[i], n[i], k[i], &desc[fmt_row[i], 0], warm, &bound)
+            out_bound[i] = <signed char>bound
+
+
+# ----------------------------------------------------------------------------------- attention
+# Attention descriptor: the caller resolves formats into these numbers.
+cdef enum:
+    A_PHASE = 0       # 0 prefill (context), 1 decode (generation)
+    A_BATCH = 1
+    A_QLEN = 2        # new tokens per sequence (prefill); 1 for decode
+    A_KVLEN = 3       # keys attended per sequence (incl. the new ones)
+    A_HEADS = 4
+    A_KVHEADS = 5
+    A_DQK = 6
+    A_DV = 7
+    A_WINDOW = 8      # 0 = full attention
+    A_CAUSAL = 9
+    A_BITS = 10       # matrix-engine operand width (16 or 8)
+    A_QBYTES = 11     # bytes per Q/O element
+    A_KVBYTES = 12    # bytes per K/V element in memory (incl. scales)
+    A_KVCONVERT = 13  # 1 = K/V must be converted to the compute format on the vector units
+    NATTN = 14
+
+cdef double ATTN_BQ = 128.0      # query rows per CTA (FlashAttention-3 on Hopper)
+cdef double ATTN_BK = 128.0      # keys per inner tile
+cdef double SOFTMAX_VEC = 8.0    # FP32 vector FLOPs per score: scale, max, subtract, sum, rescale
+cdef int NSPLITS = 12
+cdef int KV_SPLITS[12]
+KV_SPLITS[:] = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]
+
+
+cdef inline double attn_tile_cycles(const double[::1] mach, double rows, double keys,
+                                    const double* a, double macs, double* mma_out,
+                                    double* soft_out, double* load_out) noexcept nogil:
+    """Cycles of one (rows x keys) tile of S = Q K^T, softmax, O += P V on one core.
+
+    FlashAttention-3 overlaps the two MMAs of one warpgroup with the softmax of the other, so a
+    tile costs the slowest of: the MMAs, the exp on the special-function units plus the FP32
+    vector work, and the K/V fill into shared memory."""
+    cdef double mma = rows * keys * (a[A_DQK] + a[A_DV]) / (macs * mach[M_EFF_ATTN])
+    cdef double soft = (rows * keys / mach[M_SFU] + rows * keys * SOFTMAX_VEC / mach[M_VEC])
+    cdef double load = keys * (a[A_DQK] + a[A_DV]) * a[A_KVBYTES] / mach[M_SMEM_BW]
+    if a[A_KVCONVERT] > 0:
+        soft += keys * (a[A_DQK] + a[A_DV]) * 2.0 / mach[M_VEC]
+    soft = soft / mach[M_EFF_SFU]
+    mma_out[0] = mma
+    soft_out[0] = soft
+    load_out[0] = load
+    return fmax(mma, fmax(soft, load))
+
+
+cdef double attn_core(const double[::1] mach, const double* a, int* bound) noexcept nogil:
+    cdef double cores = mach[M_CORES], clock = mach[M_CLOCK], p = mach[M_P]
+    cdef double macs = 0.0, eff = 1.0
+    cdef double batch = a[A_BATCH], q = a[A_QLEN], kv = a[A_KVLEN], h = a[A_HEADS]
+    cdef double hk = a[A_KVHEADS], dqk = a[A_DQK], dv = a[A_DV], win = a[A_WINDOW]
+    cdef double hbm_bw, byts, t_hbm, t_core, t, best_t, body, work, longest, rows, start, end
+    cdef double units, tile, mma = 0.0, soft = 0.0, load = 0.0, mma_s = 0.0, soft_s = 0.0
+    cdef double load_s = 0.0, g, keys, unit_cyc, waves, rows_pad, fixed, s
+    cdef long nq, i, si
+    cdef int best_bound = B_OVERHEAD
+    if batch <= 0 or q <= 0 or kv <= 0 or h <= 0:
+        bound[0] = B_OVERHEAD
+        return 0.0
+    select_macs(mach, a[A_BITS], &macs, &eff)
+    # the attention op also runs a pre-pass (RoPE on Q/K, append the new K/V to the cache): one
+    # more launch, a fixed cost, and a memory-bound read + write of the new Q, K, V
+    fixed = 2.0 * mach[M_LAUNCH] + (mach[M_ATTN_FIXED] if a[A_PHASE] == 0 else mach[M_DEC_FIXED])
+    fixed += batch * q * ((h + 2.0 * hk) * (dqk + dv) * 0.5 * 2.0 * a[A_QBYTES]
+                          + 2.0 * hk * (dqk + dv) * 0.5 * a[A_KVBYTES]) / (
+                              mach[M_HBM_BW] * mach[M_EFF_MEM])
+    if a[A_PHASE] == 0:
+        # ---- prefill: one CTA per (sequence, head, 128-row query tile)
+        hbm_bw = mach[M_HBM_BW] * mach[M_EFF_MEM]
+        nq = <long>ceil(q / ATTN_BQ)
+        tile = attn_tile_cycles(mach, ATTN_BQ, ATTN_BK, a, macs, &mma, &soft, &load)
+        work = 0.0
+        longest = 0.0
+        for i in range(nq):
+            rows = fmin(ATTN_BQ, q - i * ATTN_BQ)
+            end = fmin(kv, kv - q + (i + 1) * ATTN_BQ) if a[A_CAUSAL] > 0 else kv
+            # key tiles sit at absolute positions: the window's first key (of the tile's first
+            # query row) rounds down to a tile boundary, the last key rounds up
+            start = 0.0
+            if win > 0:
+                start = floor(fmax(0.0, end - rows - win + 1.0) / ATTN_BK) * ATTN_BK
+            keys = ceil(end / ATTN_BK) * ATTN_BK - start
+            unit_cyc = (keys / ATTN_BK) * tile + ATTN_BQ * (dqk + dv) * a[A_QBYTES] / mach[M_SMEM_BW]
+            mma_s += mma * keys / ATTN_BK
+            soft_s += soft * keys / ATTN_BK
+            load_s += load * keys / ATTN_BK
+            work += unit_cyc
+            longest = fmax(longest, unit_cyc)
+        units = batch * h * nq
+        work *= batch * h
+        waves = ceil(units / cores)
+        t_core = fmax(work / cores, longest) / clock + waves * mach[M_ATTN_TILE]
+        # Q read + O written once; K/V of every key some query can see read once per KV head
+        # (the GQA group's CTAs share it through L2)
+        keys = fmin(kv, win + q) if win > 0 else kv
+        byts = batch * (q * h * (dqk + dv) * a[A_QBYTES] + keys * hk * (dqk + dv) * a[A_KVBYTES])
+        t_hbm = byts / hbm_bw
+        body = pnorm3(t_core, t_hbm, 0.0, p)
+        t = fixed + body
+        if t - body > body:
+            best_bound = B_OVERHEAD
+        elif t_core >= t_hbm:
+            best_bound = B_SRAM if load_s > fmax(mma_s, soft_s) else B_COMPUTE
+        else:
+            best_bound = B_HBM
+        bound[0] = best_bound
+        return t
+    # ---- decode: split-KV; one CTA per (sequence, KV head, split); the GQA group of query
+    # heads shares each K/V load (rows of the MMA = group, padded to the MMA granule)
+    hbm_bw = mach[M_HBM_BW] * mach[M_DEC_EFF_MEM]
+    if win > 0:
+        kv = fmin(kv, win)
+    g = h / hk
+    rows_pad = ceil(g * q / mach[M_TN_MIN]) * mach[M_TN_MIN]
+    tile = attn_tile_cycles(mach, rows_pad, ATTN_BK, a, macs, &mma, &soft, &load)
+    # softmax work scales with the real rows, not the padding
+    soft = soft * (g * q) / rows_pad
+    tile = fmax(mma, fmax(soft, load))
+    best_t = INFINITY
+    for si in range(NSPLITS):
+        s = KV_SPLITS[si]
+        if s > 1 and (s * ATTN_BK > kv or batch * hk * s > 4.0 * cores):
+            break
+        units = batch * hk * s
+        keys = ceil(ceil(kv / s) / ATTN_BK) * ATTN_BK
+        unit_cyc = (keys / ATTN_BK) * tile + rows_pad * (dqk + dv) * a[A_QBYTES] / mach[M_SMEM_BW]
+        waves = ceil(units / cores)
+        t_core = waves * (unit_cyc / clock + mach[M_ATTN_TILE])
+        byts = batch * (kv * hk * (dqk + dv) * a[A_KVBYTES] + q * h * (dqk + dv) * a[A_QBYTES])
+        if s > 1:
+            byts += 2.0 * s * batch * h * q * (dv + 1.0) * 4.0   # fp32 partial O and row sums
+        t_hbm = byts / hbm_bw
+        body = pnorm3(t_core, t_hbm, 0.0, p)
+        t = fixed + body
+        if s > 1:
+            t += mach[M_LAUNCH]      # partial results are combined by a second kernel
+        if t < best_t:
+            best_t = t
+            if t - body > body:
+                best_bound = B_OVERHEAD
+            elif t_core >= t_hbm:
+                best_bound = B_SRAM if load >= fmax(mma, soft) else B_COMPUTE
+            else:
+                best_bound = B_HBM
+    bound[0] = best_bound
+    return best_t
+
+
+def attn_one(const double[::1] mach, const double[::1] a):
+    """(seconds, bound code) of one attention call described by descriptor a (NATTN slots)."""
+    cdef int bound = 0
+    cdef double t
+    _check_machine(mach)
+    if a.shape[0] != NATTN:
+        raise ValueError(f"attention descriptor must have {NATTN} slots")
+    with nogil:
+        t = attn_core(mach, &a[0], &bound)
+    return t, bound
+
+
+def attn_batch(const double[::1] mach, const double[:, ::1] a, double[::1] out_t,
+               signed char[::1] out_bound):
+    """Evaluate a.shape[0] attention calls (rows of NATTN descriptors)."""
+    cdef Py_ssize_t i, nrow = a.shape[0]
+    cdef int bound = 0
+    _check_machine(mach)
+    if a.shape[1] != NATTN or out_t.shape[0] != nrow or out_bound.shape[0] != nrow:
+        raise ValueError("attn_batch: bad shapes")
+    with nogil:
+        for i in range(nrow):
+            out_t[i] = attn_core(mach, &a[i, 0], &bound)
             out_bound[i] = <signed char>bound

@@ -7,7 +7,9 @@ Kernel-level API (seconds): `gemm_time`, `gemm_time_bound`, `gemm_times` (batche
 """
 from __future__ import annotations
 
+from .attention import attention_time, attention_time_bound, attention_times
 from .gemm import gemm_time, gemm_time_bound, gemm_times
 from .machine import Machine, h100_sxm, h200_sxm
 
-__all__ = ["Machine", "h100_sxm", "h200_sxm", "gemm_time", "gemm_time_bound", "gemm_times"]
+__all__ = ["Machine", "h100_sxm", "h200_sxm", "gemm_time", "gemm_time_bound", "gemm_times",
+           "attention_time", "attention_time_bound", "attention_times"]

@@ -63,6 +63,8 @@ SLOTS = (
     "eff_mat_attn",       # 36 sustained share of matrix peak inside fused attention
     "attn_dec_eff_mem",   # 37 achievable share of memory bandwidth in split-KV decode
     "scale_drain_cycles", # 38 MMA pipe drain before each software block-scale promotion, cycles
+    "attn_fixed_s",       # 39 fixed cost of a prefill attention op beyond its launches
+    "attn_dec_fixed_s",   # 40 fixed cost of a decode attention op beyond its launches
 )
 NSLOTS = len(SLOTS)
 IDX = {name: i for i, name in enumerate(SLOTS)}
@@ -111,6 +113,8 @@ class Machine:
     eff_mat_attn: float
     attn_dec_eff_mem: float
     scale_drain_cycles: float
+    attn_fixed_s: float
+    attn_dec_fixed_s: float
     name: str = "machine"
 
     def __post_init__(self):

@@ -157,3 +157,106 @@ def gemm_one(mach, m, n, k, d, warm=0):
                     else:
                         best_bound = L2
     return best_t, best_bound
+
+
+# ----------------------------------------------------------------------------------- attention
+# descriptor slots (chipletarch/engine/attention.py builds them)
+(A_PHASE, A_BATCH, A_QLEN, A_KVLEN, A_HEADS, A_KVHEADS, A_DQK, A_DV, A_WINDOW, A_CAUSAL, A_BITS,
+ A_QBYTES, A_KVBYTES, A_KVCONVERT) = range(14)
+ATTN_BQ = 128.0
+ATTN_BK = 128.0
+SOFTMAX_VEC = 8.0
+KV_SPLITS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+
+
+def attn_tile_cycles(mach, rows, keys, a, macs):
+    """(tile, mma, softmax, load) cycles of one rows x keys attention tile on one core."""
+    mma = rows * keys * (a[A_DQK] + a[A_DV]) / (macs * mach[IDX["eff_mat_attn"]])
+    soft = rows * keys / mach[IDX["sfu_ops"]] + rows * keys * SOFTMAX_VEC / mach[IDX["vec_flops"]]
+    load = keys * (a[A_DQK] + a[A_DV]) * a[A_KVBYTES] / mach[IDX["smem_bw"]]
+    if a[A_KVCONVERT] > 0:
+        soft += keys * (a[A_DQK] + a[A_DV]) * 2.0 / mach[IDX["vec_flops"]]
+    soft /= mach[IDX["eff_sfu"]]
+    return max(mma, soft, load), mma, soft, load
+
+
+def attn_one(mach, a):
+    """(seconds, bound code) of one attention call; same arithmetic as engine.pyx attn_core."""
+    cores, clock, p = mach[IDX["cores"]], mach[IDX["clock_hz"]], mach[IDX["overlap_p"]]
+    batch, q, kv, h = a[A_BATCH], a[A_QLEN], a[A_KVLEN], a[A_HEADS]
+    hk, dqk, dv, win = a[A_KVHEADS], a[A_DQK], a[A_DV], a[A_WINDOW]
+    if batch <= 0 or q <= 0 or kv <= 0 or h <= 0:
+        return 0.0, OVERHEAD
+    macs, _ = _macs(mach, a[A_BITS])
+    fixed = 2.0 * mach[IDX["launch_s"]] + (mach[IDX["attn_fixed_s"]] if a[A_PHASE] == 0
+                                           else mach[IDX["attn_dec_fixed_s"]])
+    fixed += batch * q * ((h + 2.0 * hk) * (dqk + dv) * 0.5 * 2.0 * a[A_QBYTES]
+                          + 2.0 * hk * (dqk + dv) * 0.5 * a[A_KVBYTES]) / (
+                              mach[IDX["hbm_bw"]] * mach[IDX["eff_mem"]])
+    if a[A_PHASE] == 0:
+        hbm_bw = mach[IDX["hbm_bw"]] * mach[IDX["eff_mem"]]
+        nq = math.ceil(q / ATTN_BQ)
+        tile, mma, soft, load = attn_tile_cycles(mach, ATTN_BQ, ATTN_BK, a, macs)
+        work = longest = mma_s = soft_s = load_s = 0.0
+        for i in range(nq):
+            rows = min(ATTN_BQ, q - i * ATTN_BQ)
+            end = min(kv, kv - q + (i + 1) * ATTN_BQ) if a[A_CAUSAL] > 0 else kv
+            start = 0.0
+            if win > 0:
+                start = math.floor(max(0.0, end - rows - win + 1.0) / ATTN_BK) * ATTN_BK
+            keys = math.ceil(end / ATTN_BK) * ATTN_BK - start
+            unit = (keys / ATTN_BK) * tile + ATTN_BQ * (dqk + dv) * a[A_QBYTES] / mach[IDX["smem_bw"]]
+            mma_s += mma * keys / ATTN_BK
+            soft_s += soft * keys / ATTN_BK
+            load_s += load * keys / ATTN_BK
+            work += unit
+            longest = max(longest, unit)
+        units = batch * h * nq
+        work *= batch * h
+        waves = math.ceil(units / cores)
+        t_core = max(work / cores, longest) / clock + waves * mach[IDX["attn_tile_s"]]
+        keys = min(kv, win + q) if win > 0 else kv
+        byts = batch * (q * h * (dqk + dv) * a[A_QBYTES] + keys * hk * (dqk + dv) * a[A_KVBYTES])
+        t_hbm = byts / hbm_bw
+        body = pnorm3(t_core, t_hbm, 0.0, p)
+        t = fixed + body
+        if t - body > body:
+            bound = OVERHEAD
+        elif t_core >= t_hbm:
+            bound = SRAM if load_s > max(mma_s, soft_s) else COMPUTE
+        else:
+            bound = HBM
+        return t, bound
+    hbm_bw = mach[IDX["hbm_bw"]] * mach[IDX["attn_dec_eff_mem"]]
+    if win > 0:
+        kv = min(kv, win)
+    g = h / hk
+    tn_min = mach[IDX["tile_n_min"]]
+    rows_pad = math.ceil(g * q / tn_min) * tn_min
+    _, mma, soft, load = attn_tile_cycles(mach, rows_pad, ATTN_BK, a, macs)
+    soft = soft * (g * q) / rows_pad
+    tile = max(mma, soft, load)
+    best_t, best_bound = math.inf, OVERHEAD
+    for s in KV_SPLITS:
+        if s > 1 and (s * ATTN_BK > kv or batch * hk * s > 4.0 * cores):
+            break
+        units = batch * hk * s
+        keys = math.ceil(math.ceil(kv / s) / ATTN_BK) * ATTN_BK
+        unit = (keys / ATTN_BK) * tile + rows_pad * (dqk + dv) * a[A_QBYTES] / mach[IDX["smem_bw"]]
+        waves = math.ceil(units / cores)
+        t_core = waves * (unit / clock + mach[IDX["attn_tile_s"]])
+        byts = batch * (kv * hk * (dqk + dv) * a[A_KVBYTES] + q * h * (dqk + dv) * a[A_QBYTES])
+        if s > 1:
+            byts += 2.0 * s * batch * h * q * (dv + 1.0) * 4.0
+        t_hbm = byts / hbm_bw
+        body = pnorm3(t_core, t_hbm, 0.0, p)
+        t = fixed + body + (mach[IDX["launch_s"]] if s > 1 else 0.0)
+        if t < best_t:
+            best_t = t
+            if t - body > body:
+                best_bound = OVERHEAD
+            elif t_core >= t_hbm:
+                best_bound = SRAM if load >= max(mma, soft) else COMPUTE
+            else:
+                best_bound = HBM
+    return best_t, best_bound

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from . import fmt as F
+from .attention import attention_descriptor, attention_times
 from .gemm import gemm_times
 from .machine import IDX, h100_sxm
 
@@ -75,6 +76,54 @@ def err_stats(pred, meas) -> tuple[float, float, int]:
     return float(np.median(e)), float(np.percentile(e, 90)), int(e.size)
 
 
+@dataclass
+class AttnData:
+    phase: np.ndarray
+    desc: np.ndarray
+    t: np.ndarray
+    held: np.ndarray
+    flops: np.ndarray
+    byts: np.ndarray
+    bits: np.ndarray
+
+
+ATTN_DT = {"bfloat16": "bf16", "fp8": "fp8_e4m3"}
+
+
+def attn_v_dim(head_dim: int) -> int:
+    """V head size of a calibration row. The CSV gives one head_dim; the 192 rows fit better
+    with v = 192 than with MLA's v = 128 (median ratio 0.91 vs 0.83), so v = head_dim."""
+    return head_dim
+
+
+def load_attn() -> AttnData:
+    rows = _read("h100_attention_calibration.csv")
+    desc, keys, flops, byts = [], [], [], []
+    for r in rows:
+        ctx = r["phase"] == "context"
+        b, isl, step = int(r["batch_size"]), int(r["isl"]), int(r["step"])
+        h, hk, d = int(r["num_heads"]), int(r["num_key_value_heads"]), int(r["head_dim"])
+        w = int(r["window_size"])
+        dv = attn_v_dim(d)
+        q, kvc = (isl, 0) if ctx else (1, step)
+        a = attention_descriptor("prefill" if ctx else "decode", b, q, kvc, h, hk, d,
+                                 ATTN_DT[r["attn_dtype"]], ATTN_DT[r["kv_cache_dtype"]], w, dv)
+        desc.append(a)
+        keys.append((r["phase"], b, isl, step, h, hk, d, w))
+        kv = kvc + q
+        i = np.arange(q)
+        vis = kv - q + i + 1
+        if w > 0:
+            vis = np.minimum(vis, w)
+        flops.append(2.0 * b * h * (d + dv) * float(vis.sum()))
+        kvtok = min(kv, w) if (w > 0 and not ctx) else kv
+        byts.append(b * (q * h * (d + dv) * a[11] + kvtok * hk * (d + dv) * a[12]))
+    desc = np.array(desc)
+    return AttnData(np.array([r["phase"] for r in rows]), desc,
+                    np.array([float(r["latency_ms"]) * 1e-3 for r in rows]), holdout_mask(keys),
+                    np.array(flops), np.array(byts), desc[:, 10])
+
+
 # ----------------------------------------------------------------------------- fitting
 
 GEMM_FIT = ("l2_bw", "launch_s", "mem_latency_s", "eff_mat_16", "eff_mat_8", "eff_mem",
@@ -116,6 +165,37 @@ def fit_gemm(data: GemmData, base=None):
     sol = least_squares(resid, z0, bounds=(0.0, 1.0), loss="soft_l1", f_scale=0.05,
                         diff_step=1e-3, max_nfev=300)
     return dict(zip(GEMM_FIT, (lo + sol.x * scale).tolist()))
+
+
+ATTN_FIT = ("eff_mat_attn", "eff_sfu", "attn_tile_s", "attn_dec_eff_mem", "attn_fixed_s",
+            "attn_dec_fixed_s")
+ATTN_BOUNDS = {"eff_mat_attn": (0.2, 1.0), "eff_sfu": (0.2, 1.0), "attn_tile_s": (0.0, 20e-6),
+               "attn_dec_eff_mem": (0.3, 1.0), "attn_fixed_s": (0.0, 30e-6),
+               "attn_dec_fixed_s": (0.0, 30e-6)}
+
+
+def fit_params(names, bounds, predict, meas, base):
+    """Bounded robust least squares of log(pred/meas) over the named machine slots."""
+    from scipy.optimize import least_squares  # noqa: PLC0415 (fit-time only dependency)
+
+    lo = np.array([bounds[n][0] for n in names])
+    hi = np.array([bounds[n][1] for n in names])
+    scale = hi - lo
+
+    def resid(z):
+        return np.log(predict(_apply(base, names, lo + z * scale)) / meas)
+
+    z0 = np.clip((np.array([base[IDX[n]] for n in names]) - lo) / scale, 0.0, 1.0)
+    sol = least_squares(resid, z0, bounds=(0.0, 1.0), loss="soft_l1", f_scale=0.05,
+                        diff_step=1e-3, max_nfev=300)
+    return dict(zip(names, (lo + sol.x * scale).tolist()))
+
+
+def fit_attn(data: AttnData, base=None):
+    base = h100_sxm().to_array() if base is None else base
+    tr = ~data.held
+    return fit_params(ATTN_FIT, ATTN_BOUNDS, lambda m: attention_times(m, data.desc[tr])[0],
+                      data.t[tr], base)
 
 
 def fit_roofline(flops_peak, bytes_bw, meas):
@@ -195,6 +275,8 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.fit:
         fitted = fit_gemm(load_gemm())
+        mach = _apply(h100_sxm().to_array(), list(fitted), list(fitted.values()))
+        fitted.update(fit_attn(load_attn(), mach))
         for kname, v in fitted.items():
             print(f'    "{kname}": {v:.4g},')
         if args.write:

@@ -1,0 +1,131 @@
+"""Attention model: closed forms on a toy machine, measured H100 error bounds, invariants,
+Cython == Python reference."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from chipletarch._core import engine as ce
+from chipletarch.engine import attention_time, attention_time_bound, h100_sxm
+from chipletarch.engine import reference as R
+from chipletarch.engine.attention import attention_descriptor
+from chipletarch.errors import SpecError
+from test_engine_gemm import toy
+
+H100 = h100_sxm()
+
+
+def test_prefill_closed_form():
+    # one 128x128 tile, d = 64: QK^T + PV = 128*128*(64+64) MACs at 1 MAC/cycle, 1 GHz
+    tile = 128 * 128 * 128 * 1e-9
+    t = attention_time(toy(), "prefill", 1, 128, 0, 1, 1, 64, causal=False)
+    assert t == pytest.approx(tile, rel=1e-4)
+    # causal, 256 tokens: query tiles see 1 and 2 key tiles -> 3 tiles on one core ...
+    assert attention_time(toy(), "prefill", 1, 256, 0, 1, 1, 64) == pytest.approx(3 * tile, rel=1e-4)
+    # ... and on two cores the longest CTA (2 tiles) is the critical path
+    t2 = attention_time(toy(cores=2), "prefill", 1, 256, 0, 1, 1, 64)
+    assert t2 == pytest.approx(2 * tile, rel=1e-4)
+    # sliding window of 128 over 1024 tokens: each query tile sees at most 2 key tiles
+    tw = attention_time(toy(), "prefill", 1, 1024, 0, 1, 1, 64, window=128)
+    assert tw == pytest.approx((1 + 7 * 2) * tile, rel=1e-4)
+
+
+def test_decode_memory_bound_closed_form():
+    m = toy(hbm_bw=1e9, macs_16=1e9, sfu_ops=1e9, cores=1)
+    t, bound = attention_time_bound(m, "decode", 1, 1, 1023, 8, 1, 128)
+    kv_bytes = 1024 * 1 * 256 * 2 + 8 * 256 * 2          # K/V cache + Q/O
+    prepass = (10 * 256 * 0.5 * 2 * 2 + 2 * 256 * 0.5 * 2)  # RoPE/append pass on the new token
+    assert t == pytest.approx((kv_bytes + prepass) / 1e9, rel=1e-6)
+    assert bound == "hbm"
+
+
+def test_gqa_shares_kv_loads():
+    # same query heads, fewer KV heads -> less KV traffic -> faster memory-bound decode
+    t_mha = attention_time(H100, "decode", 64, 1, 8191, 32, 32, 128)
+    t_gqa = attention_time(H100, "decode", 64, 1, 8191, 32, 8, 128)
+    assert t_gqa < 0.5 * t_mha
+
+
+def test_fp8_kv_halves_decode_traffic():
+    t16 = attention_time(H100, "decode", 128, 1, 16383, 64, 8, 128, "bf16")
+    t8 = attention_time(H100, "decode", 128, 1, 16383, 64, 8, 128, "bf16", kv_fmt="fp8")
+    assert 0.45 < t8 / t16 < 0.8
+
+
+def test_bad_input():
+    with pytest.raises(SpecError):
+        attention_time(H100, "train", 1, 1, 1, 1, 1, 64)
+    with pytest.raises(SpecError):
+        attention_time(H100, "decode", 1, 1, 1, 6, 4, 64)
+    with pytest.raises(SpecError):
+        attention_time(H100, "decode", 0, 1, 1, 4, 4, 64)
+
+
+def _measured():
+    from chipletarch.engine import validate as V
+
+    return V.load_attn()
+
+
+def test_measured_error_within_stated_bounds():
+    """Stated in docs/VALIDATION.md: held-out median |error| context <= 17 %, generation <= 27 %."""
+    from chipletarch.engine.attention import attention_times
+
+    d = _measured()
+    pred, _ = attention_times(H100, d.desc)
+    for phase, limit in (("context", 17.0), ("generation", 27.0)):
+        sel = (d.phase == phase) & d.held
+        err = np.abs(pred[sel] / d.t[sel] - 1) * 100
+        assert np.median(err) <= limit
+
+
+shapes = st.tuples(st.sampled_from(["prefill", "decode"]), st.integers(1, 64),
+                   st.integers(1, 4096), st.integers(0, 20000), st.sampled_from([1, 2, 4, 8]),
+                   st.sampled_from([1, 2, 8]), st.sampled_from([64, 128, 192, 256]),
+                   st.sampled_from(["bf16", "fp8"]), st.sampled_from([None, "fp8"]),
+                   st.sampled_from([0, 128, 4096]))
+
+
+def _desc(s):
+    phase, b, q, ctx, kvh, group, d, f, kvf, w = s
+    q = 1 if phase == "decode" else q
+    return attention_descriptor(phase, b, q, ctx, kvh * group, kvh, d, f, kvf, w)
+
+
+@settings(max_examples=150, deadline=None)
+@given(shapes)
+def test_cython_equals_reference(s):
+    a = _desc(s)
+    t, b = ce.attn_one(H100.to_array(), a)
+    tr, br = R.attn_one(H100.to_array(), a)
+    assert t == pytest.approx(tr, rel=1e-12) and b == br
+
+
+@settings(max_examples=150, deadline=None)
+@given(shapes)
+def test_never_beats_roofline(s):
+    a = _desc(s)
+    t, _ = ce.attn_one(H100.to_array(), a)
+    b, q, kv, h, hk, dqk, dv = a[1], a[2], a[3], a[4], a[5], a[6], a[7]
+    w = a[8]
+    vis = kv - q + np.arange(q) + 1
+    if w > 0:
+        vis = np.minimum(vis, w)
+    flops = 2 * b * h * (dqk + dv) * vis.sum()
+    assert t >= flops / H100.peak_flops(int(a[10])) * (1 - 1e-12)
+    assert t >= b * h * vis.sum() / (H100.sfu_ops * H100.cores * H100.clock_hz)  # one exp/score
+    kv_read = (min(kv, w) if (w > 0 and a[0] == 1) else min(kv, w + q) if w > 0 else kv)
+    assert t >= b * kv_read * hk * (dqk + dv) * a[12] / H100.hbm_bw
+
+
+@settings(max_examples=100, deadline=None)
+@given(shapes, st.sampled_from(["hbm_bw", "smem_bw", "clock_hz", "cores", "sfu_ops",
+                                "vec_flops", "macs_16", "macs_8"]), st.floats(1.0, 4.0))
+def test_more_resources_never_slower(s, field, factor):
+    a = _desc(s)
+    value = getattr(H100, field) * factor
+    if field == "cores":
+        value = float(np.floor(value))
+    more = H100.with_(**{field: value}).to_array()
+    assert ce.attn_one(more, a)[0] <= ce.attn_one(H100.to_array(), a)[0] * (1 + 1e-12)
