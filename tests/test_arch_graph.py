@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from chipletarch.arch import Architecture, ComputeDie, Core, MemoryStack, load_architecture, mesh, ring
+from chipletarch.arch import Architecture, ComputeDie, Core, load_architecture, mesh, ring
 from chipletarch.arch.graph import (bisection_bandwidth, die_path, local_memory, memory_path, memory_paths,
                                     remote_memory)
 from chipletarch.errors import SpecError

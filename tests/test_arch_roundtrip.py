@@ -71,10 +71,13 @@ def architecture(draw):
         if draw(st.booleans()):
             a["links"] = [{**link_params(draw), "endpoints": [x, y]} for x, y in zip(insts, insts[1:])]
         else:
-            kind = draw(st.sampled_from(["ring", "all-to-all", "star"]))
+            kinds = ["ring", "all-to-all", "star"] + (["mesh"] if len(insts) % 2 == 0 else [])
+            kind = draw(st.sampled_from(kinds))
             t = {"kind": kind, "dies": insts, "link": link_params(draw)}
             if kind == "star":
                 t["hub"] = insts[0]
+            if kind == "mesh":
+                t["rows"] = 2
             a["topology"] = [t]
     stacks = []
     for j in range(draw(st.integers(0, 2))):

@@ -14,9 +14,7 @@ Status letters follow the sheets: P published, E estimate, U unverified recollec
 from __future__ import annotations
 
 import difflib
-from typing import Annotated, Optional
-
-import annotated_types
+from typing import Optional
 
 from pydantic import BaseModel, ConfigDict, Field
 

@@ -13,7 +13,8 @@ from pydantic import BaseModel
 
 from . import catalog
 from .efficiency import Efficiency
-from .schema import Architecture, ComputeDie, Core, IODie, Link, MemoryStack, Port, Systolic, Topology, unit_of
+from .schema import Architecture, ComputeDie, Core, IODie, Link, MemoryStack, Port, Systolic, Topology
+from .units import unit_of
 
 BEGIN, END = "<!-- BEGIN GENERATED -->", "<!-- END GENERATED -->"
 

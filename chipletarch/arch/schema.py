@@ -27,6 +27,7 @@ from . import catalog
 from .catalog import MemoryGeneration, PackageTechnology, ProcessNode
 from .efficiency import Efficiency
 from .names import expand_pattern, instance_names, resolve
+from .units import NonNeg, NonNegInt, PosInt, PosNum  # the one unit convention (units.py)
 
 __all__ = [
     "Architecture", "Package", "Die", "ComputeDie", "IODie", "SramDie", "MemoryControllerDie", "Core",
@@ -34,11 +35,9 @@ __all__ = [
     "canonical_format", "format_error_path",
 ]
 
-from .units import NonNeg, NonNegInt, PosInt, PosNum, unit_of  # noqa: E402  (one unit convention)
-
 # Free text: printable, plus tab and newline. C0/C1 control characters and the Unicode line/paragraph
 # separators are refused: YAML treats several of them as line breaks, so they would not round-trip.
-Text = Annotated[str, Field(pattern="^[^\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]*$")]
+Text = Annotated[str, Field(pattern=r"^[^\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]*$")]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_\-]*$", min_length=1)]
 Refs = Union[str, list[str]]
 
