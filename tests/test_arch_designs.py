@@ -252,9 +252,55 @@ def test_simba_mesh_from_topology_helper():
 
 
 # ---------------------------------------------------------------------------------------------
+# Study templates: ucie4-hbm4 and its monolithic counterpart mono-reticle-hbm4
+
+def test_templates_have_equal_compute_memory_process():
+    c, m = load_architecture("ucie4-hbm4"), load_architecture("mono-reticle-hbm4")
+    for fmt in c.supported_formats():
+        assert c.peak_flops(fmt) == pytest.approx(m.peak_flops(fmt), rel=1e-12), fmt
+    assert set(c.supported_formats()) == set(m.supported_formats())
+    # header arithmetic: 2 x 128 cores x 4096 MAC x 2.0 GHz = 2.10 PF BF16; FP8 x2, MXFP4 x4
+    assert c.peak_flops("bf16") == pytest.approx(2 * 128 * 4096 * 2.0e9)
+    assert c.peak_flops("fp8") == pytest.approx(2 * c.peak_flops("bf16"))
+    assert c.peak_flops("mxfp4") == pytest.approx(4 * c.peak_flops("bf16"))
+    # HBM4: 2,048-bit x 8 Gb/s = 2,048 GB/s per stack (ENERGY.md §3 [E8]); 8 x 36 GB
+    for a in (c, m):
+        assert a.memory_bandwidth_bytes_per_s == pytest.approx(8 * 2048 * 8 / 8 * GB)
+        assert a.memory_capacity_bytes == pytest.approx(288 * GB)
+        assert {s.generation.name for s in a.memory} == {"hbm4"}
+        assert {d.process.name for d in a.dies} == {"N3P"}
+        assert a.technology.name == "silicon-interposer"
+        assert a.tdp_w == 1000
+    assert c.scale_up == m.scale_up and c.scale_out == m.scale_out
+    assert c.dies[0].core == m.dies[0].core
+    # same cache and SRAM in total
+    assert sum(d.cache_mib for _, d in c.die_instances()) == sum(d.cache_mib for _, d in m.die_instances())
+
+
+def test_ucie4_ring_of_ucie_advanced():
+    c, m = load_architecture("ucie4-hbm4"), load_architecture("mono-reticle-hbm4")
+    g = assert_connected(c)
+    chiplets = [i for i, _ in c.compute_die_instances()]
+    assert len(chiplets) == 4 and len(m.compute_die_instances()) == 1
+    # ring over edge neighbours of the 2x2 floorplan: 4 links, no diagonals (UCIe-A reach 2 mm)
+    assert n_links(c) == 4 and n_links(c, "ucie-advanced") == 4
+    pairs = {frozenset(l.endpoints) for l in c.all_links()}
+    assert frozenset(("chiplet0", "chiplet3")) not in pairs and frozenset(("chiplet1", "chiplet2")) not in pairs
+    # 8 UCIe-A modules of 64 lanes x 32 GT/s per link (ENERGY.md §4a)
+    assert all(l.bandwidth_gb_s == 8 * 64 * 32 / 8 for l in c.all_links())
+    assert all(l.energy_pj_per_bit == 0.3 and l.latency_ns == 1.0 for l in c.all_links())
+    assert bisection_bandwidth(g, ["chiplet0", "chiplet1"], ["chiplet2", "chiplet3"]) == pytest.approx(2 * 2048 * GB)
+    assert all(len(local_memory(g, ch)) == 2 for ch in chiplets)
+    # area: the monolithic die / 4 + 6.1 mm^2 of UCIe-A PHY, both under the reticle
+    assert c.dies[0].area_mm2 == pytest.approx(m.dies[0].area_mm2 / 4 + 16 * 512 / 1350, abs=0.1)
+    assert m.dies[0].area_mm2 <= 858
+    assert n_links(m) == 0 and assert_connected(m)
+
+
+# ---------------------------------------------------------------------------------------------
 # every bundled design
 
-ALL = ["h100-sxm", "h200-sxm", "b200", "mi300x", "mi355x", "gaudi3", "tpu-v5p-like", "simba"]
+ALL = ["h100-sxm", "h200-sxm", "b200", "mi300x", "mi355x", "gaudi3", "tpu-v5p-like", "simba", "ucie4-hbm4", "mono-reticle-hbm4"]
 
 
 @pytest.mark.parametrize("name", ALL)
