@@ -70,6 +70,7 @@ def test_json_schema_accepts_bundled_designs_and_rejects_typos():
     from chipletarch._paths import architectures_dir
     from chipletarch.arch import Architecture
     schema = Architecture.model_json_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
     for path in sorted(architectures_dir().glob("*.yaml")):
         jsonschema.validate(yaml.safe_load(path.read_text()), schema)
     data = yaml.safe_load((architectures_dir() / "h100-sxm.yaml").read_text())
@@ -87,3 +88,5 @@ def test_cli_show_json(capsys):
     assert data["memory_bandwidth_bytes_per_s"] == pytest.approx(4.8e12)
     assert [m["die"] for m in data["memory"]] == ["gh100"] * 6
     assert data["ports"]["scale_up"]["bandwidth_bytes_per_s"] == 450e9
+    # 132 SM x 128 FP32 lanes x 2 x 1.83 GHz = 61.8 TFLOPS (published 66.9 at the 1.98 GHz boost)
+    assert data["peak_vector_flops"] == pytest.approx(132 * 256 * 1.83e9)

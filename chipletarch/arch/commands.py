@@ -96,8 +96,10 @@ def render_show(a) -> str:
                     "cache MiB", "mem if"], rows), ""]
     fmts = a.supported_formats()
     if fmts:
-        out += [_table(["format", "peak TFLOPS (dense, package)"],
-                       [[f, f"{a.peak_flops(f) / 1e12:,.1f}"] for f in fmts]), ""]
+        rows = [[f, f"{a.peak_flops(f) / 1e12:,.1f}"] for f in fmts]
+        if a.peak_vector_flops:
+            rows.append(["vector units", f"{a.peak_vector_flops / 1e12:,.1f}"])
+        out += [_table(["format", "peak TFLOPS (dense, package)"], rows), ""]
     if a.memory:
         rows = [[s.name + (f" x{s.count}" if s.count > 1 else ""), s.generation.name, _num(s.capacity_gb),
                  _num(s.bandwidth_gb_s), _num(s.energy_pj_per_bit),
@@ -128,6 +130,7 @@ def summary(a) -> dict:
                   "process": d.process.name if d.process else None, "area_mm2": d.area_mm2,
                   "clock_ghz": d.clock_ghz, "cores": getattr(d, "cores", 0)} for d in a.dies],
         "peak_flops": {f: a.peak_flops(f) for f in a.supported_formats()},
+        "peak_vector_flops": a.peak_vector_flops,
         "memory_capacity_bytes": a.memory_capacity_bytes,
         "memory_bandwidth_bytes_per_s": a.memory_bandwidth_bytes_per_s,
         "memory": [{"stack": inst, "generation": s.generation.name, "die": die,

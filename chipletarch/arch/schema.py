@@ -543,6 +543,11 @@ class Architecture(_Spec):
         return sum(d.peak_flops(fmt_c) for _, d in self.compute_die_instances())
 
     @property
+    def peak_vector_flops(self) -> float:
+        """Vector-unit FLOP/s of the whole package (sum over compute die instances)."""
+        return sum(d.vector_flops for _, d in self.compute_die_instances())
+
+    @property
     def memory_capacity_bytes(self) -> float:
         """Total DRAM capacity, bytes (decimal GB x 1e9)."""
         return sum(s.count * s.capacity_gb for s in self.memory) * 1e9
