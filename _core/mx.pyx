@@ -186,11 +186,24 @@ cdef inline uint8_t _enci(float xv, float inv) noexcept nogil:
     return <uint8_t>(((r ^ (0u - sgn)) + sgn) & 0xFFu)
 
 
-cdef inline void _fast_block(const float* xf, uint8_t* cp, float* yp, Py_ssize_t n, int e,
+ctypedef fused narrow_t:
+    uint16_t
+    uint32_t
+
+
+cdef inline float _ldf(narrow_t b) noexcept nogil:
+    """float32 value of a float32 or bfloat16 bit pattern (bf16 widens exactly)."""
+    if narrow_t is uint16_t:
+        return ca_as_float((<uint32_t>b) << 16)
+    else:
+        return ca_as_float(b)
+
+
+cdef inline void _fast_block(const narrow_t* xf, uint8_t* cp, float* yp, Py_ssize_t n, int e,
                              FastK k, bint is_int, const float* tab, bint want_codes,
                              bint want_y) noexcept nogil:
-    """Encode one block of float32 values with the float fast path (loops kept simple so the
-    compiler can vectorise the codes-only case)."""
+    """Encode one block of float32 (or bf16) values with the float fast path (loops kept simple
+    so the compiler can vectorise the codes-only case)."""
     cdef float inv = ldexpf(1.0, -e)
     cdef float sf = ldexpf(1.0, e)
     cdef Py_ssize_t j, j0, m
@@ -202,10 +215,10 @@ cdef inline void _fast_block(const float* xf, uint8_t* cp, float* yp, Py_ssize_t
             m = n - j0 if n - j0 < 64 else 64
             if is_int:
                 for j in range(m):
-                    buf[j] = _enci(xf[j0 + j], inv)
+                    buf[j] = _enci(_ldf(xf[j0 + j]), inv)
             else:
                 for j in range(m):
-                    buf[j] = _encf(xf[j0 + j], inv, k)
+                    buf[j] = _encf(_ldf(xf[j0 + j]), inv, k)
             if want_codes:
                 for j in range(m):
                     cp[j0 + j] = buf[j]
@@ -214,10 +227,10 @@ cdef inline void _fast_block(const float* xf, uint8_t* cp, float* yp, Py_ssize_t
             j0 += m
     elif is_int:
         for j in range(n):
-            cp[j] = _enci(xf[j], inv)
+            cp[j] = _enci(_ldf(xf[j]), inv)
     else:
         for j in range(n):
-            cp[j] = _encf(xf[j], inv, k)
+            cp[j] = _encf(_ldf(xf[j]), inv, k)
 
 
 def decode_table(int fid):
@@ -400,6 +413,7 @@ cdef int _encode_impl(const bits_t[:, :, ::1] xb, int fid, Py_ssize_t bs,
     cdef bits_t* amax_buf
     cdef int* e_buf
     cdef float* sf_buf
+    cdef float* inv_buf
     if inner == 1:
         for o in range(nout):
             for blk in range(nb):
@@ -425,10 +439,10 @@ cdef int _encode_impl(const bits_t[:, :, ::1] xb, int fid, Py_ssize_t bs,
                             yp[j] = NAN
                     continue
                 scales[o, blk, 0] = <uint8_t>(e + 127)
-                if bits_t is uint32_t:
+                if bits_t is not uint64_t:
                     if fast:
-                        _fast_block(<const float*>xp, cp, yp, j1 - j0, e, k, f.is_int, tab,
-                                    want_codes, want_y)
+                        _fast_block(xp, cp, yp, j1 - j0, e, k, f.is_int, tab, want_codes,
+                                    want_y)
                         continue
                 sf = ldexpf(1.0, e)
                 if want_codes and want_y:
@@ -448,10 +462,12 @@ cdef int _encode_impl(const bits_t[:, :, ::1] xb, int fid, Py_ssize_t bs,
     amax_buf = <bits_t*>malloc(inner * sizeof(bits_t))
     e_buf = <int*>malloc(inner * sizeof(int))
     sf_buf = <float*>malloc(inner * sizeof(float))
-    if amax_buf == NULL or e_buf == NULL or sf_buf == NULL:
+    inv_buf = <float*>malloc(inner * sizeof(float))
+    if amax_buf == NULL or e_buf == NULL or sf_buf == NULL or inv_buf == NULL:
         free(amax_buf)
         free(e_buf)
         free(sf_buf)
+        free(inv_buf)
         return -1
     for o in range(nout):
         for blk in range(nb):
@@ -473,9 +489,29 @@ cdef int _encode_impl(const bits_t[:, :, ::1] xb, int fid, Py_ssize_t bs,
                 if e == 128:
                     scales[o, blk, i] = 0xFF
                     sf_buf[i] = NAN
+                    inv_buf[i] = 0.0
                 else:
                     scales[o, blk, i] = <uint8_t>(e + 127)
                     sf_buf[i] = ldexpf(1.0, e)
+                    inv_buf[i] = ldexpf(1.0, -e)
+            if bits_t is not uint64_t:
+                if fast:
+                    for j in range(j0, j1):
+                        xp = &xb[o, j, 0]
+                        cp = &codes[o, j, 0] if want_codes else NULL
+                        yp = &y[o, j, 0] if want_y else NULL
+                        for i in range(inner):
+                            if f.is_int:
+                                c = _enci(_ldf(xp[i]), inv_buf[i])
+                            else:
+                                c = _encf(_ldf(xp[i]), inv_buf[i], k)
+                            if e_buf[i] == 128:
+                                c = 0           # NaN block (its NaN/Inf elements gave junk)
+                            if want_codes:
+                                cp[i] = c
+                            if want_y:
+                                yp[i] = tab[c] * sf_buf[i]
+                    continue
             for j in range(j0, j1):
                 xp = &xb[o, j, 0]
                 for i in range(inner):
@@ -491,6 +527,7 @@ cdef int _encode_impl(const bits_t[:, :, ::1] xb, int fid, Py_ssize_t bs,
     free(amax_buf)
     free(e_buf)
     free(sf_buf)
+    free(inv_buf)
     return 0
 
 
@@ -499,7 +536,7 @@ def encode(xb, int fid, Py_ssize_t block_size, codes, scales, y, bint exact_int_
 
     codes (uint8, same shape) and/or y (float32, same shape) may be None; scales is uint8 of
     shape (outer, ceil(L / block_size), inner). Writes into the given arrays.
-    exact_int_path forces the all-integer element rounding for float32 input (the float fast
+    exact_int_path forces the all-integer element rounding for float32/bf16 input (the float fast
     path is used otherwise, when the FPU rounds to nearest-even without FTZ/DAZ); both give
     identical results, which the tests check.
     """
@@ -530,7 +567,7 @@ def encode(xb, int fid, Py_ssize_t block_size, codes, scales, y, bint exact_int_
     elif xb.dtype == np.uint16:
         x16 = xb
         with nogil:
-            rc = _encode_impl(x16, fid, block_size, cv, sv, yv, want_codes, want_y, False)
+            rc = _encode_impl(x16, fid, block_size, cv, sv, yv, want_codes, want_y, fast)
     else:
         raise TypeError(f"unsupported bit-pattern dtype {xb.dtype}")
     if rc != 0:
@@ -549,6 +586,11 @@ def decode(const uint8_t[:, :, ::1] codes, const uint8_t[:, :, ::1] scales, int 
     cdef Py_ssize_t o, j, j0, j1, i, blk, nb = (L + block_size - 1) // block_size
     cdef float sf
     cdef uint8_t s
+    cdef const uint8_t* cp
+    cdef float* yp
+    cdef float* sf_buf = <float*>malloc(inner * sizeof(float))
+    if sf_buf == NULL:
+        raise MemoryError("mx decode: out of memory for per-column buffers")
     with nogil:
         for o in range(nout):
             for blk in range(nb):
@@ -562,11 +604,15 @@ def decode(const uint8_t[:, :, ::1] codes, const uint8_t[:, :, ::1] scales, int 
                     for j in range(j0, j1):
                         y[o, j, 0] = tab[codes[o, j, 0]] * sf
                 else:
+                    for i in range(inner):
+                        s = scales[o, blk, i]
+                        sf_buf[i] = NAN if s == 0xFF else ldexpf(1.0, <int>s - 127)
                     for j in range(j0, j1):
+                        cp = &codes[o, j, 0]
+                        yp = &y[o, j, 0]
                         for i in range(inner):
-                            s = scales[o, blk, i]
-                            sf = NAN if s == 0xFF else ldexpf(1.0, <int>s - 127)
-                            y[o, j, i] = tab[codes[o, j, i]] * sf
+                            yp[i] = tab[cp[i]] * sf_buf[i]
+    free(sf_buf)
 
 
 def pack(const uint8_t[::1] codes, int bits):

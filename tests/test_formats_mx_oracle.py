@@ -288,17 +288,24 @@ def test_error_stats_closed_form():
 
 
 @pytest.mark.parametrize("fmt", MX_FORMATS)
-def test_float_fast_path_equals_exact_integer_path(fmt):
-    """float32 input takes a float fast path (FPU rounding); the all-integer path is the
-    fallback when the FPU is not in round-to-nearest without FTZ/DAZ. Both must agree."""
+@pytest.mark.parametrize("inner", [1, 3])
+@pytest.mark.parametrize("bf16", [False, True])
+def test_float_fast_path_equals_exact_integer_path(fmt, inner, bf16):
+    """float32 / bf16 input takes a float fast path (FPU rounding); the all-integer path is the
+    fallback when the FPU is not in round-to-nearest without FTZ/DAZ. Both must agree, for
+    contiguous blocks (inner == 1) and blocks along a strided axis (inner > 1)."""
     from chipletarch._core import mx as cmx
     fid = MX_FORMATS.index(fmt)
-    x = edge_case_data(np.random.default_rng(99), 128, 96)
-    xb = x.view(np.uint32).reshape(1, x.shape[0] * x.shape[1], 1)
+    x = edge_case_data(np.random.default_rng(99), 96, 96)
+    if bf16:
+        xb = x.astype(ml_dtypes.bfloat16).view(np.uint16)
+    else:
+        xb = x.view(np.uint32)
+    xb = np.ascontiguousarray(xb.reshape(1, -1, inner))
     out = []
     for exact in (False, True):
         c = np.empty(xb.shape, np.uint8)
-        s = np.empty((1, xb.shape[1] // 32, 1), np.uint8)
+        s = np.empty((1, -(-xb.shape[1] // 32), inner), np.uint8)
         y = np.empty(xb.shape, np.float32)
         cmx.encode(xb, fid, 32, c, s, y, exact_int_path=exact)
         out.append((c, s, y))
