@@ -96,8 +96,8 @@ def _duplicate_keys(node, loc) -> list:
     if isinstance(node, yaml.MappingNode):
         seen = set()
         for k, v in node.value:
-            key = getattr(k, "value", None)
-            if key in seen:
+            key = k.value if isinstance(k, yaml.ScalarNode) else None  # complex keys: pydantic rejects them
+            if key is not None and key in seen:
                 out.append((k.start_mark.line + 1, loc + (key,), key))
             seen.add(key)
             out.extend(_duplicate_keys(v, loc + (key,)))
