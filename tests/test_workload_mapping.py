@@ -74,7 +74,8 @@ def test_tp_conserves_flops_and_bytes(tp, model, phase, batch, seq, ctx):
     assert set(ar.name) == {"embed_allreduce", "o_proj_allreduce", "mlp_allreduce"} | (
         {"moe_allreduce"} if model is MOE else set())
     assert np.all(ar.comm_bytes == T * h * 2) and np.all(ar.comm_group == tp)
-    assert _tot(r, "comm_bytes", [OpKind.ALL_REDUCE]) == (1 + 2 * model.config.num_layers) * T * h * 2
+    n_ar = 1 + 2 * model.config.num_layers
+    assert _tot(r, "comm_bytes", [OpKind.ALL_REDUCE]) == n_ar * T * h * 2
     lg = _comm(r, "logits_allgather")
     assert lg.comm_bytes[0] == r.meta["logit_rows"] * (512 // tp) * 2
 

@@ -185,7 +185,8 @@ def parse_config(raw: dict, *, name: str | None = None, path: str | Path | None 
     cfg = dict(raw)
     # Multimodal wrappers (e.g. Kimi-K2.5) nest the language model under text_config; the vision
     # tower is not modelled.
-    if "hidden_size" not in cfg and "n_embd" not in cfg and isinstance(cfg.get("text_config"), dict):
+    if ("hidden_size" not in cfg and "n_embd" not in cfg
+            and isinstance(cfg.get("text_config"), dict)):
         outer = cfg
         cfg = dict(cfg["text_config"])
         for k in ("quantization_config", "torch_dtype", "dtype"):

@@ -47,8 +47,8 @@ class Mapping:
             raise InfeasibleError(f"Mapping: attention_dp={self.attention_dp} must divide "
                                   f"tp={self.tp} (attention groups are carved out of the TP group)")
         if self.tp % self.ep:
-            raise InfeasibleError(f"Mapping: ep={self.ep} must divide tp={self.tp} (expert-parallel "
-                                  f"groups are carved out of the TP group; each expert is split "
+            raise InfeasibleError(f"Mapping: ep={self.ep} must divide tp={self.tp} (expert-"
+                                  f"parallel groups are carved out of the TP group; each expert is split "
                                   f"tp/ep ways)")
         if self.ep > 1 and self.attention_dp > 1 and not (self.ep == self.tp == self.attention_dp):
             raise InfeasibleError(

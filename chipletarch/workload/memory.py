@@ -7,9 +7,9 @@ layers keep only `window` tokens; MLA's latent cache is replicated on every atte
 a KV head shared by several TP ranks is stored on each) and a transient-activation estimate (the
 largest operator's input + output plus the residual stream), then sums the ranks that share a
 package and compares with `arch.memory_capacity_bytes` (duck-typed: any object with that
-attribute works; `compute_die_instances()`, when present, sets how many ranks share a package). When it does not fit, `InfeasibleError` says how
-many GiB are missing and what would fit (largest batch at this context, largest context at this
-batch).
+attribute works; `compute_die_instances()`, when present, sets how many ranks share a
+package). When it does not fit, `InfeasibleError` says how many GiB are missing and what would
+fit (largest batch at this context, largest context at this batch).
 """
 from __future__ import annotations
 

@@ -31,7 +31,8 @@ from .optable import OpKind, OpTable, _RowBuilder
 # Vector FLOPs per element of elementwise / reduction operators (counted from the formulas, see
 # docs/WORKLOADS.md): RMSNorm = square, accumulate, scale by 1/rms, scale by weight; LayerNorm adds
 # mean, subtract and bias; RoPE = x*cos + rot(x)*sin; SiLU-gated = exp, add, reciprocal, *g, *u;
-# GELU (tanh form) = 9; softmax-like (router top-k, sampling) = max, subtract, exp, sum, divide.
+# GELU (tanh form) = x^3 (2), *0.044715, +x, *sqrt(2/pi), tanh, +1, *x, *0.5 = 9;
+# softmax-like (router top-k, sampling) = max, subtract, exp, sum, divide.
 NORM_FLOPS = {"rms": 4, "layer": 7}
 ROPE_FLOPS = 3
 ACT_FLOPS = {True: 5, False: 9}   # gated (SwiGLU) / plain (GELU)
