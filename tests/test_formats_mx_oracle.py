@@ -7,6 +7,8 @@ casts (round-to-nearest-even) or numpy.rint for INT8.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -312,3 +314,53 @@ def test_float_fast_path_equals_exact_integer_path(fmt, inner, bf16):
     np.testing.assert_array_equal(out[0][0], out[1][0])
     np.testing.assert_array_equal(out[0][1], out[1][1])
     assert same_y(out[0][2], out[1][2])
+
+
+def test_float64_against_exact_rational_oracle():
+    """float64 input, checked against exact rational arithmetic (fractions.Fraction) and a
+    nearest-value search over the element table, ties to the even code / even integer."""
+    import bisect
+    from fractions import Fraction
+
+    from chipletarch.mx import mx_decode_table
+
+    rng = np.random.default_rng(21)
+    for fmt in MX_FORMATS:
+        _, emax, maxn, _, _ = ELEM[fmt]
+        table = mx_decode_table(fmt)
+        codes = [c for c in range(table.size) if np.isfinite(table[c]) and table[c] >= 0
+                 and not np.signbit(table[c]) and (fmt != "mxint8" or c < 128)]
+        vals = sorted((Fraction(float(table[c])), c) for c in codes)
+        keys = [v for v, _ in vals]
+        # blocks: a pin at 2^emax * 2^k, then float64 values near table midpoints
+        x = np.empty((8, 32))
+        for r in range(8):
+            k = int(rng.integers(-100, 100))
+            mids = [(keys[i] + keys[i + 1]) / 2 for i in range(len(keys) - 1)]
+            pick = rng.integers(0, len(mids), 31)
+            pert = rng.choice([-1, 0, 1], 31) * 2.0 ** rng.integers(-52, -20, 31)
+            row = [float(mids[p]) * (1 + d) * 2.0 ** k for p, d in zip(pick, pert)]
+            x[r, 0] = 2.0 ** emax * 2.0 ** k
+            x[r, 1:] = np.where(rng.random(31) < 0.5, -1, 1) * np.array(row)
+        y = mx_quantize(x, fmt)
+        for r in range(8):
+            e = math.frexp(float(np.max(np.abs(x[r]))))[1] - 1 - emax
+            for j in range(32):
+                q = Fraction(float(x[r, j])) / Fraction(2) ** e
+                a = min(abs(q), Fraction(maxn))
+                i = bisect.bisect_left(keys, a)
+                if i == 0:
+                    best = vals[0]
+                elif i == len(keys):
+                    best = vals[-1]
+                else:
+                    lo, hi = vals[i - 1], vals[i]
+                    dl, dh = a - lo[0], hi[0] - a
+                    if dl < dh:
+                        best = lo
+                    elif dh < dl:
+                        best = hi
+                    else:  # tie: even code (FP: last mantissa bit 0; INT8: even k)
+                        best = lo if lo[1] % 2 == 0 else hi
+                expect = float(best[0] * Fraction(2) ** e) * (1 if q >= 0 else -1)
+                assert y[r, j] == np.float32(expect), (fmt, r, j, float(q))
