@@ -48,8 +48,8 @@ class Mapping:
                                   f"tp={self.tp} (attention groups are carved out of the TP group)")
         if self.tp % self.ep:
             raise InfeasibleError(f"Mapping: ep={self.ep} must divide tp={self.tp} (expert-"
-                                  f"parallel groups are carved out of the TP group; each expert is split "
-                                  f"tp/ep ways)")
+                                  f"parallel groups are carved out of the TP group; each expert "
+                                  f"is split tp/ep ways)")
         if self.ep > 1 and self.attention_dp > 1 and not (self.ep == self.tp == self.attention_dp):
             raise InfeasibleError(
                 f"Mapping: with attention_dp > 1 and ep > 1 only ep == tp == attention_dp is "
