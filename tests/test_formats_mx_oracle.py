@@ -152,7 +152,7 @@ finite32 = st.floats(width=32, allow_nan=False, allow_infinity=False)
 blocks = hnp.arrays(np.float32, st.tuples(st.integers(1, 3), st.integers(1, 70)),
                     elements=finite32)
 fmts = st.sampled_from(MX_FORMATS)
-SETTINGS = settings(max_examples=60, deadline=None,
+SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
 
 
