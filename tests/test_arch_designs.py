@@ -114,6 +114,8 @@ def test_mi300x_dies_links_and_bisection():
     assert xcds == [f"xcd{i}" for i in range(8)] and iods == [f"iod{i}" for i in range(4)]
     assert sum(d.cores for _, d in a.compute_die_instances()) == 304
     assert a.technology.name == "3d-hybrid-bonding"
+    assert all(d.stacked for _, d in a.compute_die_instances())           # XCDs sit on the IODs
+    assert a.footprint_die_area_mm2 == pytest.approx(4 * 370)
     # 8 vertical XCD-IOD bonds + 4 IF AP links in a 2 x 2 quilt (no diagonals)
     assert n_links(a, "ucie-3d") == 8 and n_links(a, "infinity-fabric") == 4
     # vertical: 17 TB/s over 8 XCDs (S23)
