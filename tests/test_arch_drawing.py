@@ -39,3 +39,18 @@ def test_svg_names_dies_stacks_and_links(tmp_path):
 def test_bad_suffix(tmp_path):
     with pytest.raises(SpecError, match="use a .png, .svg or .pdf"):
         draw_package(load_architecture("h100-sxm"), tmp_path / "x.jpeg")
+
+
+def test_every_link_labelled_in_a_dense_all_to_all(tmp_path):
+    # 5 dies on a 3-column grid, all-to-all: c0-c2 would cross c1 and is bent around it
+    from chipletarch.arch import Architecture, ComputeDie, Core, all_to_all
+    import matplotlib
+    d = ComputeDie(name="c", count=5, area_mm2=100, clock_ghz=1.0, cores=4, core=Core(macs_per_cycle={"bf16": 128}))
+    a = Architecture(name="a2a5", technology="organic-substrate", dies=[d],
+                     links=all_to_all([f"c{i}" for i in range(5)], kind="ucie-standard", bandwidth_gb_s=128))
+    matplotlib.rcParams["svg.fonttype"] = "none"
+    try:
+        text = draw_package(a, tmp_path / "a.svg").read_text()
+    finally:
+        matplotlib.rcParams["svg.fonttype"] = "path"
+    assert text.count("128 GB/s") == 10                # C(5, 2) links

@@ -118,17 +118,38 @@ def draw_package(arch, path, *, dpi: int = 150) -> Path:
 
     # links: a line per link except die-on-host (vertical) ones, which are listed below the package
     placed: list[tuple[float, float]] = []
+    boxes = [(*centre[i], side[i]) for i in base] + [(*centre[st], mem) for i in base for st in stacks_of[i]]
+    def through_box(pts, ends) -> bool:
+        # does the polyline pass over a die box other than its own two ends?
+        return any(abs(x - bx) < bs / 2 and abs(y - by) < bs / 2
+                   for x, y in pts for (bx, by, bs), name in zip(boxes, box_names) if name not in ends)
+
+    box_names = base + [st for i in base for st in stacks_of[i]]
+    n_bent = 0
     for link in arch.all_links():
         a, b = link.endpoints
         if host.get(a) == b or host.get(b) == a:
             continue
         (xa, ya), (xb, yb) = centre[a], centre[b]
-        ax.plot([xa, xb], [ya, yb], color="#333333", lw=1.0 + min(3.0, link.bandwidth_gb_s / 1000), zorder=0.5,
-                alpha=0.7)
-        # label at the middle unless another label is already there (crossing diagonals)
-        for t in (0.5, 0.3, 0.7, 0.2, 0.8):
-            lx, ly = xa + t * (xb - xa), ya + t * (yb - ya)
-            if all(math.hypot(lx - px, ly - py) > 0.3 * s_max for px, py in placed):
+        ends = {a, b, host.get(a), host.get(b)} | set(stacks_of.get(a, [])) | set(stacks_of.get(b, []))
+        line = [(xa + t * (xb - xa), ya + t * (yb - ya)) for t in [k / 40 for k in range(41)]]
+        if through_box(line, ends):
+            # bend the link around the dies in between (a quadratic curve bulging sideways), each
+            # further bent link a little wider so that parallel ones stay apart
+            n_bent += 1
+            length = math.hypot(xb - xa, yb - ya) or 1.0
+            nx_, ny_ = -(yb - ya) / length, (xb - xa) / length
+            bulge = (0.9 + 0.35 * n_bent) * s_max * (1 if n_bent % 2 else -1)
+            cx_, cy_ = (xa + xb) / 2 + nx_ * bulge, (ya + yb) / 2 + ny_ * bulge
+            line = [((1 - t) ** 2 * xa + 2 * (1 - t) * t * cx_ + t ** 2 * xb,
+                     (1 - t) ** 2 * ya + 2 * (1 - t) * t * cy_ + t ** 2 * yb) for t in [k / 40 for k in range(41)]]
+        ax.plot([p[0] for p in line], [p[1] for p in line], color="#333333",
+                lw=1.0 + min(3.0, link.bandwidth_gb_s / 1000), zorder=0.5, alpha=0.7)
+        # label mid-way unless a box or another label is there (crossing diagonals)
+        for k in (20, 14, 26, 10, 30, 6, 34, 20):          # last resort: the middle
+            lx, ly = line[k]
+            inside = any(abs(lx - bx) < bs / 2 and abs(ly - by) < bs / 2 for bx, by, bs in boxes)
+            if not inside and all(math.hypot(lx - px, ly - py) > 0.3 * s_max for px, py in placed):
                 break
         placed.append((lx, ly))
         ax.text(lx, ly, f"{_bw(link.bandwidth_gb_s)}\n{link.kind}", ha="center",
