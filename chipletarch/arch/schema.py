@@ -26,6 +26,7 @@ from ..errors import InfeasibleError, SpecError
 from . import catalog
 from .catalog import MemoryGeneration, PackageTechnology, ProcessNode
 from .efficiency import Efficiency
+from .energy_spec import EnergySpec
 from .names import expand_pattern, instance_names, resolve
 from .units import NonNeg, NonNegInt, PosInt, PosNum  # the one unit convention (units.py)
 
@@ -473,6 +474,8 @@ class Architecture(_Spec):
     links: list[Link] = Field(default_factory=list, description="explicit die-to-die links")
     topology: list[Topology] = Field(default_factory=list, description="link patterns expanded into links")
     efficiency: Efficiency = Field(default_factory=Efficiency, description="engine calibration (efficiency.py)")
+    energy: EnergySpec = Field(default_factory=EnergySpec, description="energy-model overrides "
+                                                                   "(energy_spec.py, docs/ENERGY_MODEL.md)")
 
     # -- instances ------------------------------------------------------------------------------
     def die_instances(self) -> list[tuple[str, Any]]:
