@@ -7,7 +7,7 @@ operand descriptor (chipletarch/engine/fmt.py). The arithmetic is the same, step
 pure-Python reference chipletarch/engine/reference.py; docs/ENGINE.md explains it. Hot loops hold
 no Python objects and run without the GIL.
 """
-from libc.math cimport ceil, floor, pow, INFINITY, fmax, fmin, sqrt
+from libc.math cimport ceil, floor, pow, INFINITY, fmax, fmin, sqrt, log2
 
 import numpy as np
 
@@ -18,7 +18,7 @@ SLOT_NAMES = (
     "mem_latency_s", "eff_mat_16", "eff_mat_8", "eff_mem", "overlap_p", "rescale_exposed",
     "quant_tensor_s", "quant_block_s", "eff_sfu", "attn_tile_s", "link_bw", "link_latency_s",
     "eff_link", "comm_launch_s", "eff_mat_attn", "attn_dec_eff_mem", "scale_drain_cycles",
-    "attn_fixed_s", "attn_dec_fixed_s",
+    "attn_fixed_s", "attn_dec_fixed_s", "comm_chunk_bytes", "eff_stream",
 )
 
 cdef enum:
@@ -63,7 +63,9 @@ cdef enum:
     M_DRAIN = 38
     M_ATTN_FIXED = 39
     M_DEC_FIXED = 40
-    NSLOTS = 41
+    M_CHUNK = 41
+    M_EFF_STREAM = 42
+    NSLOTS = 43
 
 # operand descriptor slots (chipletarch/engine/fmt.py)
 cdef enum:
@@ -471,4 +473,90 @@ def attn_batch(const double[::1] mach, const double[:, ::1] a, double[::1] out_t
     with nogil:
         for i in range(nrow):
             out_t[i] = attn_core(mach, &a[i, 0], &bound)
+            out_bound[i] = <signed char>bound
+
+
+# --------------------------------------------------------------------------------- collectives
+# op codes: chipletarch/engine/collectives.py OPS; algorithm codes: ALGOS
+cdef enum:
+    C_ALL_REDUCE = 0
+    C_ALL_GATHER = 1
+    C_REDUCE_SCATTER = 2
+    C_ALL_TO_ALL = 3
+    C_SEND_RECV = 4
+
+cdef enum:
+    ALG_RING = 0
+    ALG_TREE = 1
+    ALG_DIRECT = 2
+
+
+cdef double comm_core(const double[::1] mach, int op, int alg, double nbytes, double ranks,
+                      double link_bw, double latency, int* bound) noexcept nogil:
+    """Seconds of one collective over `ranks` devices; nbytes = the full buffer of one rank
+    (all-reduce input, all-gather output, reduce-scatter input, all-to-all send buffer).
+
+    t = call overhead + steps x (per-step latency + chunk fill) + bus_bytes / (eff x link
+    bandwidth), where the
+    steps and bus bytes per rank are the algorithm's: ring all-reduce 2(n-1) steps moving
+    2(n-1)/n of the buffer; all-gather / reduce-scatter n-1 steps moving (n-1)/n; tree
+    all-reduce 2 ceil(log2 n) steps; direct (one-shot peer-to-peer through a switch, as
+    NVSwitch nodes do) 1 step per phase; all-to-all sends (n-1)/n of the buffer to n-1 peers
+    at once; send/recv moves the whole buffer once."""
+    cdef double steps, bus, n = ranks, t_bw, t_lat, t
+    if n <= 1.0 or nbytes <= 0.0:
+        bound[0] = B_OVERHEAD
+        return 0.0
+    if op == C_ALL_REDUCE:
+        bus = 2.0 * (n - 1.0) / n * nbytes
+        if alg == ALG_RING:
+            steps = 2.0 * (n - 1.0)
+        elif alg == ALG_TREE:
+            steps = 2.0 * ceil(log2(n))
+        else:
+            steps = 2.0
+    elif op == C_ALL_GATHER or op == C_REDUCE_SCATTER:
+        bus = (n - 1.0) / n * nbytes
+        if alg == ALG_RING:
+            steps = n - 1.0
+        elif alg == ALG_TREE:
+            steps = ceil(log2(n))
+        else:
+            steps = 1.0
+    elif op == C_ALL_TO_ALL:
+        bus = (n - 1.0) / n * nbytes
+        steps = 1.0
+    else:
+        bus = nbytes
+        steps = 1.0
+    t_bw = bus / (link_bw * mach[M_EFF_LINK])
+    if alg == ALG_DIRECT:
+        # one kernel doing peer-to-peer loads/stores (TensorRT-LLM custom all-reduce style): its
+        # overhead is one launch, its steps are barriers between the phases
+        t_lat = mach[M_LAUNCH] + steps * latency
+    else:
+        # library call (NCCL: launch + proxy), then a pipeline of chunks: each step first has
+        # to fill with one chunk before the ring streams at full bandwidth
+        t_lat = mach[M_COMM_LAUNCH] + steps * (
+            latency + fmin(mach[M_CHUNK], nbytes / n) / (link_bw * mach[M_EFF_LINK]))
+    t = t_lat + t_bw
+    bound[0] = B_OVERHEAD if t_lat > t_bw else 5   # 5 = link (BOUND_NAMES)
+    return t
+
+
+def comm_batch(const double[::1] mach, const long[::1] op, const long[::1] alg,
+               const double[::1] nbytes, const double[::1] ranks, const double[::1] link_bw,
+               const double[::1] latency, double[::1] out_t, signed char[::1] out_bound):
+    """Evaluate len(op) collectives; link_bw/latency per row (from the graph path used)."""
+    cdef Py_ssize_t i, nrow = op.shape[0]
+    cdef int bound = 0
+    _check_machine(mach)
+    if not (alg.shape[0] == nrow and nbytes.shape[0] == nrow and ranks.shape[0] == nrow
+            and link_bw.shape[0] == nrow and latency.shape[0] == nrow
+            and out_t.shape[0] == nrow and out_bound.shape[0] == nrow):
+        raise ValueError("comm_batch: arrays must have equal length")
+    with nogil:
+        for i in range(nrow):
+            out_t[i] = comm_core(mach, <int>op[i], <int>alg[i], nbytes[i], ranks[i], link_bw[i],
+                                 latency[i], &bound)
             out_bound[i] = <signed char>bound

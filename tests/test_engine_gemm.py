@@ -26,7 +26,8 @@ def toy(**kw) -> Machine:
                 rescale_exposed=0, quant_tensor_s=0, quant_block_s=0, eff_sfu=1,
                 attn_tile_s=0, link_bw=1e9, link_latency_s=0, eff_link=1, comm_launch_s=0,
                 eff_mat_attn=1, attn_dec_eff_mem=1, scale_drain_cycles=0,
-                attn_fixed_s=0, attn_dec_fixed_s=0)
+                attn_fixed_s=0, attn_dec_fixed_s=0, comm_chunk_bytes=0,
+                eff_stream=1)
     base.update(kw)
     return Machine(**base, name="toy")
 

@@ -8,8 +8,12 @@ Kernel-level API (seconds): `gemm_time`, `gemm_time_bound`, `gemm_times` (batche
 from __future__ import annotations
 
 from .attention import attention_time, attention_time_bound, attention_times
+from .collectives import collective_time, collective_time_bound, collective_times
+from .elementwise import copy_time, elementwise_time, elementwise_times
 from .gemm import gemm_time, gemm_time_bound, gemm_times
 from .machine import Machine, h100_sxm, h200_sxm
 
 __all__ = ["Machine", "h100_sxm", "h200_sxm", "gemm_time", "gemm_time_bound", "gemm_times",
-           "attention_time", "attention_time_bound", "attention_times"]
+           "attention_time", "attention_time_bound", "attention_times", "collective_time",
+           "collective_time_bound", "collective_times", "elementwise_time", "elementwise_times",
+           "copy_time"]

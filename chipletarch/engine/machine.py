@@ -65,6 +65,8 @@ SLOTS = (
     "scale_drain_cycles", # 38 MMA pipe drain before each software block-scale promotion, cycles
     "attn_fixed_s",       # 39 fixed cost of a prefill attention op beyond its launches
     "attn_dec_fixed_s",   # 40 fixed cost of a decode attention op beyond its launches
+    "comm_chunk_bytes",   # 41 pipeline chunk of a ring/tree collective step (fill cost)
+    "eff_stream",         # 42 achievable share of memory bandwidth for streaming (copy-like) ops
 )
 NSLOTS = len(SLOTS)
 IDX = {name: i for i, name in enumerate(SLOTS)}
@@ -115,6 +117,8 @@ class Machine:
     scale_drain_cycles: float
     attn_fixed_s: float
     attn_dec_fixed_s: float
+    comm_chunk_bytes: float
+    eff_stream: float
     name: str = "machine"
 
     def __post_init__(self):
@@ -127,7 +131,7 @@ class Machine:
             if getattr(self, f) <= 0:
                 raise SpecError(f"machine {self.name}: {f} must be > 0")
         for f in ("eff_mat_16", "eff_mat_8", "eff_mem", "eff_sfu", "eff_link", "eff_mat_attn",
-                  "attn_dec_eff_mem"):
+                  "attn_dec_eff_mem", "eff_stream"):
             if not 0 < getattr(self, f) <= 1:
                 raise SpecError(f"machine {self.name}: {f} must be in (0, 1]")
         if self.overlap_p < 1:

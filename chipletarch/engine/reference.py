@@ -17,8 +17,8 @@ TILE_N = (16, 32, 64, 128, 192, 256)
 SPLITS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
 KSTEP_BYTES = 128.0
 
-BOUND_NAMES = ("compute", "sram", "l2", "hbm", "overhead")
-COMPUTE, SRAM, L2, HBM, OVERHEAD = range(5)
+BOUND_NAMES = ("compute", "sram", "l2", "hbm", "overhead", "link")
+COMPUTE, SRAM, L2, HBM, OVERHEAD, LINK = range(6)
 
 
 def _cdiv(a, b):
@@ -260,3 +260,28 @@ def attn_one(mach, a):
             else:
                 best_bound = HBM
     return best_t, best_bound
+
+
+# --------------------------------------------------------------------------------- collectives
+def comm_one(mach, op, alg, nbytes, ranks, link_bw, latency):
+    """(seconds, bound code) of one collective; same arithmetic as engine.pyx comm_core."""
+    n = float(ranks)
+    if n <= 1.0 or nbytes <= 0.0:
+        return 0.0, OVERHEAD
+    if op == 0:
+        bus = 2.0 * (n - 1.0) / n * nbytes
+        steps = {0: 2.0 * (n - 1.0), 1: 2.0 * math.ceil(math.log2(n))}.get(alg, 2.0)
+    elif op in (1, 2):
+        bus = (n - 1.0) / n * nbytes
+        steps = {0: n - 1.0, 1: float(math.ceil(math.log2(n)))}.get(alg, 1.0)
+    elif op == 3:
+        bus, steps = (n - 1.0) / n * nbytes, 1.0
+    else:
+        bus, steps = nbytes, 1.0
+    t_bw = bus / (link_bw * mach[IDX["eff_link"]])
+    if alg == 2:
+        t_lat = mach[IDX["launch_s"]] + steps * latency
+    else:
+        t_lat = mach[IDX["comm_launch_s"]] + steps * (
+            latency + min(mach[IDX["comm_chunk_bytes"]], nbytes / n) / (link_bw * mach[IDX["eff_link"]]))
+    return t_lat + t_bw, (OVERHEAD if t_lat > t_bw else LINK)

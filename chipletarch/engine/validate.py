@@ -21,6 +21,7 @@ import numpy as np
 
 from . import fmt as F
 from .attention import attention_descriptor, attention_times
+from .collectives import collective_times
 from .gemm import gemm_times
 from .machine import IDX, h100_sxm
 
@@ -124,6 +125,32 @@ def load_attn() -> AttnData:
                     np.array(flops), np.array(byts), desc[:, 10])
 
 
+@dataclass
+class CommData:
+    library: np.ndarray
+    op: np.ndarray
+    algo: np.ndarray
+    nbytes: np.ndarray
+    ranks: np.ndarray
+    t: np.ndarray
+    held: np.ndarray
+
+
+COMM_BYTES = {"half": 2, "bfloat16": 2, "int8": 1, "float": 4}
+
+
+def load_comm() -> CommData:
+    """NCCL runs ring algorithms on these sizes; TensorRT-LLM's custom all-reduce is a
+    one-shot/two-shot peer-to-peer kernel through NVSwitch ("direct")."""
+    rows = _read("h100_comm_calibration.csv")
+    nbytes = np.array([int(r["message_size"]) * COMM_BYTES[r["dtype"]] for r in rows], float)
+    keys = [(r["library"], r["op"], r["num_gpus"], r["message_size"]) for r in rows]
+    return CommData(np.array([r["library"] for r in rows]), np.array([r["op"] for r in rows]),
+                    np.array(["ring" if r["library"] == "nccl" else "direct" for r in rows]),
+                    nbytes, np.array([int(r["num_gpus"]) for r in rows], float),
+                    np.array([float(r["latency_ms"]) * 1e-3 for r in rows]), holdout_mask(keys))
+
+
 # ----------------------------------------------------------------------------- fitting
 
 GEMM_FIT = ("l2_bw", "launch_s", "mem_latency_s", "eff_mat_16", "eff_mat_8", "eff_mem",
@@ -189,6 +216,19 @@ def fit_params(names, bounds, predict, meas, base):
     sol = least_squares(resid, z0, bounds=(0.0, 1.0), loss="soft_l1", f_scale=0.05,
                         diff_step=1e-3, max_nfev=300)
     return dict(zip(names, (lo + sol.x * scale).tolist()))
+
+
+COMM_FIT = ("eff_link", "link_latency_s", "comm_launch_s", "comm_chunk_bytes")
+COMM_BOUNDS = {"eff_link": (0.3, 1.0), "link_latency_s": (0.0, 10e-6),
+               "comm_launch_s": (0.0, 20e-6), "comm_chunk_bytes": (0.0, 16e6)}
+
+
+def fit_comm(data: CommData, base=None):
+    base = h100_sxm().to_array() if base is None else base
+    tr = ~data.held
+    return fit_params(COMM_FIT, COMM_BOUNDS,
+                      lambda m: collective_times(m, data.op[tr], data.nbytes[tr], data.ranks[tr],
+                                                 data.algo[tr])[0], data.t[tr], base)
 
 
 def fit_attn(data: AttnData, base=None):
@@ -277,6 +317,7 @@ def main(argv=None) -> int:
         fitted = fit_gemm(load_gemm())
         mach = _apply(h100_sxm().to_array(), list(fitted), list(fitted.values()))
         fitted.update(fit_attn(load_attn(), mach))
+        fitted.update(fit_comm(load_comm(), mach))
         for kname, v in fitted.items():
             print(f'    "{kname}": {v:.4g},')
         if args.write:
