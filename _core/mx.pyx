@@ -22,7 +22,7 @@ the shared exponent and the rounding are exact integer arithmetic:
 Element code layouts match ml_dtypes (float8_e4m3fn, float8_e5m2, float6_e3m2fn,
 float6_e2m3fn, float4_e2m1fn viewed as uint8; FP6/FP4 right-aligned).
 """
-from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t, int64_t
+from libc.stdint cimport int8_t, uint8_t, uint16_t, uint32_t, uint64_t, int64_t
 from libc.stdlib cimport malloc, free
 from libc.math cimport ldexpf, ldexp, NAN, INFINITY
 
@@ -588,6 +588,7 @@ def decode(const uint8_t[:, :, ::1] codes, const uint8_t[:, :, ::1] scales, int 
     cdef uint8_t s
     cdef const uint8_t* cp
     cdef float* yp
+    cdef bint is_int = _FMTS[fid].is_int
     cdef float* sf_buf = <float*>malloc(inner * sizeof(float))
     if sf_buf == NULL:
         raise MemoryError("mx decode: out of memory for per-column buffers")
@@ -600,9 +601,19 @@ def decode(const uint8_t[:, :, ::1] codes, const uint8_t[:, :, ::1] scales, int 
                     j1 = L
                 if inner == 1:
                     s = scales[o, blk, 0]
-                    sf = NAN if s == 0xFF else ldexpf(1.0, <int>s - 127)
-                    for j in range(j0, j1):
-                        y[o, j, 0] = tab[codes[o, j, 0]] * sf
+                    cp = &codes[o, j0, 0]
+                    yp = &y[o, j0, 0]
+                    if is_int:
+                        # k * 2^(e-6): an int->float conversion instead of a table gather, so
+                        # the loop vectorises; exact (the product is a float32, possibly
+                        # subnormal, value)
+                        sf = NAN if s == 0xFF else ldexpf(1.0, <int>s - 133)
+                        for j in range(j1 - j0):
+                            yp[j] = <float>(<int8_t>cp[j]) * sf
+                    else:
+                        sf = NAN if s == 0xFF else ldexpf(1.0, <int>s - 127)
+                        for j in range(j1 - j0):
+                            yp[j] = tab[cp[j]] * sf
                 else:
                     for i in range(inner):
                         s = scales[o, blk, i]
