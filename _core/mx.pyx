@@ -3,7 +3,10 @@
 
 Compiled core behind `chipletarch.mx`; call that module, not this one. Everything here works on
 integer views of the input floats (float32 -> uint32, float64 -> uint64, bfloat16 -> uint16), so
-the shared exponent and the rounding are exact integer arithmetic:
+the shared exponent is exact integer arithmetic. Element rounding has two implementations with
+identical results: for float32/bf16 input a branch-free float path (`_encf`/`_enci`, used when the
+FPU is in round-to-nearest-even without FTZ/DAZ), and the all-integer path described here (used
+for float64 input and as the fallback):
 
 * block max = max of |x| bit patterns (monotone in |x| for non-NaN values); a pattern with an
   all-ones exponent means the block holds NaN or Inf -> NaN scale (0xFF), codes 0, y NaN;
@@ -17,7 +20,8 @@ the shared exponent and the rounding are exact integer arithmetic:
   exactly IEEE rounding, and r < 2^M with te == emin is a subnormal); the magnitude is clamped to
   the max-normal code (saturation, never Inf/NaN), and the sign bit is attached (-0 kept);
 * MXINT8: k = clamp(RNE(x / 2^e * 64), -127, 127), two's complement byte (no -0, no -128);
-* decode: y = element_value[code] * 2^e in float32, exact (the product is representable).
+* decode: y = element_value[code] * 2^e in float32 (MXINT8: (int8)code * 2^(e-6)), exact: the
+  product is a float32 value for every scale a float32/bf16 input can produce.
 
 Element code layouts match ml_dtypes (float8_e4m3fn, float8_e5m2, float6_e3m2fn,
 float6_e2m3fn, float4_e2m1fn viewed as uint8; FP6/FP4 right-aligned).
@@ -397,7 +401,7 @@ cdef int _encode_impl(const bits_t[:, :, ::1] xb, int fid, Py_ssize_t bs,
                       bint fast) noexcept nogil:
     """Encode (and/or quantize) x viewed as (outer, L, inner), blocks along the middle axis.
 
-    fast: use the float fast path for float32 input (same results; see _encf)."""
+    fast: use the float fast path for float32/bf16 input (same results; see _encf)."""
     cdef Fmt f = _FMTS[fid]
     cdef FastK k = _FK[fid]
     cdef const float* tab = _TABLE[fid]
