@@ -223,8 +223,10 @@ def as_machine_array(m) -> np.ndarray:
 
 
 def _arch_compiler():
+    """The Architecture -> Machine compiler of the placement layer (chipletarch.engine.placement,
+    which reads the graph for the memory stacks and links a device reaches)."""
     try:
-        from .compile import compile_machine  # noqa: PLC0415  (needs chipletarch.arch)
+        from .placement import compile_machine  # noqa: PLC0415  (needs chipletarch.arch)
     except ImportError:
         return None
     return compile_machine
