@@ -82,6 +82,8 @@ class Placement:
     link_bw: np.ndarray           # float64[n_links]: per direction
     read_factor: np.ndarray       # float64[2 n_links]: bytes on (link, dir) per byte each device reads
     write_factor: np.ndarray      # float64[2 n_links]: same per byte each device writes
+    ring_factor: np.ndarray       # float64[2 n_links]: bytes on (link, dir) per byte each device
+                                  # sends to its ring neighbour in a scope-0 collective
     remote_share: float           # share of a device's memory bytes that cross >= 1 D2D link
     scope_bw: np.ndarray          # float64[3]: collective bandwidth per device for scope 0/1/2
     scope_latency: np.ndarray     # float64[3]: per-step latency for scope 0/1/2
@@ -309,6 +311,7 @@ def _compile(arch, n_dev: int) -> Placement:
     eff_lat = _params.H100["link_latency_s"]
     sbw = np.zeros(3)
     slat = np.zeros(3)
+    ring = np.zeros(2 * len(links))
     label = ["", "", ""]
     if n_dev > 1:
         worst_bw, worst_lat = np.inf, 0.0
@@ -318,6 +321,10 @@ def _compile(arch, n_dev: int) -> Placement:
             worst_bw = min(worst_bw, p.bandwidth_bytes_per_s)
             worst_lat = max(worst_lat, p.latency_s)
         sbw[0], slat[0] = worst_bw, worst_lat
+        for i in range(n_dev):
+            for (a, b) in die_path(g, groups[i][0], groups[(i + 1) % n_dev][0]).edges:
+                li, direction = index[(a, b)]
+                ring[2 * li + direction] += 1.0
         kinds = sorted({g.edges[e]["kind"] for i in range(n_dev)
                         for e in die_path(g, groups[i][0], groups[(i + 1) % n_dev][0]).edges})
         label[0] = "+".join(kinds)
@@ -335,7 +342,7 @@ def _compile(arch, n_dev: int) -> Placement:
     per_dev = len(groups[0])
     peaks = {f: per_dev * d0.peak_flops(f) for f in d0.core.macs_per_cycle}
     vec = per_dev * d0.vector_flops
-    for arr in (stack_bw, share, rf, wf, owner):
+    for arr in (stack_bw, share, rf, wf, ring, owner):
         arr.setflags(write=False)
     lb = np.array(lbw, dtype=np.float64)
     lb.setflags(write=False)
@@ -344,7 +351,7 @@ def _compile(arch, n_dev: int) -> Placement:
     return Placement(arch_name=arch.name, devices_per_package=n_dev, device_dies=tuple(groups),
                      machine=machine, peak_flops=peaks, vector_flops=float(vec), stacks=stacks,
                      stack_device=owner, stack_bw=stack_bw, stack_share=share, links=tuple(links),
-                     link_ends=tuple(ends), link_bw=lb, read_factor=rf, write_factor=wf,
+                     link_ends=tuple(ends), link_bw=lb, read_factor=rf, write_factor=wf, ring_factor=ring,
                      remote_share=float(remote), scope_bw=sbw, scope_latency=slat,
                      scope_label=tuple(label))
 
@@ -354,6 +361,9 @@ def compile_machine(arch, devices_per_package: int = 1):
 
     Lets the kernel-level API (`gemm_time`, `attention_time`) be called with an Architecture."""
     from .machine import Machine
+    if isinstance(arch, str):
+        from .simulate import _resolve_arch
+        arch = _resolve_arch(arch)
     pl = compile_design(arch, devices_per_package)
     return Machine.from_array(pl.machine.copy(), name=arch.name)
 
