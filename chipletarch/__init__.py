@@ -43,6 +43,9 @@ _LAZY = {
     "load_traffic": "chipletarch.workload",
     "list_traffic": "chipletarch.workload",
     "check_memory_fit": "chipletarch.workload",
+    # engine (chipletarch.engine)
+    "simulate": "chipletarch.engine",
+    "Result": "chipletarch.engine",
     # number formats and MX numerics (chipletarch.formats)
     "Format": "chipletarch.formats",
     "Precision": "chipletarch.formats",

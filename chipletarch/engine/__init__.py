@@ -12,8 +12,12 @@ from .collectives import collective_time, collective_time_bound, collective_time
 from .elementwise import copy_time, elementwise_time, elementwise_times
 from .gemm import gemm_time, gemm_time_bound, gemm_times
 from .machine import Machine, h100_sxm, h200_sxm
+from .placement import Placement, compile_design, compile_machine
+from .result import Result
+from .simulate import simulate
 
 __all__ = ["Machine", "h100_sxm", "h200_sxm", "gemm_time", "gemm_time_bound", "gemm_times",
            "attention_time", "attention_time_bound", "attention_times", "collective_time",
            "collective_time_bound", "collective_times", "elementwise_time", "elementwise_times",
-           "copy_time"]
+           "copy_time",
+           "simulate", "Result", "Placement", "compile_design", "compile_machine"]
