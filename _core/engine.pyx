@@ -19,6 +19,7 @@ SLOT_NAMES = (
     "quant_tensor_s", "quant_block_s", "eff_sfu", "attn_tile_s", "link_bw", "link_latency_s",
     "eff_link", "comm_launch_s", "eff_mat_attn", "attn_dec_eff_mem", "scale_drain_cycles",
     "attn_fixed_s", "attn_dec_fixed_s", "comm_chunk_bytes", "eff_stream",
+    "dec_max_group", "attn_dec_tile_s",
 )
 
 cdef enum:
@@ -65,7 +66,9 @@ cdef enum:
     M_DEC_FIXED = 40
     M_CHUNK = 41
     M_EFF_STREAM = 42
-    NSLOTS = 43
+    M_DEC_GROUP = 43
+    M_DEC_TILE = 44
+    NSLOTS = 45
 
 # operand descriptor slots (chipletarch/engine/fmt.py)
 cdef enum:
@@ -415,6 +418,11 @@ cdef double attn_core(const double[::1] mach, const double* a, int* bound) noexc
     if win > 0:
         kv = fmin(kv, win)
     g = h / hk
+    if mach[M_DEC_GROUP] > 0 and g > mach[M_DEC_GROUP]:
+        # the decode kernel cannot hold a group this large: one CTA per query head, each
+        # streaming its own copy of the K/V (what the measured kernels do above 32)
+        hk = h
+        g = 1.0
     rows_pad = ceil(g * q / mach[M_TN_MIN]) * mach[M_TN_MIN]
     tile = attn_tile_cycles(mach, rows_pad, ATTN_BK, a, macs, &mma, &soft, &load)
     # softmax work scales with the real rows, not the padding
@@ -429,7 +437,7 @@ cdef double attn_core(const double[::1] mach, const double* a, int* bound) noexc
         keys = ceil(ceil(kv / s) / ATTN_BK) * ATTN_BK
         unit_cyc = (keys / ATTN_BK) * tile + rows_pad * (dqk + dv) * a[A_QBYTES] / mach[M_SMEM_BW]
         waves = ceil(units / cores)
-        t_core = waves * (unit_cyc / clock + mach[M_ATTN_TILE])
+        t_core = waves * (unit_cyc / clock + mach[M_DEC_TILE])
         byts = batch * (kv * hk * (dqk + dv) * a[A_KVBYTES] + q * h * (dqk + dv) * a[A_QBYTES])
         if s > 1:
             byts += 2.0 * s * batch * h * q * (dv + 1.0) * 4.0   # fp32 partial O and row sums

@@ -27,7 +27,7 @@ def toy(**kw) -> Machine:
                 attn_tile_s=0, link_bw=1e9, link_latency_s=0, eff_link=1, comm_launch_s=0,
                 eff_mat_attn=1, attn_dec_eff_mem=1, scale_drain_cycles=0,
                 attn_fixed_s=0, attn_dec_fixed_s=0, comm_chunk_bytes=0,
-                eff_stream=1)
+                eff_stream=1, dec_max_group=0, attn_dec_tile_s=0)
     base.update(kw)
     return Machine(**base, name="toy")
 

@@ -67,6 +67,8 @@ SLOTS = (
     "attn_dec_fixed_s",   # 40 fixed cost of a decode attention op beyond its launches
     "comm_chunk_bytes",   # 41 pipeline chunk of a ring/tree collective step (fill cost)
     "eff_stream",         # 42 achievable share of memory bandwidth for streaming (copy-like) ops
+    "dec_max_group",      # 43 largest GQA group a decode CTA serves from one K/V stream
+    "attn_dec_tile_s",    # 44 per-wave CTA latency of split-KV decode (attn_tile_s: prefill)
 )
 NSLOTS = len(SLOTS)
 IDX = {name: i for i, name in enumerate(SLOTS)}
@@ -119,6 +121,8 @@ class Machine:
     attn_dec_fixed_s: float
     comm_chunk_bytes: float
     eff_stream: float
+    dec_max_group: float
+    attn_dec_tile_s: float
     name: str = "machine"
 
     def __post_init__(self):

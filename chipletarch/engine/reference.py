@@ -231,6 +231,8 @@ def attn_one(mach, a):
     if win > 0:
         kv = min(kv, win)
     g = h / hk
+    if mach[IDX["dec_max_group"]] > 0 and g > mach[IDX["dec_max_group"]]:
+        hk, g = h, 1.0      # one CTA per query head, each streaming its own K/V
     tn_min = mach[IDX["tile_n_min"]]
     rows_pad = math.ceil(g * q / tn_min) * tn_min
     _, mma, soft, load = attn_tile_cycles(mach, rows_pad, ATTN_BK, a, macs)
@@ -244,7 +246,7 @@ def attn_one(mach, a):
         keys = math.ceil(math.ceil(kv / s) / ATTN_BK) * ATTN_BK
         unit = (keys / ATTN_BK) * tile + rows_pad * (dqk + dv) * a[A_QBYTES] / mach[IDX["smem_bw"]]
         waves = math.ceil(units / cores)
-        t_core = waves * (unit / clock + mach[IDX["attn_tile_s"]])
+        t_core = waves * (unit / clock + mach[IDX["attn_dec_tile_s"]])
         byts = batch * (kv * hk * (dqk + dv) * a[A_KVBYTES] + q * h * (dqk + dv) * a[A_QBYTES])
         if s > 1:
             byts += 2.0 * s * batch * h * q * (dv + 1.0) * 4.0

@@ -195,10 +195,10 @@ def fit_gemm(data: GemmData, base=None):
 
 
 ATTN_FIT = ("eff_mat_attn", "eff_sfu", "attn_tile_s", "attn_dec_eff_mem", "attn_fixed_s",
-            "attn_dec_fixed_s")
+            "attn_dec_fixed_s", "attn_dec_tile_s")
 ATTN_BOUNDS = {"eff_mat_attn": (0.2, 1.0), "eff_sfu": (0.2, 1.0), "attn_tile_s": (0.0, 20e-6),
                "attn_dec_eff_mem": (0.3, 1.0), "attn_fixed_s": (0.0, 30e-6),
-               "attn_dec_fixed_s": (0.0, 30e-6)}
+               "attn_dec_fixed_s": (0.0, 30e-6), "attn_dec_tile_s": (0.0, 20e-6)}
 
 
 def fit_params(names, bounds, predict, meas, base):
@@ -367,7 +367,10 @@ PARAM_NOTES = {
     "l2_bw": "L2 bandwidth, bytes/s: at its upper bound, i.e. never binding on these rows",
     "eff_mat_attn": "tensor share inside fused attention",
     "eff_sfu": "share of SFU (exp) + FP32 vector peak in the softmax",
-    "attn_tile_s": "per-wave CTA latency of attention (dependent loads: page table, Q, first K/V)",
+    "attn_tile_s": "per-wave CTA latency of prefill attention (prologue: Q, first K/V, epilogue)",
+    "attn_dec_tile_s": "per-wave CTA latency of decode (dependent loads: page table, Q, K/V page)",
+    "dec_max_group": "largest GQA group one decode CTA serves (read off the data: above 32 the "
+                     "measured time follows query heads, not KV heads)",
     "attn_dec_eff_mem": "memory bandwidth share of split-KV decode",
     "attn_fixed_s": "prefill attention op fixed cost beyond its two launches",
     "attn_dec_fixed_s": "decode attention op fixed cost beyond its two launches",
@@ -378,7 +381,8 @@ PARAM_NOTES = {
     "eff_stream": "copy-like streaming share of memory bandwidth (issue 5: 3.0 TB/s D2D copy)",
 }
 PARAM_SOURCE = {**{k: "GEMM CSV" for k in GEMM_FIT}, **{k: "attention CSV" for k in ATTN_FIT},
-                **{k: "comm CSV" for k in COMM_FIT}, "eff_stream": "copy sanity point"}
+                **{k: "comm CSV" for k in COMM_FIT}, "eff_stream": "copy sanity point",
+                "dec_max_group": "attention CSV (observed)"}
 
 
 def _png(path, panels):
