@@ -1,184 +1,536 @@
-"""Draw a package floor-plan sketch with matplotlib: dies as boxes scaled by area, stacks, labelled links.
+"""Draw a chiplet package with matplotlib: dies as boxes scaled by area, memory stacks, labelled links.
 
-`draw_package(arch, path)` writes PNG, SVG or PDF (by the file suffix). It is a schematic, not a
-floor plan: die boxes are squares whose side is sqrt(area) (dies without an area get the median
-known area), laid out row-major in a grid; memory stacks are equal small boxes beside the die they
-attach to; 3D-stacked dies (`stacked: true`) are drawn inside the die they link to; every
-die-to-die link is a line labelled with its bandwidth per direction; off-package ports are listed
-below the package. Uses the object-oriented API (no pyplot state), so it is safe in servers/tests.
+`draw_package(arch, path)` writes a PNG, SVG or PDF (chosen by the file suffix) and returns the path;
+`chipletarch show ARCH --png/--svg PATH` calls it. The picture is a schematic, not a floor plan:
+
+- Dies are boxes whose side is sqrt(area) (mm, true scale). A die without a published area gets a
+  nominal size (enough for the dies stacked on it, else the median known area, else 400 mm^2) and a
+  dashed outline with "area n/p".
+- Dies that sit on the package are laid out on a grid: the rows of a `mesh` topology when one covers
+  them all (Simba's 6 x 6), else one row for up to three dies and a near-square grid beyond.
+- 3D-stacked dies (`stacked: true`, or a die whose only links are `ucie-3d` bonds to one partner) are
+  drawn on top of their host, offset with a shadow; their bonds are summarised in the legend.
+- Memory stacks are boxes of a nominal 11 x 10 mm footprint (the spec has no stack area) on the
+  outward edges of the die they attach to, with a short stub to it.
+- Die-to-die links are lines labelled with their bandwidth in each direction (and kind); beyond
+  `AGGREGATE_LINKS` lateral links the lines stay and the labels become one legend entry per
+  (kind, bandwidth) group.
+- Title: package name, technology and TDP; footer: peak dense throughput, memory, off-package ports.
+
+Matplotlib's object API with the Agg canvas is used (no pyplot state), so drawing is safe in tests,
+servers and threads without a display. SVG keeps text as <text> elements (svg.fonttype none).
 """
 from __future__ import annotations
 
 import math
+import textwrap
+from collections import Counter, defaultdict
 from pathlib import Path
 
+import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyBboxPatch, Patch, Rectangle
 
 from ..errors import SpecError
 
-__all__ = ["draw_package"]
+__all__ = ["draw_package", "AGGREGATE_LINKS", "DIE_COLOURS", "MEMORY_COLOUR"]
 
-_COLOURS = {"compute": "#4C72B0", "io": "#DD8452", "sram": "#55A868", "memory-controller": "#8172B3",
-            "memory": "#C44E52"}
+AGGREGATE_LINKS = 12                 # more lateral links than this: one legend label per group
+DIE_COLOURS = {"compute": "#2F5D9E", "io": "#C8742E", "sram": "#2E8A5E", "memory-controller": "#6E57A8"}
+MEMORY_COLOUR = "#A23B45"
+_LINK_COLOURS = ["#1B7F79", "#5B3C88", "#B5651D", "#3D5A80", "#7A7A7A"]
+_SUBSTRATE = ("#EEF0E4", "#9AA08A")  # fill, edge
+_INTERPOSER = ("#DCE2EA", "#8A96A8")
+_HBM_W, _HBM_D, _HBM_GAP = 11.0, 10.0, 1.2   # nominal stack footprint along / across the die edge, gap (mm)
 _FORMATS = {".png", ".svg", ".pdf"}
+_FIG_W = 10.0                        # inches
+_PEAK_ORDER = ["fp32", "tf32", "bf16", "fp16", "fp8_e4m3", "mxfp8_e4m3", "mxfp6_e3m2", "mxfp4_e2m1", "nvfp4",
+               "int8", "int4"]
+_SHORT = {"fp8_e4m3": "FP8", "fp8_e5m2": "FP8 E5M2", "mxfp8_e4m3": "MXFP8", "mxfp6_e3m2": "MXFP6",
+          "mxfp4_e2m1": "MXFP4", "nvfp4": "NVFP4", "bf16": "BF16", "fp16": "FP16", "tf32": "TF32", "fp32": "FP32",
+          "int8": "INT8", "int4": "INT4"}
 
 
 def _bw(gb_s: float) -> str:
-    return f"{gb_s / 1000:.3g} TB/s" if gb_s >= 1000 else f"{gb_s:.3g} GB/s"
+    if gb_s >= 1000:
+        return f"{gb_s / 1000:.3g} TB/s"
+    return f"{gb_s:.3g} GB/s"
 
 
-def draw_package(arch, path, *, dpi: int = 150) -> Path:
-    """Draw `arch` to `path` (.png, .svg or .pdf) and return the path."""
-    path = Path(path)
-    if path.suffix.lower() not in _FORMATS:
-        raise SpecError(f"cannot draw to '{path}': use a .png, .svg or .pdf file name")
-    g = arch.to_graph()
+def _num(x: float) -> str:
+    return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
+
+
+# ----------------------------------------------------------------------------------------------
+# layout (all in mm, y up; rows of the grid go downwards)
+
+def _hosts(arch, links) -> dict[str, str]:
+    """{stacked die instance: host die instance}."""
     dies = dict(arch.die_instances())
-    known = sorted(d.area_mm2 for d in dies.values() if d.area_mm2)
-    default_area = known[len(known) // 2] if known else 100.0
-    side = {i: math.sqrt(d.area_mm2 or default_area) for i, d in dies.items()}
-
-    # stacked dies sit on the first non-stacked die they link to
+    partners: dict[str, set[str]] = defaultdict(set)
+    kinds: dict[str, set[str]] = defaultdict(set)
+    for link in links:
+        a, b = link.endpoints
+        partners[a].add(b)
+        partners[b].add(a)
+        kinds[a].add(link.kind)
+        kinds[b].add(link.kind)
     host: dict[str, str] = {}
     for inst, d in dies.items():
-        if d.stacked:
-            for nb in g.neighbors(inst):
-                if g.nodes[nb]["type"] == "die" and not dies[nb].stacked:
-                    host[inst] = nb
-                    break
-    base = [i for i in dies if i not in host]
-    stacks_of: dict[str, list[str]] = {i: [] for i in dies}
-    for inst, _, die in arch.memory_instances():
-        stacks_of[die].append(inst)
+        flagged = getattr(d, "stacked", False)
+        bonded_only = kinds.get(inst) == {"ucie-3d"} and len(partners[inst]) == 1
+        if not (flagged or bonded_only):
+            continue
+        cands = [p for p in partners[inst] if not getattr(dies[p], "stacked", False)]
+        three_d = [p for p in cands if any(set(l.endpoints) == {inst, p} and l.kind == "ucie-3d" for l in links)]
+        pick = (three_d or cands or [None])[0]
+        if pick is None:
+            continue
+        if pick in host and host[pick] == inst:          # two dies bonded only to each other: smaller on top
+            if (d.area_mm2 or 0) >= (dies[pick].area_mm2 or 0):
+                continue
+            del host[pick]
+        host[inst] = pick
+    return host
 
-    s_max = max(side[i] for i in base)
-    mem = 0.32 * s_max                                   # memory box side (schematic)
-    gap = 0.8 * s_max                                    # room for link labels between cells
-    cols = math.ceil(math.sqrt(len(base)))
-    rows = math.ceil(len(base) / cols)
-    per_side = max((math.ceil(len(stacks_of[i]) / 2) for i in base), default=0)
-    cell_w = s_max + (2 * (mem + 0.08 * s_max) if per_side else 0) + gap
-    cell_h = max(s_max, per_side * (mem * 1.1)) + gap
 
-    fig = Figure(figsize=(max(6.0, 2.6 * cols + 1), max(4.5, 2.4 * rows + 2.2)))
+def _grid(arch, floor: list[str]) -> tuple[int, int, list[str]]:
+    """(rows, cols, order) of the dies that sit on the package."""
+    for t in arch.topology:
+        if t.kind == "mesh" and t.rows:
+            names = arch.resolve_dies(t.dies)
+            if sorted(names) == sorted(floor):
+                return t.rows, len(names) // t.rows, names
+    n = len(floor)
+    if n <= 3:
+        return 1, n, floor
+    cols = math.ceil(math.sqrt(n))
+    return math.ceil(n / cols), cols, floor
+
+
+def _edge_plan(r: int, c: int, rows: int, cols: int) -> list[tuple[str, ...]]:
+    """Edges of a grid cell that face outwards, in groups, preferred group first."""
+    horiz = tuple(e for e, ok in (("L", c == 0), ("R", c == cols - 1)) if ok)
+    vert = tuple(e for e, ok in (("T", r == 0), ("B", r == rows - 1)) if ok)
+    if rows == 1 and cols > 1:
+        plan = [vert, horiz]
+    else:
+        plan = [horiz, vert]
+    plan = [g for g in plan if g]
+    return plan or [("L", "R", "T", "B")]
+
+
+class _Layout:
+    def __init__(self, arch):
+        self.arch = arch
+        self.links = arch.all_links()
+        self.dies = dict(arch.die_instances())
+        self.host = _hosts(arch, self.links)
+        floor = [i for i in self.dies if i not in self.host]
+        self.guests: dict[str, list[str]] = defaultdict(list)
+        for g, h in self.host.items():
+            self.guests[h].append(g)
+        self.stacks: dict[str, list[tuple[str, object]]] = defaultdict(list)
+        for inst, s, die in arch.memory_instances():
+            self.stacks[die].append((inst, s))
+
+        known = sorted(d.area_mm2 for i, d in self.dies.items() if d.area_mm2 and i in floor)
+        median = known[len(known) // 2] if known else 400.0
+        self.nominal: set[str] = set()
+        self.side: dict[str, float] = {}
+        for i in floor:
+            d = self.dies[i]
+            if d.area_mm2:
+                self.side[i] = math.sqrt(d.area_mm2)
+            else:
+                self.nominal.add(i)
+                g_area = sum(self.dies[g].area_mm2 or 0 for g in self.guests.get(i, []))
+                self.side[i] = math.sqrt(1.3 * g_area) if g_area else math.sqrt(median)
+        self.rows, self.cols, order = _grid(arch, floor)
+        self.cell = {inst: divmod(k, self.cols) for k, inst in enumerate(order)}
+        self.s_max = max(self.side.values())
+
+        # memory stacks -> edges
+        pitch = _HBM_W + 0.8
+        cap = max(1, int(1.25 * self.s_max / pitch))
+        self.mem_edges: dict[str, dict[str, list[tuple[str, object]]]] = {}
+        for inst in order:
+            edges: dict[str, list] = {e: [] for e in "LRTB"}
+            todo = list(self.stacks.get(inst, []))
+            for group in _edge_plan(*self.cell[inst], self.rows, self.cols):
+                k = min(len(todo), cap * len(group))            # contiguous, balanced slices per edge
+                for j, e in enumerate(group):
+                    n = k // len(group) + (1 if j < k % len(group) else 0)
+                    edges[e].extend(todo[:n])
+                    todo = todo[n:]
+            for k, item in enumerate(todo):                     # more stacks than room: wrap round
+                edges["LRTB"[k % 4]].append(item)
+            self.mem_edges[inst] = edges
+
+        # grid geometry: per column left/right memory margins, per row top/bottom margins
+        depth = _HBM_D + _HBM_GAP
+        gap = 0.45 * self.s_max
+        col_w = [max((self.side[i] for i, (r, c) in self.cell.items() if c == k), default=0) for k in range(self.cols)]
+        row_h = [max((self.side[i] for i, (r, c) in self.cell.items() if r == k), default=0) for k in range(self.rows)]
+
+        def uses(edge, **where):
+            return any(self.mem_edges[i][edge] for i, rc in self.cell.items()
+                       if all(rc[0 if k == "r" else 1] == v for k, v in where.items()))
+
+        self.centre: dict[str, tuple[float, float]] = {}
+        xs, x = [], 0.0
+        for k in range(self.cols):
+            x += depth if uses("L", c=k) else 0.0
+            xs.append(x + col_w[k] / 2)
+            x += col_w[k] + (depth if uses("R", c=k) else 0.0) + gap
+        ys, y = [], 0.0
+        for k in range(self.rows):
+            y -= depth if uses("T", r=k) else 0.0
+            ys.append(y - row_h[k] / 2)
+            y -= row_h[k] + (depth if uses("B", r=k) else 0.0) + gap
+        for inst, (r, c) in self.cell.items():
+            self.centre[inst] = (xs[c], ys[r])
+
+        # memory stack boxes: (x0, y0, w, h) and stub from the die edge
+        self.mem_boxes: dict[str, tuple[float, float, float, float]] = {}
+        self.mem_stub: dict[str, tuple[tuple[float, float], tuple[float, float]]] = {}
+        for inst, edges in self.mem_edges.items():
+            cx, cy = self.centre[inst]
+            h = self.side[inst] / 2
+            for e, items in edges.items():
+                n = len(items)
+                for j, (name, _s) in enumerate(items):
+                    off = (j - (n - 1) / 2) * pitch
+                    if e in "LR":
+                        sign = -1 if e == "L" else 1
+                        bx = cx + sign * (h + _HBM_GAP + _HBM_D / 2)
+                        by = cy - off
+                        self.mem_boxes[name] = (bx - _HBM_D / 2, by - _HBM_W / 2, _HBM_D, _HBM_W)
+                        self.mem_stub[name] = ((cx + sign * h, by), (bx - sign * _HBM_D / 2, by))
+                    else:
+                        sign = 1 if e == "T" else -1
+                        bx = cx + off
+                        by = cy + sign * (h + _HBM_GAP + _HBM_D / 2)
+                        self.mem_boxes[name] = (bx - _HBM_W / 2, by - _HBM_D / 2, _HBM_W, _HBM_D)
+                        self.mem_stub[name] = ((bx, cy + sign * h), (bx, by - sign * _HBM_D / 2))
+
+        # stacked dies inside their host: a sub-grid below the host's label band
+        self.guest_box: dict[str, tuple[float, float, float, float]] = {}
+        for hst, gs in self.guests.items():
+            if not gs:
+                continue
+            hx, hy = self.centre[hst]
+            hs = self.side[hst]
+            n = len(gs)
+            gc = 2 if n == 2 else math.ceil(math.sqrt(n))
+            gr = math.ceil(n / gc)
+            top, bottom = hy + hs / 2 - 0.24 * hs, hy - hs / 2 + 0.05 * hs
+            sw, sh = 0.9 * hs / gc, (top - bottom) / gr
+            for k, g in enumerate(gs):
+                r, c = divmod(k, gc)
+                area = self.dies[g].area_mm2 or (sw * sh * 0.7)
+                w = min(0.9 * sw, math.sqrt(area))
+                hgt = min(0.9 * sh, area / w)
+                gx = hx - 0.45 * hs + sw * (c + 0.5)
+                gy = top - sh * (r + 0.5)
+                self.guest_box[g] = (gx - w / 2, gy - hgt / 2, w, hgt)
+                self.centre[g] = (gx, gy)
+
+        # extents of everything drawn
+        boxes = [(self.centre[i][0] - self.side[i] / 2, self.centre[i][1] - self.side[i] / 2, self.side[i],
+                  self.side[i]) for i in self.side] + list(self.mem_boxes.values())
+        self.x0 = min(b[0] for b in boxes)
+        self.y0 = min(b[1] for b in boxes)
+        self.x1 = max(b[0] + b[2] for b in boxes)
+        self.y1 = max(b[1] + b[3] for b in boxes)
+
+    def box_of(self, inst: str) -> tuple[float, float, float, float]:
+        if inst in self.guest_box:
+            return self.guest_box[inst]
+        cx, cy = self.centre[inst]
+        s = self.side[inst]
+        return cx - s / 2, cy - s / 2, s, s
+
+
+def _clip_to_box(p, q, box) -> tuple[float, float]:
+    """Point where segment p->q leaves axis-aligned `box` (x0, y0, w, h) that contains p."""
+    x0, y0, w, h = box
+    (px, py), (qx, qy) = p, q
+    t = 1.0
+    for lo, hi, a, b in ((x0, x0 + w, px, qx), (y0, y0 + h, py, qy)):
+        d = b - a
+        if d > 0:
+            t = min(t, (hi - a) / d)
+        elif d < 0:
+            t = min(t, (lo - a) / d)
+    return px + t * (qx - px), py + t * (qy - py)
+
+
+def _hits(p, q, box, inset: float = 0.0) -> bool:
+    """Does segment p-q pass through box (x0, y0, w, h) shrunk by `inset` on every side? (Liang-Barsky)"""
+    x0, y0, w, h = box[0] + inset, box[1] + inset, box[2] - 2 * inset, box[3] - 2 * inset
+    (px, py), (qx, qy) = p, q
+    t0, t1 = 0.0, 1.0
+    for d, lo, hi, a in ((qx - px, x0, x0 + w, px), (qy - py, y0, y0 + h, py)):
+        if abs(d) < 1e-12:
+            if a < lo or a > hi:
+                return False
+            continue
+        ta, tb = sorted(((lo - a) / d, (hi - a) / d))
+        t0, t1 = max(t0, ta), min(t1, tb)
+        if t0 > t1:
+            return False
+    return True
+
+
+def _route(pa, pb, obstacles, s_max, n_bent: int) -> list[tuple[float, float]]:
+    """A straight segment, or a quadratic curve bulging sideways around the boxes in between."""
+    def clear(pts):
+        return not any(_hits(u, v, box, inset=0.02 * s_max) for u, v in zip(pts, pts[1:]) for box in obstacles)
+
+    straight = [pa, pb]
+    if clear(straight):
+        return straight
+    length = math.hypot(pb[0] - pa[0], pb[1] - pa[1]) or 1.0
+    nx_, ny_ = -(pb[1] - pa[1]) / length, (pb[0] - pa[0]) / length
+    sign = 1 if n_bent % 2 == 0 else -1
+    best = None
+    for k in range(12):
+        for sg in (sign, -sign):
+            bulge = sg * (0.6 + 0.3 * k + 0.15 * n_bent) * s_max
+            cx, cy = (pa[0] + pb[0]) / 2 + nx_ * bulge, (pa[1] + pb[1]) / 2 + ny_ * bulge
+            pts = [((1 - t) ** 2 * pa[0] + 2 * (1 - t) * t * cx + t ** 2 * pb[0],
+                    (1 - t) ** 2 * pa[1] + 2 * (1 - t) * t * cy + t ** 2 * pb[1]) for t in (j / 48 for j in range(49))]
+            if best is None:
+                best = pts
+            if clear(pts):
+                return pts
+    return best
+
+
+# ----------------------------------------------------------------------------------------------
+
+def draw_package(arch, path, *, dpi: int = 150) -> Path:
+    """Draw `arch` to `path` (.png, .svg or .pdf, by suffix) and return the path."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in _FORMATS:
+        raise SpecError(f"cannot draw to '{path}': use a .png, .svg or .pdf file name")
+    L = _Layout(arch)
+
+    # package outlines around everything drawn
+    span = max(L.x1 - L.x0, L.y1 - L.y0)
+    pad_i = 0.04 * span
+    inter = (L.x0 - pad_i, L.y0 - pad_i, L.x1 - L.x0 + 2 * pad_i, L.y1 - L.y0 + 2 * pad_i)
+    pad_s = 0.06 * span
+    sub = (inter[0] - pad_s, inter[1] - pad_s, inter[2] + 2 * pad_s, inter[3] + 2 * pad_s)
+    ext_w, ext_h = sub[2], sub[3]
+
+    lateral = [l for l in L.links if L.host.get(l.endpoints[0]) != l.endpoints[1]
+               and L.host.get(l.endpoints[1]) != l.endpoints[0]]
+    bonds = [l for l in L.links if l not in lateral]
+    aggregate = len(lateral) > AGGREGATE_LINKS
+    link_kinds = list(dict.fromkeys(l.kind for l in lateral))
+    link_colour = {k: _LINK_COLOURS[i % len(_LINK_COLOURS)] for i, k in enumerate(link_kinds)}
+
+    footer = _footer_lines(arch, L, bonds)
+    legend_rows = 1
+    title_in, footer_in = 0.95, 0.28 + 0.2 * len(footer) + 0.32 * legend_rows
+    ax_w_in = _FIG_W * 0.94
+    ax_h_in = min(ax_w_in * ext_h / ext_w, 9.0)
+    if ax_h_in < ax_w_in * ext_h / ext_w:             # tall package: height bounds the scale
+        ax_w_in = ax_h_in * ext_w / ext_h
+    fig_h = ax_h_in + title_in + footer_in
+    fig = Figure(figsize=(_FIG_W, fig_h))
     FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
+    ax = fig.add_axes([(1 - ax_w_in / _FIG_W) / 2, footer_in / fig_h, ax_w_in / _FIG_W, ax_h_in / fig_h])
+    ax.set_xlim(sub[0], sub[0] + ext_w)
+    ax.set_ylim(sub[1], sub[1] + ext_h)
     ax.set_aspect("equal")
     ax.axis("off")
-    small = 7 if len(dies) <= 12 else 5
-    centre: dict[str, tuple[float, float]] = {}
+    pt_per_mm = ax_w_in * 72 / ext_w
 
-    for k, inst in enumerate(base):
-        r, c = divmod(k, cols)
-        cx, cy = c * cell_w + cell_w / 2, -(r * cell_h + cell_h / 2)
-        centre[inst] = (cx, cy)
-        s = side[inst]
-        d = dies[inst]
-        ax.add_patch(Rectangle((cx - s / 2, cy - s / 2), s, s, fc=_COLOURS[d.kind], ec="black", lw=1))
-        label = inst + (f"\n{d.area_mm2:g} mm²" if d.area_mm2 else "")
-        ax.text(cx, cy + s / 2 - 0.04 * s_max, label, ha="center", va="top", fontsize=small, color="white",
-                weight="bold")
-        # memory stacks: alternate right / left of the die, top to bottom
-        stacks = stacks_of[inst]
-        for j, st in enumerate(stacks):
-            side_sign = 1 if j % 2 == 0 else -1
-            row = j // 2
-            n_rows = math.ceil(len(stacks) / 2) if side_sign > 0 else len(stacks) // 2
-            y0 = cy + (n_rows - 1) * mem * 1.1 / 2 - row * mem * 1.1
-            x0 = cx + side_sign * (s / 2 + 0.08 * s_max + mem / 2)
-            ax.add_patch(Rectangle((x0 - mem / 2, y0 - mem / 2), mem, mem, fc=_COLOURS["memory"], ec="black",
-                                   lw=0.8))
-            node = g.nodes[st]
-            ax.text(x0, y0, f"{st}\n{node['capacity_bytes'] / 1e9:g} GB", ha="center", va="center",
-                    fontsize=small - 1, color="white")
-            centre[st] = (x0, y0)
+    def fit(text_lines: list[str], w_mm: float, h_mm: float, hi: float = 9.5, lo: float = 4.0) -> float:
+        """Font size (pt) so the lines fit a box; 0 if even `lo` does not."""
+        chars = max(len(t) for t in text_lines)
+        fs = min(hi, 0.85 * w_mm * pt_per_mm / (0.6 * chars), 0.8 * h_mm * pt_per_mm / (1.25 * len(text_lines)))
+        return fs if fs >= lo else 0.0
 
-    # stacked dies inside their host, on a small grid
-    guests: dict[str, list[str]] = {}
-    for inst, h in host.items():
-        guests.setdefault(h, []).append(inst)
-    for h, gs in guests.items():
-        hx, hy = centre[h]
-        hs = side[h]
-        n = math.ceil(math.sqrt(len(gs)))
-        n_rows = math.ceil(len(gs) / n)
-        slot = min(0.85 * hs / n, 0.65 * hs / n_rows)     # keep the top quarter for the host's label
-        top = hy + 0.5 * hs - 0.3 * hs
-        for k, inst in enumerate(gs):
-            r, c = divmod(k, n)
-            s = min(side[inst], 0.9 * slot)
-            x = hx - slot * n / 2 + slot * (c + 0.5)
-            y = top - slot * (r + 0.5)
-            centre[inst] = (x, y)
-            ax.add_patch(Rectangle((x - s / 2, y - s / 2), s, s, fc=_COLOURS[dies[inst].kind], ec="white",
-                                   alpha=0.95, lw=0.8))
-            ax.text(x, y, inst, ha="center", va="center", fontsize=small - 1, color="white")
+    # substrate and interposer
+    tech = arch.technology
+    ax.add_patch(FancyBboxPatch(sub[:2], sub[2], sub[3], boxstyle=f"round,pad=0,rounding_size={0.03 * span}",
+                                fc=_SUBSTRATE[0], ec=_SUBSTRATE[1], lw=1.2, zorder=0))
+    if tech.has_interposer:
+        ax.add_patch(Rectangle(inter[:2], inter[2], inter[3], fc=_INTERPOSER[0], ec=_INTERPOSER[1], lw=1.0,
+                               zorder=0.2))
+    carrier = {"silicon-interposer": "silicon interposer", "3d-hybrid-bonding": "silicon interposer + 3D stacks",
+               "bridge": "RDL interposer with bridges", "organic-substrate": "organic substrate",
+               "monolithic": "substrate", "wafer-scale": "wafer"}.get(tech.name, tech.name)
+    ax.text(sub[0] + sub[2] - 0.015 * span, sub[1] + 0.015 * span, carrier, ha="right", va="bottom",
+            fontsize=7.5, color="#5A6050", style="italic", zorder=0.3)
 
-    # links: a line per link except die-on-host (vertical) ones, which are listed below the package
-    placed: list[tuple[float, float]] = []
-    boxes = [(*centre[i], side[i]) for i in base] + [(*centre[st], mem) for i in base for st in stacks_of[i]]
-    def through_box(pts, ends) -> bool:
-        # does the polyline pass over a die box other than its own two ends?
-        return any(abs(x - bx) < bs / 2 and abs(y - by) < bs / 2
-                   for x, y in pts for (bx, by, bs), name in zip(boxes, box_names) if name not in ends)
-
-    box_names = base + [st for i in base for st in stacks_of[i]]
+    # links under the dies
+    lw_of = lambda bw: max(0.8, min(5.0, 0.6 + 1.5 * math.log10(max(bw, 10) / 10)))
+    labels = []
+    floor_boxes = {i: L.box_of(i) for i in L.side}
     n_bent = 0
-    for link in arch.all_links():
+    for link in lateral:
         a, b = link.endpoints
-        if host.get(a) == b or host.get(b) == a:
-            continue
-        (xa, ya), (xb, yb) = centre[a], centre[b]
-        ends = {a, b, host.get(a), host.get(b)} | set(stacks_of.get(a, [])) | set(stacks_of.get(b, []))
-        line = [(xa + t * (xb - xa), ya + t * (yb - ya)) for t in [k / 40 for k in range(41)]]
-        if through_box(line, ends):
-            # bend the link around the dies in between (a quadratic curve bulging sideways), each
-            # further bent link a little wider so that parallel ones stay apart
-            n_bent += 1
-            length = math.hypot(xb - xa, yb - ya) or 1.0
-            nx_, ny_ = -(yb - ya) / length, (xb - xa) / length
-            bulge = (0.9 + 0.35 * n_bent) * s_max * (1 if n_bent % 2 else -1)
-            cx_, cy_ = (xa + xb) / 2 + nx_ * bulge, (ya + yb) / 2 + ny_ * bulge
-            line = [((1 - t) ** 2 * xa + 2 * (1 - t) * t * cx_ + t ** 2 * xb,
-                     (1 - t) ** 2 * ya + 2 * (1 - t) * t * cy_ + t ** 2 * yb) for t in [k / 40 for k in range(41)]]
-        ax.plot([p[0] for p in line], [p[1] for p in line], color="#333333",
-                lw=1.0 + min(3.0, link.bandwidth_gb_s / 1000), zorder=0.5, alpha=0.7)
-        # label mid-way unless a box or another label is there (crossing diagonals)
-        for k in (20, 14, 26, 10, 30, 6, 34, 20):          # last resort: the middle
-            lx, ly = line[k]
-            inside = any(abs(lx - bx) < bs / 2 and abs(ly - by) < bs / 2 for bx, by, bs in boxes)
-            if not inside and all(math.hypot(lx - px, ly - py) > 0.3 * s_max for px, py in placed):
-                break
-        placed.append((lx, ly))
-        ax.text(lx, ly, f"{_bw(link.bandwidth_gb_s)}\n{link.kind}", ha="center",
-                va="center", fontsize=small - 1,
-                bbox=dict(boxstyle="round,pad=0.15", fc="white", ec="none", alpha=0.85))
-    vertical = [l for l in arch.all_links() if host.get(l.endpoints[0]) == l.endpoints[1]
-                or host.get(l.endpoints[1]) == l.endpoints[0]]
+        ha_, hb_ = L.host.get(a, a), L.host.get(b, b)
+        obstacles = [bx for i, bx in floor_boxes.items() if i not in (ha_, hb_)] + list(L.mem_boxes.values())
+        pa, pb = L.centre[a], L.centre[b]
+        pts = _route(pa, pb, obstacles, L.s_max, n_bent)
+        n_bent += len(pts) > 2
+        ax.add_line(Line2D([p[0] for p in pts], [p[1] for p in pts], color=link_colour[link.kind],
+                           lw=lw_of(link.bandwidth_gb_s) * (0.6 if aggregate else 1.0), alpha=0.9,
+                           solid_capstyle="butt", zorder=0.8))
+        if not aggregate:
+            if len(pts) == 2:                                # the visible part, between the two boxes
+                ea = _clip_to_box(pa, pb, L.box_of(a))
+                eb = _clip_to_box(pb, pa, L.box_of(b))
+                pts = [(ea[0] + t * (eb[0] - ea[0]), ea[1] + t * (eb[1] - ea[1])) for t in (j / 48 for j in range(49))]
+            labels.append((pts, link))
+    placed: list[tuple[float, float]] = []
+    all_boxes = list(floor_boxes.values()) + list(L.mem_boxes.values()) + list(L.guest_box.values())
+    lab_w, lab_h = 0.05 * span, 0.025 * span               # half extents kept clear of boxes and labels
+    for pts, link in labels:
+        def ok(pt):
+            x, y = pt
+            free = not any(b[0] - lab_w < x < b[0] + b[2] + lab_w and b[1] - lab_h < y < b[1] + b[3] + lab_h
+                           for b in all_boxes)
+            return free and all(abs(x - px) > 2 * lab_w or abs(y - py) > 2 * lab_h for px, py in placed)
+        n = len(pts) - 1
+        order = [n // 2, n * 3 // 8, n * 5 // 8, n // 4, n * 3 // 4, n // 8, n * 7 // 8]
+        cands = [pts[k] for k in order]
+        x, y = next((c for c in cands if ok(c)), None) or next(
+            (c for c in cands if all(abs(c[0] - px) > 2 * lab_w or abs(c[1] - py) > 2 * lab_h for px, py in placed)),
+            cands[0])
+        placed.append((x, y))
+        lines = [_bw(link.bandwidth_gb_s)]               # the kind is in the legend, by colour
+        fs = max(fit(lines, 0.5 * L.s_max, 0.3 * L.s_max, hi=9.0, lo=6.0), 6.0)
+        ax.text(x, y, "\n".join(lines), ha="center", va="center", fontsize=fs, zorder=5,
+                color="#1E1E1E", linespacing=1.1,
+                bbox=dict(boxstyle="round,pad=0.25", fc="white", ec=link_colour[link.kind], lw=0.8, alpha=0.95))
 
-    width, height = cols * cell_w, rows * cell_h
-    ax.add_patch(Rectangle((0, -height), width, height, fc="none", ec="#888888", ls="--", lw=1))
-    notes = []
-    if vertical:
-        bws = sorted({l.bandwidth_gb_s for l in vertical})
-        notes.append(f"3D links (stacked die to host): {len(vertical)} x {', '.join(_bw(b) for b in bws)} "
-                     f"({vertical[0].kind})")
-    for key in ("scale_up", "scale_out"):
-        p = getattr(arch, key)
-        if p is not None:
-            notes.append(f"{key.replace('_', '-')}: {p.kind}, {_bw(p.bandwidth_gb_s)} per direction, "
-                         f"domain {p.domain_size}")
-    if arch.memory:
-        notes.append(f"memory: {arch.memory_capacity_bytes / 1e9:,.0f} GB, "
-                     f"{arch.memory_bandwidth_bytes_per_s / 1e12:.2f} TB/s")
-    for k, text in enumerate(notes):
-        ax.text(0, -height - 0.12 * s_max - k * 0.16 * s_max, text, ha="left", va="top", fontsize=small + 1)
-    peaks = ", ".join(f"{f} {arch.peak_flops(f) / 1e12:,.0f} TF" for f in arch.supported_formats()[:4])
-    ax.set_title(f"{arch.name} — {arch.technology.name}" + (f"\n{peaks}" if peaks else ""), fontsize=10)
-    ax.set_xlim(-0.05 * width, width * 1.05)
-    ax.set_ylim(-height - (0.3 + 0.16 * len(notes)) * s_max, 0.1 * s_max)
-    fig.tight_layout()
-    fig.savefig(path, dpi=dpi, format=path.suffix.lower().lstrip("."))
+    # dies on the package
+    for inst, s in L.side.items():
+        d = L.dies[inst]
+        x0, y0, w, h = L.box_of(inst)
+        dashed = inst in L.nominal
+        ax.add_patch(Rectangle((x0, y0), w, h, fc=DIE_COLOURS.get(d.kind, "#555555"), ec="#101820",
+                               lw=1.0, ls="--" if dashed else "-", zorder=2))
+        area = "area n/p" if dashed else f"{d.area_mm2:g} mm²"
+        proc = d.process.name if d.process else ""
+        detail = " · ".join(t for t in (proc, area) if t)
+        cores = f"{d.cores} cores" if hasattr(d, "cores") else d.kind + " die"
+        if L.guests.get(inst):
+            lines = [inst, detail]
+            band = 0.22 * h
+            fs = fit(lines, w, band * 1.6, hi=9.0)
+            if fs:
+                ax.text(x0 + w / 2, y0 + h - 0.03 * h, "\n".join(lines), ha="center", va="top", fontsize=fs,
+                        color="white", weight="bold", linespacing=1.1, zorder=3)
+        else:
+            for lines in ([inst, detail, cores], [inst, detail], [inst], [inst.replace(d.name, "")]):
+                fs = fit(lines, w, h, hi=10.0)
+                if fs:
+                    ax.text(x0 + w / 2, y0 + h / 2, "\n".join(lines), ha="center", va="center", fontsize=fs,
+                            color="white", weight="bold", linespacing=1.15, zorder=3)
+                    break
+
+    # stacked dies: shadow, box, label
+    for g, (x0, y0, w, h) in L.guest_box.items():
+        d = L.dies[g]
+        off = 0.012 * L.s_max
+        ax.add_patch(Rectangle((x0 + off, y0 - off), w, h, fc="#000000", alpha=0.35, lw=0, zorder=3.5))
+        ax.add_patch(Rectangle((x0, y0), w, h, fc=DIE_COLOURS.get(d.kind, "#555555"), ec="white", lw=0.9,
+                               zorder=4))
+        cores = f"{d.cores} cores" if hasattr(d, "cores") else ""
+        for lines in ([g, cores, f"{d.area_mm2:g} mm²" if d.area_mm2 else ""], [g, cores], [g]):
+            lines = [t for t in lines if t]
+            fs = fit(lines, w, h, hi=8.0)
+            if fs:
+                ax.text(x0 + w / 2, y0 + h / 2, "\n".join(lines), ha="center", va="center", fontsize=fs,
+                        color="white", linespacing=1.1, zorder=4.5)
+                break
+
+    # memory stacks
+    for inst, edges in L.mem_edges.items():
+        for items in edges.values():
+            for name, s in items:
+                x0, y0, w, h = L.mem_boxes[name]
+                (sx, sy), (ex, ey) = L.mem_stub[name]
+                ax.add_line(Line2D([sx, ex], [sy, ey], color="#6B2A31", lw=1.6, zorder=1.5))
+                ax.add_patch(Rectangle((x0, y0), w, h, fc=MEMORY_COLOUR, ec="#4A1C22", lw=0.8, zorder=2))
+                lines = [name, f"{s.capacity_gb:g} GB"]
+                fs = fit(lines, w, h, hi=7.5)
+                if fs:
+                    ax.text(x0 + w / 2, y0 + h / 2, "\n".join(lines), ha="center", va="center", fontsize=fs,
+                            color="white", linespacing=1.1, zorder=3)
+
+    # title
+    tdp = f"TDP {arch.tdp_w:,.0f} W" if arch.tdp_w else "TDP n/p"
+    fig.text(0.5, 1 - 0.32 / fig_h, f"{arch.name}  —  {tech.name}, {tdp}", ha="center", va="center",
+             fontsize=14, weight="bold", color="#101820")
+    if arch.description:
+        fig.text(0.5, 1 - 0.68 / fig_h, textwrap.shorten(arch.description, 130), ha="center", va="center",
+                 fontsize=8.5, color="#444444")
+
+    # legend: die kinds, memory, link groups
+    handles = [Patch(fc=DIE_COLOURS[k], ec="#101820", label=f"{k} die")
+               for k in DIE_COLOURS if any(d.kind == k for d in L.dies.values())]
+    gens = sorted({s.generation.name.upper() for s in arch.memory})
+    if gens:
+        handles.append(Patch(fc=MEMORY_COLOUR, ec="#4A1C22", label=f"{'/'.join(gens)} stack"))
+    groups = Counter((l.kind, l.bandwidth_gb_s) for l in lateral)
+    for (kind, bw), n in groups.items():
+        names = {l.name for l in lateral if (l.kind, l.bandwidth_gb_s) == (kind, bw)}
+        what = f"{names.pop()} ({kind})" if n == 1 and None not in names and kind == "custom" else kind
+        label = f"{n} × {what}, {_bw(bw)}/dir" if n > 1 else f"{what}, {_bw(bw)}/dir"
+        handles.append(Line2D([], [], color=link_colour[kind], lw=lw_of(bw) * (0.6 if aggregate else 1.0),
+                              label=label))
+    if len(handles) > 7:                                  # keep the legend to two rows
+        handles = handles[:7]
+    fig.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, (0.2 * len(footer) + 0.08) / fig_h),
+               ncol=len(handles) if len(handles) <= 5 else math.ceil(len(handles) / 2), fontsize=7.5, frameon=False, handlelength=2.2, columnspacing=1.6)
+    for k, text in enumerate(footer):
+        fig.text(0.04, (0.1 + 0.2 * (len(footer) - 1 - k)) / fig_h, text, ha="left", va="bottom", fontsize=8,
+                 color="#222222")
+
+    rc = {"svg.fonttype": "none"} if suffix == ".svg" else {}
+    with matplotlib.rc_context(rc):
+        fig.savefig(path, dpi=dpi, format=suffix.lstrip("."), facecolor="white",
+                    metadata={"Title": f"{arch.name} package"} if suffix in (".svg", ".pdf") else None)
     return path
+
+
+def _footer_lines(arch, L, bonds) -> list[str]:
+    out = []
+    fmts = arch.supported_formats()
+    shown, seen_rates = [], set()
+    for f in _PEAK_ORDER:
+        if f in fmts:
+            shown.append(f"{_SHORT.get(f, f)} {_num(arch.peak_flops(f) / 1e12)}")
+    if shown:
+        unit = "TFLOPS; INT: TOPS" if any(s.startswith("INT") for s in shown) else "TFLOPS"
+        out.append(f"Peak dense ({unit}):  " + "  ·  ".join(shown[:7]))
+    if arch.memory:
+        parts = [f"{s.count} × {s.generation.name.upper()} {s.capacity_gb:g} GB, {_bw(s.bandwidth_gb_s)}"
+                 for s in arch.memory]
+        out.append(f"Memory:  {'; '.join(parts)}  =  {arch.memory_capacity_bytes / 1e9:,.0f} GB, "
+                   f"{arch.memory_bandwidth_bytes_per_s / 1e12:.2f} TB/s")
+    else:
+        sram = sum(d.sram_bytes + d.cache_bytes for _, d in arch.compute_die_instances())
+        out.append("Memory:  no DRAM on package" + (f" (on-chip SRAM {sram / 2**20:,.1f} MiB)" if sram else ""))
+    if bonds:
+        kinds = Counter((l.kind, l.bandwidth_gb_s) for l in bonds)
+        out.append("3D bonds (stacked die to host):  " + "; ".join(f"{n} × {k} {_bw(b)}/dir"
+                                                                    for (k, b), n in kinds.items()))
+    ports = [f"{k.replace('_', '-')} {p.kind} {_bw(p.bandwidth_gb_s)}/dir"
+             + (f" (domain {p.domain_size})" if p.domain_size > 1 else "")
+             for k in ("scale_up", "scale_out") if (p := getattr(arch, k)) is not None]
+    if ports:
+        out.append("Off-package:  " + "  ·  ".join(ports))
+    return out
