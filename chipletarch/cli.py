@@ -18,6 +18,7 @@ COMMAND_MODULES = [
     "chipletarch.cost.commands",
     "chipletarch.workload.commands",
     "chipletarch.formats_commands",
+    "chipletarch.engine.commands",
 ]
 
 
