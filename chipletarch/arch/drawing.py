@@ -424,7 +424,7 @@ def draw_package(arch, path, *, dpi: int = 150) -> Path:
         area = "area n/p" if dashed else f"{d.area_mm2:g} mm²"
         proc = d.process.name if d.process else ""
         detail = " · ".join(t for t in (proc, area) if t)
-        cores = f"{d.cores} cores" if hasattr(d, "cores") else d.kind + " die"
+        cores = _cores(d) or d.kind + " die"
         if L.guests.get(inst):
             lines = [inst, detail]
             band = 0.22 * h
@@ -447,7 +447,7 @@ def draw_package(arch, path, *, dpi: int = 150) -> Path:
         ax.add_patch(Rectangle((x0 + off, y0 - off), w, h, fc="#000000", alpha=0.35, lw=0, zorder=3.5))
         ax.add_patch(Rectangle((x0, y0), w, h, fc=DIE_COLOURS.get(d.kind, "#555555"), ec="white", lw=0.9,
                                zorder=4))
-        cores = f"{d.cores} cores" if hasattr(d, "cores") else ""
+        cores = _cores(d)
         for lines in ([g, cores, f"{d.area_mm2:g} mm²" if d.area_mm2 else ""], [g, cores], [g]):
             lines = [t for t in lines if t]
             fs = fit(lines, w, h, hi=8.0)
@@ -464,7 +464,7 @@ def draw_package(arch, path, *, dpi: int = 150) -> Path:
                 (sx, sy), (ex, ey) = L.mem_stub[name]
                 ax.add_line(Line2D([sx, ex], [sy, ey], color="#6B2A31", lw=1.6, zorder=1.5))
                 ax.add_patch(Rectangle((x0, y0), w, h, fc=MEMORY_COLOUR, ec="#4A1C22", lw=0.8, zorder=2))
-                lines = [name, f"{s.capacity_gb:g} GB"]
+                lines = [name, f"{s.capacity_gb:.3g} GB"]
                 fs = fit(lines, w, h, hi=7.5)
                 if fs:
                     ax.text(x0 + w / 2, y0 + h / 2, "\n".join(lines), ha="center", va="center", fontsize=fs,
@@ -506,6 +506,14 @@ def draw_package(arch, path, *, dpi: int = 150) -> Path:
     return path
 
 
+def _cores(d) -> str:
+    """'132 cores', or '8 × 128×128 systolic' for a systolic matrix engine; '' for a die without cores."""
+    if not hasattr(d, "cores"):
+        return ""
+    sa = d.core.systolic
+    return f"{d.cores} × {sa.rows}×{sa.cols} systolic" if sa else f"{d.cores} cores"
+
+
 def _footer_lines(arch, L, bonds) -> list[str]:
     out = []
     fmts = arch.supported_formats()
@@ -517,7 +525,7 @@ def _footer_lines(arch, L, bonds) -> list[str]:
         unit = "TFLOPS; INT: TOPS" if any(s.startswith("INT") for s in shown) else "TFLOPS"
         out.append(f"Peak dense ({unit}):  " + "  ·  ".join(shown[:7]))
     if arch.memory:
-        parts = [f"{s.count} × {s.generation.name.upper()} {s.capacity_gb:g} GB, {_bw(s.bandwidth_gb_s)}"
+        parts = [f"{s.count} × {s.generation.name.upper()} {s.capacity_gb:.3g} GB, {_bw(s.bandwidth_gb_s)}"
                  for s in arch.memory]
         out.append(f"Memory:  {'; '.join(parts)}  =  {arch.memory_capacity_bytes / 1e9:,.0f} GB, "
                    f"{arch.memory_bandwidth_bytes_per_s / 1e12:.2f} TB/s")
