@@ -81,9 +81,12 @@ def test_h200_only_memory_differs():
 
 def test_block_scaling_costs_more_than_per_tensor_at_scale():
     # software block rescale on Hopper: fp8_block slower than fp8 for a big compute-bound GEMM
-    tb = gemm_time(H100, 8192, 8192, 8192, "fp8_block")
-    t8 = gemm_time(H100, 8192, 8192, 8192, "fp8_e4m3")
+    # (both with run-time activation quantisation, as measured: 951 vs 1222 TFLOP/s predicted)
+    tb = gemm_time(H100, 8192, 8192, 8192, "fp8_block", act_quant=True)
+    t8 = gemm_time(H100, 8192, 8192, 8192, "fp8_e4m3", act_quant=True)
     assert 1.05 < tb / t8 < 1.5
+    # static per-tensor scales (the default) skip the dynamic amax + cast pass
+    assert gemm_time(H100, 8192, 8192, 8192, "fp8_e4m3") < t8
     # with native scaling in the MMA (Blackwell-style) the overhead is only the scale bytes
     native = H100.with_(native_block_scale=1)
     assert gemm_time(native, 8192, 8192, 8192, "fp8_block") < tb

@@ -25,23 +25,38 @@ def _dim(x, name):
     return v
 
 
-def gemm_time_bound(machine, m, n, k, fmt="bf16", l2_warm=False) -> tuple[float, str]:
+def _descriptor(fmt, act_quant):
+    """Operand descriptor with the run-time activation quantisation switched as asked.
+
+    act_quant=None (default): block-scaled formats quantise activations at run time (a per-token
+    group quantisation kernel runs before every GEMM in serving stacks); per-tensor FP8/INT8 use
+    static, calibrated scales fused into the producer (no extra kernel). True: also charge the
+    dynamic per-tensor path (amax + cast, as the measured torch flow does); False: never."""
+    d = F.descriptor(fmt)
+    if act_quant is False or (act_quant is None and d[F.QUANT] == F.QUANT_TENSOR):
+        d[F.QUANT] = F.QUANT_NONE
+    return d
+
+
+def gemm_time_bound(machine, m, n, k, fmt="bf16", l2_warm=False,
+                    act_quant=None) -> tuple[float, str]:
     """(seconds, bound-by) of one GEMM; bound-by is compute, sram, l2, hbm or overhead.
 
-    l2_warm: operands were touched by the previous kernel (benchmark loop, or an activation just
-    produced); a working set that fits in L2 is then served from L2 instead of memory."""
+    l2_warm: the activation A was just written by the previous kernel (benchmark loop, or the op
+    that produced it); if it fits in L2 it is read from there. act_quant: see `_descriptor`."""
     mach = as_machine_array(machine)
-    t, b = _ce.gemm_one(mach, _dim(m, "m"), _dim(n, "n"), _dim(k, "k"), F.descriptor(fmt),
-                        int(bool(l2_warm)))
+    t, b = _ce.gemm_one(mach, _dim(m, "m"), _dim(n, "n"), _dim(k, "k"),
+                        _descriptor(fmt, act_quant), int(bool(l2_warm)))
     return t, BOUND_NAMES[b]
 
 
-def gemm_time(machine, m, n, k, fmt="bf16", l2_warm=False) -> float:
+def gemm_time(machine, m, n, k, fmt="bf16", l2_warm=False, act_quant=None) -> float:
     """Seconds for C[m,n] = A[m,k] B[k,n] in format `fmt` (operands and compute) on one die."""
-    return gemm_time_bound(machine, m, n, k, fmt, l2_warm)[0]
+    return gemm_time_bound(machine, m, n, k, fmt, l2_warm, act_quant)[0]
 
 
-def gemm_times(machine, m, n, k, fmt="bf16", l2_warm=False) -> tuple[np.ndarray, np.ndarray]:
+def gemm_times(machine, m, n, k, fmt="bf16", l2_warm=False,
+               act_quant=None) -> tuple[np.ndarray, np.ndarray]:
     """Batched GEMM timing: arrays m, n, k (broadcast together) and a format name or an array of
     names. Returns (seconds float64[N], bound code int8[N]; names in BOUND_NAMES)."""
     mach = as_machine_array(machine)
@@ -56,14 +71,14 @@ def gemm_times(machine, m, n, k, fmt="bf16", l2_warm=False) -> tuple[np.ndarray,
     if m.size and min(m.min(), n.min(), k.min()) < 0:
         raise SpecError("gemm_times: dimensions must be >= 0")
     if isinstance(fmt, str):
-        desc = F.descriptor(fmt)[None, :]
+        desc = _descriptor(fmt, act_quant)[None, :]
         rows = np.zeros(m.size, dtype=np.int64)
     else:
         names = np.asarray(fmt, dtype=object).ravel()
         if names.size != m.size:
             raise SpecError("gemm_times: one format per GEMM (or a single name) expected")
         uniq, rows = np.unique(names.astype(str), return_inverse=True)
-        desc = np.stack([F.descriptor(u) for u in uniq])
+        desc = np.stack([_descriptor(u, act_quant) for u in uniq])
         rows = rows.astype(np.int64)
     out_t = np.empty(m.size, dtype=np.float64)
     out_b = np.empty(m.size, dtype=np.int8)
