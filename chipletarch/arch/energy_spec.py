@@ -19,7 +19,7 @@ from typing import Any, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from .units import NonNeg, PosNum
+from .units import NonNeg, PosInt, PosNum
 
 __all__ = ["EnergySpec"]
 
@@ -33,6 +33,9 @@ class EnergySpec(BaseModel):
         default_factory=dict,
         description="matrix-engine energy per MAC by number format, pJ, at this design's node and "
                     "nominal clock (replaces the Horowitz-derived value for the formats listed)")
+    accumulate_every: Optional[PosInt] = Field(
+        None, description="products summed by a fixed-point adder tree before one accumulator add "
+                          "(default 1: an accumulator add per MAC, ENERGY.md §1's composition)")
     logic_energy_scale: Optional[PosNum] = Field(
         None, description="logic energy relative to 45 nm / 0.9 V for every die (default: each die's "
                           "process node catalog value)")
