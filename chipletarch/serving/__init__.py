@@ -1,0 +1,25 @@
+"""Serving at cluster scale: co-located vs disaggregated prefill/decode (docs/SERVING.md).
+
+Layers, each usable alone:
+- `latency`: the phase-latency interface (`Instance`, memoised `SimLatency` over `simulate`,
+  `mixed_step` for continuous-batching iterations);
+- `kv`: KV-cache hand-over size and time on the scale-up / scale-out network;
+- `steady`: steady-state co-located (continuous batching + chunked prefill) and disaggregated
+  (rate-matched pools) design points, Pareto frontiers and gains;
+- `study`: mapping / batch enumeration on the engine, `ServingStudy`, `evaluate_point` (sweeps);
+- `des`: request-level discrete-event simulation that checks the steady state;
+- `elastic`: time-varying traces, re-matched vs fixed pool sizes (chip-hours, SLO attainment);
+- `validate`: predictions of measured H100 deployments (`python -m chipletarch.serving.validate`).
+"""
+from __future__ import annotations
+
+from .kv import KVTransfer, kv_bytes, kv_transfer
+from .latency import Instance, SimLatency, decode_step, mixed_step
+from .steady import (best_at, colocated_point, decode_pool, disaggregated_point, gain_table,
+                     meets, pareto, prefill_pool, rate_match)
+from .study import ServingStudy, candidate_mappings, evaluate_point
+
+__all__ = ["Instance", "SimLatency", "decode_step", "mixed_step", "KVTransfer", "kv_bytes",
+           "kv_transfer", "colocated_point", "prefill_pool", "decode_pool", "rate_match",
+           "disaggregated_point", "pareto", "best_at", "gain_table", "meets", "ServingStudy",
+           "candidate_mappings", "evaluate_point"]

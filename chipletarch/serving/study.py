@@ -1,0 +1,224 @@
+"""Serving studies on the engine: enumerate mappings and batches, build co-located and
+disaggregated design points, frontiers and gains; `evaluate_point` for sweeps.
+
+Mappings tried per instance (`candidate_mappings`): TP of 1, 2, 4, ... packages up to the
+scale-up domain (and `max_tp`); MoE models also with experts spread (ep = tp) and with
+DP-attention + EP (ep = tp = attention_dp, the DeepSeek/SGLang layout). Mappings whose weights
+do not fit, or that the model's shapes cannot split, are skipped. Everything here is memoised
+through one `SimLatency` per (arch, model, precision, mapping).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InfeasibleError, SpecError
+from .kv import kv_transfer
+from .latency import Instance, SimLatency
+from .steady import (colocated_point, disaggregated_point, gain_table, meets, pareto)
+
+DEFAULT_BATCHES = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512)
+DEFAULT_CHUNKS = (512, 1024, 2048, 4096, 8192, 16384)
+DEFAULT_PREFILL_BATCHES = (1, 2, 4, 8)
+DEFAULT_LEVELS = (10, 20, 30, 50, 75, 100, 150, 200, 300)
+
+_INSTANCES: dict = {}
+
+
+def _instance(arch, model, precision, mapping) -> Instance:
+    key = (id(arch), id(model), str(precision), mapping)
+    inst = _INSTANCES.get(key)
+    if inst is None:
+        s = SimLatency(arch, model, precision, mapping)
+        inst = Instance(latency=s, packages=s.packages, label=s.label(), fits=s.fits)
+        inst.sim = s
+        _INSTANCES[key] = inst
+        if len(_INSTANCES) > 256:
+            _INSTANCES.pop(next(iter(_INSTANCES)))
+    return inst
+
+
+def _resolve(arch, model):
+    from ..engine.simulate import _resolve_arch, _resolve_model
+    return _resolve_arch(arch), _resolve_model(model)
+
+
+def candidate_mappings(arch, model, precision="bf16", max_tp: int | None = None,
+                       context: int = 2048) -> list:
+    """Mappings worth trying for one instance (see module docstring), each fitting its weights
+    and one sequence of `context` tokens."""
+    from ..workload import Mapping
+    a, m = _resolve(arch, model)
+    dom = int(getattr(getattr(a, "scale_up", None), "domain_size", 1) or 1)
+    dies = max(1, len(a.compute_die_instances()))
+    limit = min(max_tp or 64, dom * dies)
+    out = []
+    tp = 1
+    while tp <= limit:
+        variants = [dict(tp=tp)]
+        if getattr(m.config, "num_experts", 0) or getattr(m, "is_moe", False):
+            if tp > 1:
+                variants += [dict(tp=tp, ep=tp), dict(tp=tp, ep=tp, attention_dp=tp)]
+        for v in variants:
+            try:
+                mp = Mapping.for_architecture(a, **v)
+                mp.validate(m.config)
+            except (InfeasibleError, SpecError):
+                continue
+            inst = _instance(a, m, precision, mp)
+            if inst.fits(1, context):
+                out.append(mp)
+        tp *= 2
+    return out
+
+
+@dataclass
+class ServingStudy:
+    """Co-located and disaggregated design points for one (arch, model, precision, ISL, OSL).
+
+    `points()` -> (colocated, disaggregated) lists of design-point dicts (all, SLO or not);
+    `frontiers()` -> Pareto frontiers of the points meeting the TTFT target (TPOT sets the
+    interactivity axis itself); `gains(levels)` -> per interactivity level, the best tokens/s per
+    chip of each mode and their ratio. `max_packages` None: disaggregated pools rate-matched in
+    the fluid limit; else integer pools within that many packages."""
+
+    arch: object
+    model: object
+    precision: str = "bf16"
+    isl: float = 1024
+    osl: float = 1024
+    ttft_slo_s: float | None = None
+    tpot_slo_s: float | None = None
+    mappings: list | None = None
+    batches: tuple = DEFAULT_BATCHES
+    chunks: tuple = DEFAULT_CHUNKS
+    prefill_batches: tuple = DEFAULT_PREFILL_BATCHES
+    max_packages: int | None = None
+    max_tp: int | None = None
+    _pts: tuple | None = field(default=None, repr=False)
+
+    def __post_init__(self):
+        self.arch, self.model = _resolve(self.arch, self.model)
+        if self.mappings is None:
+            self.mappings = candidate_mappings(self.arch, self.model, self.precision,
+                                               self.max_tp, int(self.isl + self.osl))
+        if not self.mappings:
+            raise InfeasibleError(f"{self.model.name} on {self.arch.name} ({self.precision}): no "
+                                  f"mapping fits its weights and one sequence of "
+                                  f"{int(self.isl + self.osl)} tokens")
+
+    def instances(self) -> list:
+        return [_instance(self.arch, self.model, self.precision, mp) for mp in self.mappings]
+
+    def points(self) -> tuple:
+        if self._pts is not None:
+            return self._pts
+        insts = self.instances()
+        co = []
+        for inst in insts:
+            for b in self.batches:
+                if not inst.fits(b, int(self.isl + self.osl)):
+                    break
+                for c in self.chunks:
+                    if c <= b:
+                        continue
+                    p = colocated_point(inst, self.isl, self.osl, b, c)
+                    if p is not None:
+                        co.append(p)
+        pre = [(inst, pb) for inst in insts for pb in self.prefill_batches
+               if inst.fits(pb, int(self.isl))]
+        dec = [(inst, b) for inst in insts for b in self.batches
+               if inst.fits(b, int(self.isl + self.osl))]
+        dis = []
+        for pi, pb in pre:
+            for di, db in dec:
+                kv = kv_transfer(self.arch, self.model, self.precision, self.isl,
+                                 pi.packages, di.packages).seconds
+                p = disaggregated_point(pi, di, self.isl, self.osl, pb, db, kv,
+                                        self.max_packages)
+                if p is not None:
+                    dis.append(p)
+        self._pts = (co, dis)
+        return self._pts
+
+    def feasible(self) -> tuple:
+        co, dis = self.points()
+        f = lambda p: meets(p, self.ttft_slo_s, self.tpot_slo_s)  # noqa: E731
+        return [p for p in co if f(p)], [p for p in dis if f(p)]
+
+    def frontiers(self) -> tuple:
+        """Pareto frontiers (co-located, disaggregated) of the points meeting the TTFT target
+        (the TPOT target cuts the x axis at 1 / tpot_slo)."""
+        co, dis = self.points()
+        f = lambda p: meets(p, self.ttft_slo_s, None)  # noqa: E731
+        return pareto([p for p in co if f(p)]), pareto([p for p in dis if f(p)])
+
+    def gains(self, levels=DEFAULT_LEVELS) -> list:
+        c, d = self.frontiers()
+        return gain_table(c, d, levels)
+
+    def best(self) -> dict:
+        """Highest tokens/s per chip of each mode under both targets (None if none meets)."""
+        co, dis = self.feasible()
+        pick = lambda ps: max(ps, key=lambda p: p["tokens_per_s_per_chip"]) if ps else None  # noqa
+        return dict(colocated=pick(co), disaggregated=pick(dis))
+
+
+def _traffic_lengths(traffic, isl, osl):
+    if traffic is not None:
+        from ..workload import load_traffic
+        t = traffic if hasattr(traffic, "isl") and hasattr(traffic.isl, "mean") \
+            else load_traffic(traffic)
+        return float(t.isl.mean), float(t.osl.mean)
+    if isl is None or osl is None:
+        raise SpecError("serving: give a traffic profile or both isl and osl")
+    return float(isl), float(osl)
+
+
+def evaluate_point(arch, model, traffic=None, mode="disaggregated", *, isl=None, osl=None,
+                   precision="bf16", ttft_slo_ms=None, tpot_slo_ms=None, max_tp=None,
+                   max_packages=None, batches=DEFAULT_BATCHES, chunks=DEFAULT_CHUNKS,
+                   prefill_batches=DEFAULT_PREFILL_BATCHES) -> dict:
+    """One sweep point: the best serving configuration of `mode` ('colocated' |
+    'disaggregated' | 'both') for (arch, model, traffic or isl/osl, precision) under the SLOs.
+
+    Returns a flat dict of numbers and strings (for a results store): `tokens_per_s_per_chip`,
+    `tokens_per_s_per_user`, `ttft_ms`, `tpot_ms`, `packages`, the chosen mapping / batch /
+    chunk or pool sizes, `feasible` (False: no configuration meets the SLOs; metrics nan), and for
+    'both' the prefix `colocated_` / `disaggregated_` on each and `disagg_gain`."""
+    L, O = _traffic_lengths(traffic, isl, osl)
+    st = ServingStudy(arch, model, precision, L, O,
+                      ttft_slo_s=None if ttft_slo_ms is None else ttft_slo_ms / 1e3,
+                      tpot_slo_s=None if tpot_slo_ms is None else tpot_slo_ms / 1e3,
+                      batches=tuple(batches), chunks=tuple(chunks),
+                      prefill_batches=tuple(prefill_batches), max_packages=max_packages,
+                      max_tp=max_tp)
+    best = st.best()
+
+    def flat(p):
+        if p is None:
+            return dict(feasible=False, tokens_per_s_per_chip=float("nan"),
+                        tokens_per_s_per_user=float("nan"), ttft_ms=float("nan"),
+                        tpot_ms=float("nan"), packages=float("nan"))
+        d = dict(feasible=True, ttft_ms=p["ttft_s"] * 1e3, tpot_ms=p["tpot_s"] * 1e3)
+        for k, v in p.items():
+            if k in ("ttft_s", "tpot_s"):
+                continue
+            d[k] = v
+        return d
+
+    base = dict(arch=st.arch.name, model=st.model.name, precision=str(precision), isl=L,
+                osl=O)
+    if mode in ("colocated", "disaggregated"):
+        return {**base, **flat(best[mode])}
+    if mode != "both":
+        raise SpecError(f"evaluate_point: mode must be colocated, disaggregated or both, got "
+                        f"{mode!r}")
+    out = dict(base)
+    for m in ("colocated", "disaggregated"):
+        for k, v in flat(best[m]).items():
+            out[f"{m}_{k}"] = v
+    c, d = out["colocated_tokens_per_s_per_chip"], out["disaggregated_tokens_per_s_per_chip"]
+    out["disagg_gain"] = d / c if np.isfinite(c) and np.isfinite(d) and c > 0 else float("nan")
+    return out
