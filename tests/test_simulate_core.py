@@ -1,0 +1,291 @@
+"""simulate(): closed forms by hand, the Result contract, and hypothesis invariants.
+
+Closed forms use only published machine figures and the fitted slots of the compiled machine,
+so they hold whatever the kernel engineer refits (they bound, they do not pin, the kernels).
+"""
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import chipletarch
+from chipletarch.arch import load_architecture
+from chipletarch.engine import collective_time, compile_design, simulate
+from chipletarch.engine.machine import IDX
+from chipletarch.engine.result import BOUNDS
+from chipletarch.errors import InfeasibleError, SpecError
+from chipletarch.workload import Mapping, load_model
+
+
+@pytest.fixture(scope="module")
+def h100():
+    return load_architecture("h100-sxm")
+
+
+def _mach(arch, dpp=1):
+    return compile_design(arch, dpp).machine
+
+
+# ------------------------------------------------------------------------ contract
+def test_result_contract(h100):
+    r = simulate(h100, "llama3.1-8b", "decode", batch=4, context_len=512)
+    assert r.ttft_s is None and r.tpot_s == r.latency_s
+    assert r.latency_s == pytest.approx(float(r.ops["total_time_s"].sum()), rel=1e-12)
+    assert np.allclose(r.ops["total_time_s"], r.ops["time_s"] * r.ops["repeat"])
+    assert r.tokens_per_s == pytest.approx(4 / r.latency_s)
+    assert set(r.ops["bound_by"]) <= set(BOUNDS)
+    assert sum(r.bound_share().values()) == pytest.approx(1.0)
+    d = json.loads(r.to_json())
+    assert d["tpot_s"] == pytest.approx(r.latency_s) and len(d["ops"]) == len(r)
+    assert "TPOT" in r.summary() and "bound by" in r.summary()
+    # MACs per format: matrix FLOPs / 2, all bf16 here
+    mat = np.isin(r.ops["kind"], ["GEMM", "GROUPED_GEMM", "ATTN_PREFILL", "ATTN_DECODE"])
+    assert r.macs_by_format == {"bf16": pytest.approx(
+        float((r.ops["flops"][mat] * r.ops["repeat"][mat]).sum()) / 2)}
+    p = simulate("h100-sxm", "llama3.1-8b", "prefill", batch=2, seq_len=512)
+    assert p.tpot_s is None and p.ttft_s == p.latency_s
+    assert p.tokens_per_s == pytest.approx(2 * 512 / p.latency_s)
+    # names and objects give the same point
+    assert simulate("h100-sxm", load_model("llama3.1-8b"), "prefill", batch=2,
+                    seq_len=512).latency_s == p.latency_s
+    assert chipletarch.simulate is simulate
+
+
+def test_to_pandas_or_clear_error(h100):
+    r = simulate(h100, "tiny", "decode", batch=1, context_len=16)
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        with pytest.raises(SpecError, match="pandas"):
+            r.to_pandas()
+    else:
+        df = r.to_pandas()
+        assert list(df["name"]) == list(r.ops["name"])
+
+
+def test_bad_inputs(h100):
+    with pytest.raises(SpecError, match="seq_len"):
+        simulate(h100, "tiny", "prefill")
+    with pytest.raises(SpecError, match="phase"):
+        simulate(h100, "tiny", "train", seq_len=4)
+    with pytest.raises(InfeasibleError, match="GiB missing"):
+        simulate(h100, "llama3.1-405b", "decode", precision="bf16")
+    with pytest.raises(InfeasibleError, match="devices_per_package must divide"):
+        simulate(h100, "tiny", "decode", devices_per_package=2)
+
+
+# ------------------------------------------------------------------------ closed forms
+def test_decode_memory_bound_closed_form(h100):
+    """A decode step of a model whose ops are memory bound: Σ bytes / peak bandwidth <= TPOT <=
+    Σ (bytes x p-norm factor / (least efficiency x bandwidth) + the largest fixed cost)."""
+    r = simulate(h100, "llama3.1-8b", "decode", batch=1, context_len=1024)
+    m = _mach(h100)
+    bw = m[IDX["hbm_bw"]]
+    rep = r.ops["repeat"]
+    hbm = r.ops["hbm_bytes"]
+    lower = float((hbm * rep).sum()) / bw
+    assert r.latency_s >= lower
+    eff = min(m[IDX["eff_mem"]], m[IDX["attn_dec_eff_mem"]], m[IDX["eff_stream"]])
+    pn = 3.0 ** (1.0 / m[IDX["overlap_p"]])
+    fixed = (3 * m[IDX["launch_s"]] + m[IDX["mem_latency_s"]] + m[IDX["quant_tensor_s"]]
+             + max(m[IDX["attn_fixed_s"]], m[IDX["attn_dec_fixed_s"]], m[IDX["comm_launch_s"]])
+             + m[IDX["attn_tile_s"]])
+    upper = float((rep * (hbm * pn / (eff * bw) + fixed)).sum())
+    assert r.latency_s <= upper
+    # and it is the weights that set it: ~16 GB of bf16 weights per token
+    assert 16e9 / bw < r.latency_s < 1.6 * 16.1e9 / bw + 0.005
+    assert r.bound_share().get("hbm", 0) > 0.6
+
+
+def test_prefill_never_beats_peak(h100):
+    """TTFT >= 2 x params x tokens / peak (the matmul FLOPs of the whole pass at dense peak)."""
+    model = load_model("llama3.1-8b")
+    r = simulate(h100, model, "prefill", batch=1, seq_len=2048)
+    peak = h100.peak_flops("bf16")
+    mat = np.isin(r.ops["kind"], ["GEMM", "GROUPED_GEMM"])
+    gemm_flops = float((r.ops["flops"][mat] * r.ops["repeat"][mat]).sum())
+    # Llama-3.1-8B: 8.03e9 parameters, of which the input embedding and the LM head are
+    # 128256 x 4096 each; every other weight multiplies all 2048 tokens (the head only the last)
+    body = 8.03e9 - 2 * 128256 * 4096
+    assert gemm_flops >= 2 * body * 2048 * 0.99
+    assert r.ttft_s >= gemm_flops / peak
+    assert r.ttft_s >= float((r.ops["flops"] * r.ops["repeat"]).sum()) / peak
+    # a large prefill on one H100 is compute bound and within 2x of peak
+    assert r.ttft_s < 2.0 * gemm_flops / peak
+    assert r.bound_share().get("compute", 0) + r.bound_share().get("sram", 0) > 0.6
+
+
+def test_collectives_are_the_kernel_model(h100):
+    """A TP all-reduce row costs the fastest algorithm of the kernel's collective model over the
+    scale-up port (NVLink: 450 GB/s each way, one device per package)."""
+    r = simulate(h100, "llama3.1-70b", "prefill", batch=1, seq_len=1024, tp=8)
+    ops = r.ops
+    i = list(ops["name"]).index("o_proj_allreduce")
+    m = compile_design(h100).machine
+    nbytes = 1024 * 8192 * 2.0
+    lat = m[IDX["link_latency_s"]]
+    want = min(collective_time(m, "all_reduce", nbytes, 8, alg, link_bw=450e9, latency=lat)
+               for alg in ("ring", "tree", "direct"))
+    assert ops["time_s"][i] == pytest.approx(want, rel=1e-12)
+    assert ops["network_bytes"][i] == pytest.approx(2 * 7 / 8 * nbytes)
+    assert ops["bound_by"][i] in ("network", "overhead")
+    # scale-up port bytes = Σ wire bytes of scope-1 rows x repeat
+    sel = ops["kind"] != "GEMM"
+    assert r.ports["scale_up"]["bytes"] == pytest.approx(
+        float((ops["network_bytes"][sel] * ops["repeat"][sel]).sum()))
+
+
+def test_stack_bytes_conserved(h100):
+    r = simulate(h100, "llama3.1-8b", "prefill", batch=1, seq_len=256)
+    tot = r.total("hbm_bytes")
+    assert sum(s["bytes"] for s in r.stacks.values()) == pytest.approx(tot)
+    # five equal stacks share evenly
+    assert all(s["bytes"] == pytest.approx(tot / 5) for s in r.stacks.values())
+    u = [s["utilization"] for s in r.stacks.values()]
+    assert u[0] == pytest.approx(tot / 5 / (670e9 * r.latency_s))
+    assert r.links == {}
+
+
+def test_pipeline_latency_sums_stages(h100):
+    one = simulate(h100, "llama3.1-70b", "decode", batch=1, context_len=128, tp=8)
+    two = simulate(h100, "llama3.1-70b", "decode", batch=1, context_len=128, tp=4, pp=2)
+    assert set(two.ops["stage"]) == {0, 1}
+    assert two.latency_s == pytest.approx(float(two.ops["total_time_s"].sum()))
+    assert "SEND_RECV" in set(two.ops["kind"])
+    # pp=2 x tp=4 streams twice the weights per device per stage: slower per token than tp=8
+    assert two.latency_s > one.latency_s
+
+
+# ------------------------------------------------------------------------ hypothesis invariants
+_ARCHS = {n: load_architecture(n) for n in ("h100-sxm", "h200-sxm", "b200", "mi300x")}
+
+points = st.fixed_dictionaries({
+    "arch": st.sampled_from(sorted(_ARCHS)),
+    "model": st.sampled_from(["tiny", "llama3.1-8b", "mixtral-8x7b"]),
+    "phase": st.sampled_from(["prefill", "decode"]),
+    "batch": st.integers(1, 32),
+    "seq_len": st.sampled_from([1, 17, 128, 1000]),
+    "context_len": st.sampled_from([0, 100, 2048]),
+    "precision": st.sampled_from(["bf16", "fp8"]),
+    "tp": st.sampled_from([1, 2, 8]),
+    "dpp": st.sampled_from([1, 1, 2]),
+})
+
+
+def _run(p, arch=None):
+    seq = 1 if p["phase"] == "decode" else p["seq_len"]
+    return simulate(arch if arch is not None else _ARCHS[p["arch"]], p["model"], p["phase"],
+                    batch=p["batch"], seq_len=seq, context_len=p["context_len"],
+                    precision=p["precision"], tp=p["tp"], devices_per_package=p["dpp"],
+                    check_memory=False)
+
+
+def _scaled(arch, **factors):
+    """arch with memory bandwidth / cores / clock of every die or stack scaled."""
+    changes = {}
+    if "bw" in factors:
+        changes["memory"] = [s.evolve(bandwidth_gb_s=s.bandwidth_gb_s * factors["bw"])
+                             for s in arch.memory]
+    if "cores" in factors or "clock" in factors:
+        dies = []
+        for d in arch.dies:
+            if getattr(d, "cores", 0):
+                kw = {}
+                if "cores" in factors:
+                    kw["cores"] = d.cores * factors["cores"]
+                if "clock" in factors:
+                    kw["clock_ghz"] = d.clock_ghz * factors["clock"]
+                d = d.evolve(**kw)
+            dies.append(d)
+        changes["dies"] = dies
+    return arch.evolve(**changes)
+
+
+_SCALED = {}
+
+
+def _scaled_cached(name, key):
+    if (name, key) not in _SCALED:
+        f = {"bw": {"bw": 2.0}, "clock": {"clock": 1.5}, "cores": {"cores": 2}}[key]
+        _SCALED[(name, key)] = _scaled(_ARCHS[name], **f)
+    return _SCALED[(name, key)]
+
+
+def _ok(p):
+    try:
+        return _run(p)
+    except InfeasibleError:
+        return None     # the mapping does not divide this model
+
+
+SETTINGS = settings(max_examples=60, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+@SETTINGS
+@given(points)
+def test_no_op_beats_its_roofline(p):
+    r = _ok(p)
+    if r is None:
+        return
+    o = r.ops
+    pl = compile_design(_ARCHS[p["arch"]], p["dpp"])
+    m = pl.machine
+    t = o["time_s"]
+    # memory at peak stack bandwidth
+    assert np.all(t >= o["hbm_bytes"] / m[IDX["hbm_bw"]] * (1 - 1e-9))
+    # FLOPs at the peak of the device for the row's compute format (fallback: 8-bit rate)
+    for i in range(len(r)):
+        f = o["compute_fmt"][i]
+        if o["kind"][i] in ("GEMM", "GROUPED_GEMM", "ATTN_PREFILL", "ATTN_DECODE"):
+            peak = pl.peak_flops.get(f) or max(pl.peak_flops.values())
+        else:
+            peak = pl.vector_flops
+        assert t[i] >= o["flops"][i] / peak * (1 - 1e-9), o["name"][i]
+    # wire bytes at the port's bandwidth per device (scale-up is the wider port everywhere)
+    assert np.all(t >= o["network_bytes"] / pl.scope_bw[1:].max() * (1 - 1e-9))
+    if pl.scope_bw[0] > 0:
+        comm = np.isin(o["kind"], ["ALL_REDUCE", "ALL_GATHER", "REDUCE_SCATTER", "ALL_TO_ALL",
+                                   "SEND_RECV"])
+        assert np.all(t[comm] >= o["d2d_bytes"][comm] / pl.scope_bw[0] * (1 - 1e-9))
+    # links: busiest direction at its peak
+    for name, d in r.links.items():
+        assert d["utilization"] <= 1.0 + 1e-9, name
+    for name, d in r.stacks.items():
+        assert d["utilization"] <= 1.0 + 1e-9, name
+
+
+@SETTINGS
+@given(points, st.sampled_from(["bw", "clock", "cores"]))
+def test_more_resources_never_slower(p, what):
+    r = _ok(p)
+    if r is None:
+        return
+    faster = _run(p, _scaled_cached(p["arch"], what))
+    assert faster.latency_s <= r.latency_s * (1 + 1e-9), (what, faster.latency_s, r.latency_s)
+
+
+@SETTINGS
+@given(points)
+def test_deterministic_and_bytes_conserved(p):
+    r = _ok(p)
+    if r is None:
+        return
+    again = _run(p)
+    assert again.to_json() == r.to_json()
+    dpp = r.devices_per_package
+    assert sum(s["bytes"] for s in r.stacks.values()) == pytest.approx(
+        dpp * r.total("hbm_bytes"), rel=1e-9)
+    pl = compile_design(_ARCHS[p["arch"]], dpp)
+    if pl.links:
+        # every die's path to every stack is the same both ways, so a read and a written byte
+        # cross the same number of link hops: Σ link bytes = Σ read factors x Σ memory bytes
+        assert pl.read_factor.sum() == pytest.approx(pl.write_factor.sum())
+        assert sum(d["bytes"] for d in r.links.values()) == pytest.approx(
+            pl.read_factor.sum() * r.total("hbm_bytes"), rel=1e-9)
+    assert r.total("l2_bytes") >= r.total("hbm_bytes") * (1 - 1e-12)
