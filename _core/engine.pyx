@@ -344,6 +344,9 @@ cdef inline double attn_tile_cycles(const double[::1] mach, double rows, double 
     cdef double load = keys * (a[A_DQK] + a[A_DV]) * a[A_KVBYTES] / mach[M_SMEM_BW]
     if a[A_KVCONVERT] > 0:
         soft += keys * (a[A_DQK] + a[A_DV]) * 2.0 / mach[M_VEC]
+    if a[A_BITS] < 16:
+        # FP8 attention (FA3): P is converted to FP8 and V transposed in registers every tile
+        soft += (rows * keys + keys * a[A_DV]) * 2.0 / mach[M_VEC]
     soft = soft / mach[M_EFF_SFU]
     mma_out[0] = mma
     soft_out[0] = soft

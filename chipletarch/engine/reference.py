@@ -176,6 +176,8 @@ def attn_tile_cycles(mach, rows, keys, a, macs):
     load = keys * (a[A_DQK] + a[A_DV]) * a[A_KVBYTES] / mach[IDX["smem_bw"]]
     if a[A_KVCONVERT] > 0:
         soft += keys * (a[A_DQK] + a[A_DV]) * 2.0 / mach[IDX["vec_flops"]]
+    if a[A_BITS] < 16:      # FP8 attention: P converted to FP8, V transposed in registers
+        soft += (rows * keys + keys * a[A_DV]) * 2.0 / mach[IDX["vec_flops"]]
     soft /= mach[IDX["eff_sfu"]]
     return max(mma, soft, load), mma, soft, load
 
