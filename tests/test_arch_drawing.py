@@ -149,6 +149,44 @@ def test_mi300x_xcds_are_drawn_on_their_iods():
     assert [len(L.mem_edges["iod3"][e]) for e in "LRTB"] == [0, 2, 0, 0]
 
 
+def _synthetic():
+    from chipletarch.arch import Architecture, ComputeDie, Core, IODie, MemoryStack, star
+    core = Core(macs_per_cycle={"bf16": 256})
+    cc = ComputeDie(name="cc", count=8, area_mm2=80, clock_ghz=1.5, cores=16, core=core, memory_interfaces=1)
+    hub = IODie(name="hub", area_mm2=300)
+    yield Architecture(name="star8", technology="organic-substrate", dies=[cc, hub],
+                       memory=[MemoryStack(count=8, generation="lpddr5", capacity_gb=16, bandwidth_gb_s=68,
+                                           attach="cc")],
+                       links=star("hub", [f"cc{i}" for i in range(8)], kind="ucie-standard", bandwidth_gb_s=64))
+    one = ComputeDie(name="chip", clock_ghz=1.0, cores=4, core=core)          # no area, no memory
+    yield Architecture(name="bare", technology="monolithic", dies=[one])
+    wafer = ComputeDie(name="wse", area_mm2=46225, clock_ghz=1.1, cores=900000, core=core)
+    yield Architecture(name="wafer", technology="wafer-scale", dies=[wafer])
+    top = ComputeDie(name="top", stacked=True, area_mm2=100, clock_ghz=1.0, cores=8, core=core,
+                     memory_interfaces=1)
+    base = IODie(name="base", area_mm2=150)
+    yield Architecture(name="stack-mem", technology="3d-hybrid-bonding", dies=[top, base],
+                       memory=[MemoryStack(generation="hbm3", capacity_gb=16, bandwidth_gb_s=800, attach="top")],
+                       links=[{"kind": "ucie-3d", "endpoints": ["top", "base"], "bandwidth_gb_s": 1000}])
+
+
+@pytest.mark.parametrize("arch", list(_synthetic()), ids=lambda a: a.name)
+def test_assorted_shapes_draw(arch, tmp_path):
+    texts = _texts(draw_package(arch, tmp_path / "x.svg").read_text())
+    assert any(t.startswith(arch.name) for t in texts)
+    for inst, _ in arch.die_instances():
+        assert any(t == inst or t.startswith(inst) for t in texts) or len(arch.die_instances()) > 30
+    L = _Layout(arch)
+    assert set(L.mem_boxes) == {m for m, _, _ in arch.memory_instances()}   # every stack drawn
+
+
+def test_star_puts_the_hub_in_the_middle():
+    star8 = next(a for a in _synthetic() if a.name == "star8")
+    L = _Layout(star8)
+    assert (L.rows, L.cols) == (3, 3) and L.cell["hub"] == (1, 1)
+    assert len(set(L.cell.values())) == 9
+
+
 def test_bad_suffix(tmp_path):
     with pytest.raises(SpecError, match="use a .png, .svg or .pdf"):
         draw_package(load_architecture("h100-sxm"), tmp_path / "x.jpeg")

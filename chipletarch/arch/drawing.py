@@ -7,7 +7,8 @@
   nominal size (enough for the dies stacked on it, else the median known area, else 400 mm^2) and a
   dashed outline with "area n/p".
 - Dies that sit on the package are laid out on a grid: the rows of a `mesh` topology when one covers
-  them all (Simba's 6 x 6), else one row for up to three dies and a near-square grid beyond.
+  them all (Simba's 6 x 6); a star (one die linked to all others, e.g. an I/O hub) with the hub in the
+  middle; else one row for up to three dies and a near-square row-major grid beyond.
 - 3D-stacked dies (`stacked: true`, or a die whose only links are `ucie-3d` bonds to one partner) are
   drawn on top of their host, offset with a shadow; their bonds are summarised in the legend.
 - Memory stacks are boxes of a nominal 11 x 10 mm footprint (the spec has no stack area) on the
@@ -96,18 +97,42 @@ def _hosts(arch, links) -> dict[str, str]:
     return host
 
 
-def _grid(arch, floor: list[str]) -> tuple[int, int, list[str]]:
-    """(rows, cols, order) of the dies that sit on the package."""
+def _grid(arch, floor: list[str]) -> tuple[int, int, dict[str, tuple[int, int]]]:
+    """(rows, cols, {die: (row, col)}) for the dies that sit on the package."""
     for t in arch.topology:
         if t.kind == "mesh" and t.rows:
             names = arch.resolve_dies(t.dies)
             if sorted(names) == sorted(floor):
-                return t.rows, len(names) // t.rows, names
+                cols = len(names) // t.rows
+                return t.rows, cols, {n: divmod(k, cols) for k, n in enumerate(names)}
+    # a star (one die linked to every other, the others only to it): the hub in the middle
+    degree = Counter()
+    for link in arch.all_links():
+        a, b = link.endpoints
+        if a in floor and b in floor:
+            degree[a] += 1
+            degree[b] += 1
+    if len(floor) >= 4:
+        hubs = [d for d in floor if degree[d] == len(floor) - 1]
+        if len(hubs) == 1 and all(degree[d] == 1 for d in floor if d != hubs[0]):
+            hub = hubs[0]
+            spokes = [d for d in floor if d != hub]
+            k = 3
+            while k * k < len(spokes) + 1:
+                k += 2
+            mid = k // 2
+            ring = sorted(((r, c) for r in range(k) for c in range(k) if (r, c) != (mid, mid)),
+                          key=lambda rc: (max(abs(rc[0] - mid), abs(rc[1] - mid)),      # inner rings first
+                                          abs(rc[0] - mid) + abs(rc[1] - mid),          # edge centres first
+                                          rc))
+            cells = {hub: (mid, mid)}
+            cells.update(zip(spokes, sorted(ring[:len(spokes)])))
+            return k, k, cells
     n = len(floor)
     if n <= 3:
-        return 1, n, floor
+        return 1, n, {d: (0, k) for k, d in enumerate(floor)}
     cols = math.ceil(math.sqrt(n))
-    return math.ceil(n / cols), cols, floor
+    return math.ceil(n / cols), cols, {d: divmod(k, cols) for k, d in enumerate(floor)}
 
 
 def _edge_plan(r: int, c: int, rows: int, cols: int) -> list[tuple[str, ...]]:
@@ -134,7 +159,7 @@ class _Layout:
             self.guests[h].append(g)
         self.stacks: dict[str, list[tuple[str, object]]] = defaultdict(list)
         for inst, s, die in arch.memory_instances():
-            self.stacks[die].append((inst, s))
+            self.stacks[self.host.get(die, die)].append((inst, s))   # a stacked die's memory: beside its host
 
         known = sorted(d.area_mm2 for i, d in self.dies.items() if d.area_mm2 and i in floor)
         median = known[len(known) // 2] if known else 400.0
@@ -148,8 +173,8 @@ class _Layout:
                 self.nominal.add(i)
                 g_area = sum(self.dies[g].area_mm2 or 0 for g in self.guests.get(i, []))
                 self.side[i] = math.sqrt(1.3 * g_area) if g_area else math.sqrt(median)
-        self.rows, self.cols, order = _grid(arch, floor)
-        self.cell = {inst: divmod(k, self.cols) for k, inst in enumerate(order)}
+        self.rows, self.cols, self.cell = _grid(arch, floor)
+        order = list(self.cell)
         self.s_max = max(self.side.values())
 
         # memory stacks -> edges
