@@ -62,6 +62,10 @@ _LAZY = {
     "CostOptions": "chipletarch.cost",
     "token_cost": "chipletarch.cost",
     "Economics": "chipletarch.cost",
+    # energy (chipletarch.energy)
+    "energy_of": "chipletarch.energy",
+    "simulate_with_energy": "chipletarch.energy",
+    "EnergyReport": "chipletarch.energy",
 }
 
 _SUBMODULES = {"arch", "formats", "workload", "engine", "energy", "cost", "serving", "explore",

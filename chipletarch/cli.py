@@ -19,6 +19,7 @@ COMMAND_MODULES = [
     "chipletarch.workload.commands",
     "chipletarch.formats_commands",
     "chipletarch.engine.commands",
+    "chipletarch.energy.commands",
 ]
 
 
