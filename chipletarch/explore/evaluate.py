@@ -1,0 +1,625 @@
+"""Evaluate sweep points in batches: architecture variants compiled once, operator rows shared.
+
+A design point = an architecture variant x a workload (model, precision, mapping, batch, input
+and output lengths). For every point the sweep runs what `chipletarch.simulate` runs for a
+prefill (batch x input_len tokens, empty cache: TTFT) and a decode step (batch x 1 token at
+`input_len + output_len/2` cached tokens by default: TPOT), the energy model
+(`chipletarch.energy.energy_of`) on both, and the cost model (`package_cost`, `token_cost`).
+
+Why this is fast without a second engine: the engine's per-operator timing is row-independent
+(each row of an operator table is timed from its own columns and the placement), so for one
+compiled placement the operator rows of *all* points of a chunk that share it are concatenated,
+identical rows (same GEMM shape, format, attention shape, bytes, ...) are deduplicated, the
+unique rows are timed in one call of the engine's row evaluator, and per-point latency,
+bound shares and energy counts are segment sums over the rows. Compilation (graph, placement,
+cost, energy coefficients) happens once per architecture variant and per worker; operator tables
+and memory-fit figures are memoised per workload. `reference_point` evaluates one point the slow
+way (simulate + energy_of + token_cost) and the tests hold the batched path to it.
+
+The engine exposes no public batched row evaluator yet; this module uses
+`chipletarch.engine.simulate._evaluate(table, placement)`, the very function `simulate` calls,
+so the numbers are the engine's by construction (the equality test guards it).
+"""
+from __future__ import annotations
+
+import copy
+import math
+import traceback
+from collections import OrderedDict
+
+import numpy as np
+
+from ..errors import ChipletarchError, InfeasibleError, SpecError
+
+GIB = float(1 << 30)
+
+# Quantities of an architecture variant that constraints may use (name -> meaning).
+ARCH_QUANTITIES = {
+    "package_cost_usd": "manufacturing cost of one good package, US$ (package_cost, no NRE)",
+    "tdp_w": "package TDP, W (NaN when the spec has none)",
+    "max_die_area_mm2": "largest die, mm^2",
+    "total_die_area_mm2": "all die instances, mm^2",
+    "footprint_mm2": "die footprint on the carrier (stacked dies excluded), mm^2",
+    "interposer_area_mm2": "carrier area the cost model uses (given or estimated), mm^2",
+    "reticle_mm2": "the technology's largest die (the reticle for interposers), mm^2",
+    "memory_gb": "package memory capacity, GB",
+    "memory_tb_s": "package memory bandwidth, TB/s",
+    "compute_dies": "compute die instances",
+    "peak_tflops_bf16": "dense BF16 TFLOP/s of the package (0 when not supported)",
+    "world": "ranks of the mapping (tp x pp x dp)",
+    "packages": "packages the deployment uses (ceil(world / devices_per_package))",
+}
+
+# Metric columns of the results store (name -> meaning); all REAL.
+METRICS = {
+    "ttft_s": "prefill latency of the batch (batch x input_len tokens), s",
+    "tpot_s": "one decode step at the TPOT context, s",
+    "tokens_per_s": "decode tokens/s of the deployment (batch / TPOT)",
+    "tokens_per_s_per_chip": "tokens/s per package",
+    "tokens_per_s_per_user": "tokens/s each sequence sees (1 / TPOT)",
+    "request_latency_s": "TTFT + output_len x TPOT, s",
+    "j_per_token": "decode energy per generated token, J (energy model, whole deployment)",
+    "j_per_token_prefill": "prefill energy per prompt token, J",
+    "power_w": "average package power while decoding, W (energy model)",
+    "package_cost_usd": "manufacturing cost of one good package, US$",
+    "system_cost_usd": "packages x package cost, US$",
+    "usd_per_mtoken": "$ per million decode tokens (token_cost at the energy model's power)",
+    "memory_used_gib": "memory per package at the end of generation, GiB",
+    "prefill_bound_share": "share of TTFT in ops bound by prefill_bound",
+    "decode_bound_share": "share of TPOT in ops bound by decode_bound",
+}
+TEXT_METRICS = {
+    "prefill_bound": "resource bounding most of TTFT (compute, sram, l2, hbm, d2d, network, "
+                     "overhead)",
+    "decode_bound": "resource bounding most of TPOT",
+}
+
+# Columns of an OpTable that decide an operator row's time and counts (row dedup key).
+_KEY_COLS = ("kind", "m", "n", "k", "groups", "batch", "q_len", "kv_len", "heads", "kv_heads",
+             "qk_head_dim", "v_head_dim", "causal", "window", "flops", "weight_bytes",
+             "act_in_bytes", "act_out_bytes", "kv_read_bytes", "kv_write_bytes", "weight_fmt",
+             "act_fmt", "kv_fmt", "compute_fmt", "comm_bytes", "comm_group", "comm_scope")
+_MATRIX_KINDS = (0, 1, 2, 3)
+_COMM_MIN_KIND = 7
+
+
+class _LRU(OrderedDict):
+    def __init__(self, size):
+        super().__init__()
+        self.size = size
+
+    def get_or(self, key, make):
+        hit = OrderedDict.get(self, key, _LRU)
+        if hit is not _LRU:
+            self.move_to_end(key)
+            return hit
+        v = make()
+        self[key] = v
+        if len(self) > self.size:
+            self.popitem(last=False)
+        return v
+
+
+# ----------------------------------------------------------------------------- per architecture
+class ArchVariant:
+    """One architecture variant: the Architecture (or why it is invalid), its cost, energy
+    coefficients and placements per devices_per_package, all computed once."""
+
+    def __init__(self, arch=None, error: str | None = None, derived: dict | None = None):
+        self.arch = arch
+        self.error = error
+        self.derived = derived or {}
+        self._q = None
+        self._placements = {}
+        self._cost = None
+        self._energy = {}
+
+    def quantities(self) -> dict:
+        if self._q is None:
+            a = self.arch
+            q = {}
+            tech = a.technology
+            q["tdp_w"] = float(a.tdp_w) if a.tdp_w is not None else math.nan
+            q["max_die_area_mm2"] = max((d.area_mm2 or 0.0) for d in a.dies)
+            q["total_die_area_mm2"] = float(a.total_die_area_mm2)
+            q["footprint_mm2"] = float(a.footprint_die_area_mm2)
+            q["reticle_mm2"] = float(tech.max_die_area_mm2)
+            q["memory_gb"] = a.memory_capacity_bytes / 1e9
+            q["memory_tb_s"] = a.memory_bandwidth_bytes_per_s / 1e12
+            q["compute_dies"] = len(a.compute_die_instances())
+            try:
+                q["peak_tflops_bf16"] = a.peak_flops("bf16") / 1e12
+            except ChipletarchError:
+                q["peak_tflops_bf16"] = 0.0
+            pc, err = self.cost()
+            q["package_cost_usd"] = pc.total if pc is not None else math.nan
+            carrier = None
+            if pc is not None:
+                carrier = next((it.get("area_mm2") for it in pc.items
+                                if it.get("category") == "carrier"), None)
+            q["interposer_area_mm2"] = float(carrier if carrier is not None
+                                             else (a.interposer_area_mm2 or 0.0))
+            self._q = q
+        return self._q
+
+    def cost(self):
+        """(PackageCost or None, error message or None)."""
+        if self._cost is None:
+            from ..cost import package_cost
+            try:
+                self._cost = (package_cost(self.arch), None)
+            except ChipletarchError as exc:
+                self._cost = (None, str(exc).splitlines()[0])
+        return self._cost
+
+    def placement(self, dpp: int):
+        pl = self._placements.get(dpp)
+        if pl is None:
+            from ..engine.placement import compile_design
+            try:
+                pl = compile_design(self.arch, dpp)
+            except ChipletarchError as exc:
+                pl = exc
+            self._placements[dpp] = pl
+        return pl
+
+    def energy(self, dpp: int):
+        """Per-row energy coefficients for placement dpp (see _EnergyCoef), or an error string."""
+        e = self._energy.get(dpp)
+        if e is None:
+            try:
+                e = _EnergyCoef(self.arch, self.placement(dpp))
+            except ChipletarchError as exc:
+                e = str(exc).splitlines()[0]
+            self._energy[dpp] = e
+        return e
+
+
+class _EnergyCoef:
+    """The energy model's coefficients folded into per-row weights (energy_of's formulas, which
+    are linear in the per-op counts): J of a row = dev part x world/pp + pkg part x world/(pp
+    dpp), plus static power x packages x latency."""
+
+    def __init__(self, arch, pl):
+        from ..energy import coefficients_of
+        from ..engine.simulate import _FMT_NAMES
+        co = coefficients_of(arch)
+        self.mac_pj = np.array([co.mac_pj.get(f, np.nan) for f in _FMT_NAMES])
+        self.vec = co.vector_pj_per_flop
+        self.sram = co.sram_pj_per_bit
+        self.l2 = co.cache_pj_per_bit
+        self.hbm = float(sum(pl.stack_share[i] * co.stack_pj_per_bit[s]
+                             for i, s in enumerate(pl.stacks)))
+        pj2 = np.repeat(np.array([co.link_pj_per_bit[n] for n in pl.links], dtype=np.float64), 2)
+        self.read = float(pl.read_factor @ pj2) if len(pj2) else 0.0
+        self.write = float(pl.write_factor @ pj2) if len(pj2) else 0.0
+        self.ring = float(pl.ring_factor @ pj2) if len(pj2) and pl.devices_per_package > 1 else 0.0
+        self.port = np.array([0.0, co.port_pj_per_bit.get("scale_up", np.nan),
+                              co.port_pj_per_bit.get("scale_out", np.nan)])
+        self.static_w = (co.static_w or 0.0) + co.hbm_background_w + co.link_standby_w
+        self.dpp = pl.devices_per_package
+
+
+# ----------------------------------------------------------------------------- evaluator
+class Evaluator:
+    """Evaluates points of one spec; holds the per-process caches. `evaluate(indices)` returns
+    one record (dict) per point, in order."""
+
+    def __init__(self, spec):
+        import yaml
+
+        from ..arch.loader import architecture_path
+        self.spec = spec
+        # The base as the user wrote it (unset fields left to the catalog), so that an axis on
+        # memory[0].generation or a process also moves the figures the catalog fills in.
+        try:
+            path = spec.base_file or architecture_path(spec.base_name)
+            with open(path, encoding="utf-8") as fh:
+                self.base_raw = yaml.safe_load(fh)
+        except (SpecError, OSError):
+            self.base_raw = spec.base.to_dict()
+        self._derived_names = sorted(set().union(*[e.names for _, e in spec.derived])
+                                     - {"base"}) if spec.derived else []
+        self._archs = _LRU(256)
+        self._mappings = {}
+        self._fit = _LRU(200_000)
+        self._tables = _LRU(20_000)
+        self._models = {}
+        self._traffic = {}
+
+    # ------------------------------------------------------------------ inputs
+    def workload_of(self, values: dict) -> dict:
+        w = dict(self.spec.workload)
+        for a in self.spec.axes:
+            if not a.is_arch:
+                w[a.name] = values[a.name]
+        if w.get("traffic"):
+            t = self._traffic.get(w["traffic"])
+            if t is None:
+                from ..workload import load_traffic
+                t = self._traffic[w["traffic"]] = load_traffic(w["traffic"])
+            w["input_len"] = max(1, int(round(t.isl.mean)))
+            w["output_len"] = max(1, int(round(t.osl.mean)))
+        return w
+
+    def arch_variant(self, values: dict, wl: dict) -> ArchVariant:
+        spec = self.spec
+        key = tuple(values[a.name] for a in spec.arch_axes) + \
+            tuple(values.get(n, wl.get(n)) for n in self._derived_names)
+        return self._archs.get_or(key, lambda: self._build_arch(values, wl))
+
+    def _build_arch(self, values, wl) -> ArchVariant:
+        from ..arch import Architecture
+        from .spec import format_path
+        d = copy.deepcopy(self.base_raw)
+        derived = {}
+        try:
+            for a in self.spec.arch_axes:
+                _set_raw(d, a.path, values[a.name])
+            ns = dict(wl)
+            ns.update(values)
+            ns["base"] = self.spec.base
+            for parts, e in self.spec.derived:
+                v = e(ns)
+                if isinstance(v, float) and not math.isfinite(v):
+                    raise SpecError(f"derived {format_path(parts)} = {v}")
+                derived[format_path(parts)] = v
+                _set_raw(d, parts, v)
+            arch = Architecture.from_dict(d)
+        except SpecError as exc:
+            msg = " ".join(str(exc).split())
+            return ArchVariant(None, _arch_reason(msg), derived)
+        return ArchVariant(arch, None, derived)
+
+    def _model(self, name):
+        m = self._models.get(name)
+        if m is None:
+            from ..workload import load_model
+            m = self._models[name] = load_model(name)
+        return m
+
+    def _mapping(self, wl, arch):
+        from ..workload import Mapping
+        port = getattr(arch, "scale_up", None)
+        sup = int(getattr(port, "domain_size", 0) or 8)
+        key = (wl["model"], wl["tp"], wl["pp"], wl["ep"], wl["dp"], wl["attention_dp"],
+               wl["devices_per_package"], sup)
+        hit = self._mappings.get(key)
+        if hit is None:
+            try:
+                m = Mapping(tp=wl["tp"], pp=wl["pp"], ep=wl["ep"], dp=wl["dp"],
+                            attention_dp=wl["attention_dp"],
+                            dies_per_package=wl["devices_per_package"], scaleup_packages=sup)
+                m.validate(self._model(wl["model"]).config)
+                hit = (m, None)
+            except ChipletarchError as exc:
+                hit = (None, "mapping: " + " ".join(str(exc).split()))
+            self._mappings[key] = hit
+        return hit
+
+    def _contexts(self, wl):
+        isl, osl = wl["input_len"], wl["output_len"]
+        mode = self.spec.options["tpot_context"]
+        ctx = isl + (osl // 2 if mode == "mid" else osl - 1 if mode == "end" else 0)
+        return isl, ctx
+
+    def _memory_need(self, wl, mapping):
+        """Bytes per package the deployment needs (max over the prefill and the last decode
+        step), from the workload's check_memory_fit with an unbounded capacity (memoised: it
+        does not depend on the architecture beyond ranks per package)."""
+        key = (wl["model"], wl["precision"], mapping, wl["batch"], wl["input_len"],
+               wl["output_len"])
+
+        def make():
+            from ..workload import check_memory_fit
+            mdl = self._model(wl["model"])
+            probe = _Probe(mapping.dies_per_package)
+            try:
+                pre = check_memory_fit(mdl, probe, mapping, batch=wl["batch"], context_len=0,
+                                       precision=wl["precision"], phase="prefill",
+                                       seq_len=wl["input_len"])
+                dec = check_memory_fit(mdl, probe, mapping, batch=wl["batch"],
+                                       context_len=wl["input_len"] + wl["output_len"] - 1,
+                                       precision=wl["precision"], phase="decode", seq_len=1)
+            except ChipletarchError as exc:
+                return " ".join(str(exc).split())
+            return max(pre.total, dec.total)
+        return self._fit.get_or(key, make)
+
+    def _table(self, wl, mapping, phase, ctx):
+        key = (wl["model"], wl["precision"], mapping, phase, wl["batch"],
+               wl["input_len"] if phase == "prefill" else 1, 0 if phase == "prefill" else ctx)
+
+        def make():
+            mdl = self._model(wl["model"])
+            return mdl.operators(phase, wl["batch"], key[5], key[6], wl["precision"], mapping)
+        return key, self._tables.get_or(key, make)
+
+    # ------------------------------------------------------------------ main entry
+    def evaluate(self, indices) -> list:
+        """Records for points `indices` (list of dicts: inputs, status, reason, metrics)."""
+        spec = self.spec
+        values_list = spec.points(indices)
+        records = []
+        groups: dict = {}     # (id(variant), dpp) -> (variant, [(rec, wl, mapping, pkey, dkey)])
+        for idx, values in zip(indices, values_list):
+            rec = {"idx": int(idx)}
+            rec.update(values)
+            try:
+                self._prepare(rec, values, groups)
+            except ChipletarchError as exc:
+                rec["status"], rec["reason"] = "infeasible", " ".join(str(exc).split())
+            except Exception as exc:  # noqa: BLE001  (a bug: recorded, never silently dropped)
+                rec["status"] = "error"
+                rec["reason"] = f"{type(exc).__name__}: {exc} | " + \
+                    traceback.format_exc(limit=3).replace("\n", " ")[-400:]
+            records.append(rec)
+        for variant, dpp, items in groups.values():
+            try:
+                self._evaluate_group(variant, dpp, items)
+            except ChipletarchError as exc:
+                for it in items:
+                    it[0]["status"] = "infeasible"
+                    it[0]["reason"] = " ".join(str(exc).split())
+        return records
+
+    def _prepare(self, rec, values, groups):
+        spec = self.spec
+        wl = self.workload_of(values)
+        for k in ("model", "precision", "tp", "pp", "ep", "dp", "attention_dp",
+                  "devices_per_package", "batch", "input_len", "output_len"):
+            rec[k] = wl[k]
+        v = self.arch_variant(values, wl)
+        rec.update(v.derived)
+        if v.error:
+            rec["status"], rec["reason"] = "pruned", v.error
+            return
+        arch = v.arch
+        q = v.quantities()
+        rec["package_cost_usd"] = q["package_cost_usd"]
+        mapping, why = self._mapping(wl, arch)
+        if mapping is None:
+            rec["status"], rec["reason"] = "pruned", why
+            return
+        dpp = wl["devices_per_package"]
+        pl = v.placement(dpp)
+        if isinstance(pl, Exception):
+            rec["status"], rec["reason"] = "pruned", "placement: " + " ".join(str(pl).split())
+            return
+        world = mapping.world
+        packages = -(-world // dpp)
+        if spec.constraints:
+            ns = dict(q)
+            ns.update(wl)
+            ns.update(values)
+            ns.update(world=world, packages=packages, base=spec.base, arch=arch)
+            for c in spec.constraints:
+                ok = c.require(ns)
+                if not ok:
+                    rec["status"] = "pruned"
+                    rec["reason"] = f"constraint {c.name}: {c.require.text}" + \
+                        (f" ({c.reason})" if c.reason else "")
+                    return
+        need = self._memory_need(wl, mapping)
+        if isinstance(need, str):
+            rec["status"], rec["reason"] = "pruned", "memory: " + need
+            return
+        cap = arch.memory_capacity_bytes * spec.options["memory_utilization"]
+        rec["memory_used_gib"] = need / GIB
+        if need > cap:
+            rec["status"] = "pruned"
+            rec["reason"] = (f"memory: needs {need / GIB:.1f} GiB per package, has "
+                             f"{cap / GIB:.1f} GiB")
+            return
+        isl, ctx = self._contexts(wl)
+        pkey, ptab = self._table(wl, mapping, "prefill", ctx)
+        dkey, dtab = self._table(wl, mapping, "decode", ctx)
+        g = groups.get((id(v), dpp))
+        if g is None:
+            g = groups[(id(v), dpp)] = (v, dpp, [])
+        g[2].append((rec, wl, world, packages, pkey, ptab, dkey, dtab))
+
+    def _evaluate_group(self, v, dpp, items):
+        """Time every point of one (architecture variant, devices_per_package) group."""
+        from ..engine.simulate import _evaluate
+        pl = v.placement(dpp)
+        tabs: dict = {}
+        for it in items:
+            for key, tab in ((it[4], it[5]), (it[6], it[7])):
+                if key not in tabs:
+                    tabs[key] = tab
+        keys = list(tabs)
+        pos = {k: i for i, k in enumerate(keys)}
+        rows = _RowSet(tuple(tabs[k] for k in keys))
+        res = _evaluate(rows.unique, pl)
+        ops = res["ops"]
+        per = rows.per_table(ops, pl, v.energy(dpp))
+        pc, _ = v.cost()
+        for it in items:
+            rec, wl, world, packages, pkey, _, dkey, _ = it
+            p, d = pos[pkey], pos[dkey]
+            ttft = per["latency"][p]
+            tpot = per["latency"][d]
+            batch = wl["batch"]
+            rec["status"], rec["reason"] = "ok", None
+            rec["ttft_s"] = ttft
+            rec["tpot_s"] = tpot
+            tps = batch / tpot if tpot > 0 else math.nan
+            rec["tokens_per_s"] = tps
+            rec["tokens_per_s_per_chip"] = tps / packages
+            rec["tokens_per_s_per_user"] = 1.0 / tpot if tpot > 0 else math.nan
+            rec["request_latency_s"] = ttft + wl["output_len"] * tpot
+            rec["prefill_bound"], rec["prefill_bound_share"] = per["bound"][p]
+            rec["decode_bound"], rec["decode_bound_share"] = per["bound"][d]
+            rec["system_cost_usd"] = rec["package_cost_usd"] * packages
+            pp = wl["pp"]
+            e = per["energy"]
+            if e is not None:
+                static = e.static_w * packages
+                j_dec = (per["e_dev"][d] * world / pp + per["e_pkg"][d] * world / (pp * dpp)
+                         + static * tpot)
+                j_pre = (per["e_dev"][p] * world / pp + per["e_pkg"][p] * world / (pp * dpp)
+                         + static * ttft)
+                rec["j_per_token"] = j_dec / batch
+                rec["j_per_token_prefill"] = j_pre / (batch * wl["input_len"])
+                rec["power_w"] = j_dec / (packages * tpot) if tpot > 0 else math.nan
+            power = rec.get("power_w")
+            if pc is not None and tps > 0:
+                rec["usd_per_mtoken"] = _usd_per_mtoken(pc, tps / packages, power)
+
+
+def _usd_per_mtoken(pc, tps_per_package, power):
+    from ..cost import token_cost
+    kw = {} if power is None or not math.isfinite(power) else {"power_w": power}
+    try:
+        return token_cost(pc, tps_per_package, **kw).usd_per_million_tokens
+    except ChipletarchError:
+        return math.nan
+
+
+class _Probe:
+    """What check_memory_fit duck-types, with room for anything: the sweep compares the usage
+    with each variant's capacity itself (the usage does not depend on the capacity)."""
+
+    memory_capacity_bytes = math.inf
+
+    def __init__(self, n):
+        self._n = n
+
+    def compute_die_instances(self):
+        return [(f"device{i}", None) for i in range(self._n)]
+
+
+def _set_raw(d, parts, value):
+    obj = d
+    for p in parts[:-1]:
+        try:
+            obj = obj[p]
+        except (KeyError, IndexError, TypeError):
+            from .spec import format_path
+            raise SpecError(f"field path {format_path(parts)}: '{p}' is not in the base YAML "
+                            f"(set it there first)") from None
+    obj[parts[-1]] = value
+
+
+def _arch_reason(msg: str) -> str:
+    """Category prefix for an invalid variant (the schema's own message follows)."""
+    low = msg.lower()
+    if "reticle" in low:
+        return "reticle: " + msg
+    if "interposer" in low:
+        return "interposer: " + msg
+    return "invalid architecture: " + msg
+
+
+class _RowSet:
+    """The operator rows of several tables, concatenated and deduplicated.
+
+    `unique` is an OpTable of the distinct rows (first occurrence keeps its name); `inv` maps
+    every concatenated row to its unique row; `starts` are the table offsets."""
+
+    def __init__(self, tables):
+        from ..workload import OpTable
+        from ..workload.optable import COLUMN_NAMES
+        self.tables = tables
+        lens = np.array([len(t) for t in tables], dtype=np.int64)
+        self.starts = np.concatenate([[0], np.cumsum(lens)[:-1]])
+        self.lens = lens
+        cat = {c: np.concatenate([t.columns[c] for t in tables]) for c in COLUMN_NAMES}
+        key = np.stack([cat[c].astype(np.float64) for c in _KEY_COLS], axis=1)
+        key = np.ascontiguousarray(key)
+        view = key.view(np.dtype((np.void, key.dtype.itemsize * key.shape[1]))).ravel()
+        _, first, inv = np.unique(view, return_index=True, return_inverse=True)
+        self.inv = inv.ravel()
+        self.repeat = cat["repeat"].astype(np.float64)
+        self.writes = (cat["act_out_bytes"] + cat["kv_write_bytes"]).astype(np.float64)
+        self.kind = cat["kind"].astype(np.int64)
+        self.scope = cat["comm_scope"].astype(np.int64)
+        self.cf = cat["compute_fmt"].astype(np.int64)
+        uniq = {c: cat[c][first] for c in COLUMN_NAMES}
+        uniq["repeat"] = np.ones(len(first), dtype=np.int64)
+        self.unique = OpTable(uniq)
+        self.n = len(self.inv)
+
+    def per_table(self, ops, pl, energy) -> dict:
+        from ..engine.result import BOUNDS
+        inv = self.inv
+        time = np.asarray(ops["time_s"])[inv]
+        total = time * self.repeat
+        seg = np.repeat(np.arange(len(self.tables)), self.lens)
+        latency = np.bincount(seg, weights=total, minlength=len(self.tables))
+        bmap = {b: i for i, b in enumerate(BOUNDS)}
+        bcode = np.array([bmap[b] for b in ops["bound_by"]], dtype=np.int64)[inv]
+        share = np.bincount(seg * len(BOUNDS) + bcode, weights=total,
+                            minlength=len(self.tables) * len(BOUNDS)).reshape(-1, len(BOUNDS))
+        bidx = share.argmax(axis=1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            bshare = share[np.arange(len(bidx)), bidx] / latency
+        bound = [(BOUNDS[b], float(s)) for b, s in zip(bidx, bshare)]
+        out = {"latency": latency, "bound": bound, "energy": None}
+        if isinstance(energy, _EnergyCoef):
+            e = energy
+            flops = np.asarray(ops["flops"])[inv]
+            matrix = np.isin(self.kind, _MATRIX_KINDS)
+            dev = np.where(matrix, flops / 2.0 * e.mac_pj[self.cf], flops * e.vec)
+            dev = dev + np.asarray(ops["sram_bytes"])[inv] * 8 * e.sram
+            dev = dev + np.asarray(ops["l2_bytes"])[inv] * 8 * e.l2
+            hbm = np.asarray(ops["hbm_bytes"])[inv]
+            is_comm = self.kind >= _COMM_MIN_KIND
+            reads = hbm - self.writes
+            d2d = np.asarray(ops["d2d_bytes"])[inv]
+            net = np.asarray(ops["network_bytes"])[inv]
+            pkg = hbm * 8 * e.hbm + (reads * e.read + self.writes * e.write) * 8
+            pkg = pkg + np.where(is_comm, d2d, 0.0) * e.ring * 8
+            port = e.port[np.clip(self.scope, 0, 2)]
+            pkg = pkg + np.where(is_comm & (self.scope > 0) & (net > 0), net * port, 0.0) \
+                * 8 * e.dpp
+            out["e_dev"] = np.bincount(seg, weights=dev * self.repeat * 1e-12,
+                                       minlength=len(self.tables))
+            out["e_pkg"] = np.bincount(seg, weights=pkg * self.repeat * 1e-12,
+                                       minlength=len(self.tables))
+            out["energy"] = e
+        return out
+
+
+# ----------------------------------------------------------------------------- reference
+def reference_point(spec, i: int) -> dict:
+    """Point `i` evaluated the slow way: simulate (prefill and decode), energy_of, token_cost.
+
+    Used by the tests to hold the batched path to the engine's own entry points."""
+    from ..cost import package_cost, token_cost
+    from ..energy import energy_of
+    from ..engine.simulate import simulate
+    ev = Evaluator(spec)
+    values = spec.point(i)
+    wl = ev.workload_of(values)
+    v = ev.arch_variant(values, wl)
+    if v.error:
+        return {"status": "pruned", "reason": v.error}
+    mapping, why = ev._mapping(wl, v.arch)
+    if mapping is None:
+        return {"status": "pruned", "reason": why}
+    isl, ctx = ev._contexts(wl)
+    kw = dict(precision=wl["precision"], mapping=mapping, check_memory=False)
+    pre = simulate(v.arch, wl["model"], "prefill", batch=wl["batch"], seq_len=isl, **kw)
+    dec = simulate(v.arch, wl["model"], "decode", batch=wl["batch"], seq_len=1,
+                   context_len=ctx, **kw)
+    ep = energy_of(pre, v.arch)
+    ed = energy_of(dec, v.arch)
+    pc = package_cost(v.arch)
+    packages = -(-mapping.world // mapping.dies_per_package)
+    tps = dec.tokens_per_s
+    return {"status": "ok", "ttft_s": pre.latency_s, "tpot_s": dec.latency_s,
+            "tokens_per_s": tps, "tokens_per_s_per_chip": tps / packages,
+            "j_per_token": ed.total / dec.tokens_per_step if hasattr(ed, "total")
+            else sum(ed.components.values()) / dec.tokens_per_step,
+            "j_per_token_prefill": sum(ep.components.values()) / pre.tokens_per_step,
+            "power_w": ed.average_power_w, "package_cost_usd": pc.total,
+            "usd_per_mtoken": token_cost(pc, tps / packages,
+                                         power_w=ed.average_power_w).usd_per_million_tokens,
+            "decode_bound": max(dec.bound_share().items(), key=lambda kv: kv[1])[0],
+            "prefill_bound": max(pre.bound_share().items(), key=lambda kv: kv[1])[0]}
+
+
+__all__ = ["Evaluator", "ArchVariant", "reference_point", "ARCH_QUANTITIES", "METRICS",
+           "TEXT_METRICS"]
