@@ -90,17 +90,31 @@ cdef enum:
     B_HBM = 3
     B_OVERHEAD = 4
 
-cdef int TILE_M[4]
-cdef int TILE_N[6]
+# Candidate CTA tiles. GPU-style dies stop at 256 (at most four 64-row MMA warpgroups per CTA,
+# accumulators in registers); systolic dies go to 1024 (accumulators in the core's SRAM). The
+# machine's own granule (tile_m_min x max(tile_n_min, format granule)) is always a candidate too.
+DEF NTM = 8
+DEF NTN = 10
+cdef int TILE_M[NTM]
+cdef int TILE_N[NTN]
 cdef int SPLITS[10]
-TILE_M[:] = [64, 128, 192, 256]
-TILE_N[:] = [16, 32, 64, 128, 192, 256]
+TILE_M[:] = [64, 128, 192, 256, 384, 512, 768, 1024]
+TILE_N[:] = [16, 32, 64, 128, 192, 256, 384, 512, 768, 1024]
+cdef int GPU_TILE_MAX = 256
 SPLITS[:] = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32]
 cdef double KSTEP_BYTES = 128.0
 
 
 cdef inline long cdiv(long a, long b) noexcept nogil:
     return (a + b - 1) // b
+
+
+cdef inline bint in_list(int v, int* arr, int n) noexcept nogil:
+    cdef int i
+    for i in range(n):
+        if arr[i] == v:
+            return True
+    return False
 
 
 cdef inline double pnorm3(double a, double b, double c, double p) noexcept nogil:
@@ -181,7 +195,8 @@ cdef double gemm_core(const double[::1] mach, long m, long n, long k, const doub
     cdef double rescale, occ
     cdef double tile_cyc, t_core, l2b, t_l2, body, t, fm = <double>m, fn = <double>n
     cdef long ksteps_all, tiles, steps, waves
-    cdef int i, j, si, tm, tn, s, best_bound = B_OVERHEAD
+    cdef int i, j, si, tm, tn, s, tm_base, tn_base, fallback, best_bound = B_OVERHEAD
+    cdef bint granule
     if m <= 0 or n <= 0 or k <= 0:
         bound[0] = B_OVERHEAD
         return 0.0
@@ -197,71 +212,97 @@ cdef double gemm_core(const double[::1] mach, long m, long n, long k, const doub
         fixed += mach[M_QB]
         quant_t = fm * k * (2.0 + ab) / hbm_bw
     best_t = INFINITY
-    for i in range(4):
-        tm = TILE_M[i]
-        if tm % (<int>tm_min) != 0:
-            continue
-        # Hopper's block-scaled kernels (DeepGEMM lineage) use 64-row tiles only when m <= 64
-        if soft_scale and tm == 64 and m > 64:
-            continue
-        for j in range(6):
-            tn = TILE_N[j]
-            if tn % (<int>tn_min) != 0 or tn % (<int>d[D_TN_GRAN]) != 0:
+    tm_base = <int>tm_min
+    tn_base = <int>(ceil(fmax(tn_min, d[D_TN_GRAN]) / tn_min) * tn_min)
+    # pass 0: the machine's granule tile (the hardware can always run it) and every candidate
+    # that respects the register / SRAM limits; pass 1, only if pass 0 found nothing (a software
+    # tile rule excluded the granule and nothing else fits): the granule tile regardless
+    for fallback in range(2):
+        if fallback and best_t < INFINITY:
+            break
+        for i in range(NTM + 1):
+            tm = TILE_M[i] if i < NTM else tm_base
+            if i == NTM and in_list(tm_base, TILE_M, NTM):
+                continue          # the granule is already a listed candidate
+            if tm % tm_base != 0:
                 continue
-            # fp32 accumulators live in half the register file; software block scaling keeps two
-            # sets (the MMA's partial sum and the promoted total)
-            if tm * tn * 4.0 * (2.0 if soft_scale else 1.0) > 0.5 * rf:
-                continue
-            stage = (tm * ab + tn * bb) * tk
-            if 2.0 * stage > smem:
-                continue
-            tiles = cdiv(m, tm) * cdiv(n, tn)
-            fetch = (fmin(<double>tm, fm) * ab + fmin(<double>tn, fn) * bb) * tk
-            load = fetch / smem_bw
-            rescale = 0.0
-            if soft_scale:
-                rescale = (tk / block_k) * (tm * tn * 4.0 / vec + mach[M_DRAIN])
-            for si in range(10):
-                s = SPLITS[si]
-                # software block scaling keeps the fp32 promotion in one CTA's registers: the
-                # production kernels (DeepGEMM-style) have no split-K
-                if s > 1 and (tiles * s > cores or s > ksteps_all or soft_scale):
-                    break
-                steps = cdiv(ksteps_all, s)
-                waves = cdiv(tiles * s, <long>cores)
-                # sustained matrix clock under the power limit: the fitted shortfall (1 - eff)
-                # applies in proportion to the share of cores busy
-                occ = (tiles * s) / (waves * cores)
-                mma = tm * tn * tk / (macs * (1.0 - (1.0 - eff) * occ))
-                # rescale FMAs run beside the MMAs of the other warpgroup; the share that shows
-                # (fitted) grows with occupancy like the power-limited clock
-                step = fmax(mma, load) + mach[M_RESCALE] * occ * rescale
-                out_b = 4.0 if s > 1 else cb
-                tile_cyc = steps * step + tm * tn * out_b / smem_bw
-                if sys_r > 0:
-                    tile_cyc += sys_r + sys_c
-                t_core = waves * (tile_cyc / clock + mach[M_MEM_LAT])
-                t_hbm = hbm_traffic(fm, fn, <double>k, ab, bb, cb, mach[M_L2], tm, tn, cores,
-                                    <double>cdiv(m, tm), <double>cdiv(n, tn), <double>waves,
-                                    warm) / hbm_bw
-                l2b = tiles * s * steps * fetch
-                if s > 1:
-                    l2b += 2.0 * s * fm * fn * 4.0
-                t_l2 = l2b / l2_bw
-                body = pnorm3(t_core, t_hbm, t_l2, p)
-                t = fixed + body + quant_t
-                if s > 1:
-                    t += mach[M_LAUNCH]      # split-K partials are summed by a second kernel
-                if t < best_t:
-                    best_t = t
-                    if t - body > body:
-                        best_bound = B_OVERHEAD
-                    elif t_core >= t_hbm and t_core >= t_l2:
-                        best_bound = B_SRAM if load > mma else B_COMPUTE
-                    elif t_hbm >= t_l2:
-                        best_bound = B_HBM
+            for j in range(NTN + 1):
+                tn = TILE_N[j] if j < NTN else tn_base
+                if j == NTN and in_list(tn_base, TILE_N, NTN):
+                    continue
+                if tn % (<int>tn_min) != 0 or tn % (<int>d[D_TN_GRAN]) != 0:
+                    continue
+                stage = (tm * ab + tn * bb) * tk
+                granule = tm == tm_base and tn == tn_base
+                if fallback:
+                    if not granule:
+                        continue
+                else:
+                    # Hopper's block-scaled kernels (DeepGEMM lineage): 64-row tiles for m <= 64
+                    if soft_scale and tm == 64 and m > 64:
+                        continue
+                    if granule:
+                        pass          # the hardware's own tile always runs
+                    elif sys_r > 0:
+                        # systolic: double-buffered stages + the fp32 output tile in SRAM
+                        if 2.0 * stage + tm * tn * 4.0 > smem:
+                            continue
                     else:
-                        best_bound = B_L2
+                        if tm > GPU_TILE_MAX or tn > GPU_TILE_MAX:
+                            continue
+                        # fp32 accumulators live in half the register file; software block
+                        # scaling keeps two sets (the MMA's partial sum and the promoted total)
+                        if tm * tn * 4.0 * (2.0 if soft_scale else 1.0) > 0.5 * rf:
+                            continue
+                        if 2.0 * stage > smem:
+                            continue
+                tiles = cdiv(m, tm) * cdiv(n, tn)
+                fetch = (fmin(<double>tm, fm) * ab + fmin(<double>tn, fn) * bb) * tk
+                load = fetch / smem_bw
+                rescale = 0.0
+                if soft_scale:
+                    rescale = (tk / block_k) * (tm * tn * 4.0 / vec + mach[M_DRAIN])
+                for si in range(10):
+                    s = SPLITS[si]
+                    # software block scaling keeps the fp32 promotion in one CTA's registers: the
+                    # production kernels (DeepGEMM-style) have no split-K
+                    if s > 1 and (tiles * s > cores or s > ksteps_all or soft_scale):
+                        break
+                    steps = cdiv(ksteps_all, s)
+                    waves = cdiv(tiles * s, <long>cores)
+                    # sustained matrix clock under the power limit: the fitted shortfall (1 - eff)
+                    # applies in proportion to the share of cores busy
+                    occ = (tiles * s) / (waves * cores)
+                    mma = tm * tn * tk / (macs * (1.0 - (1.0 - eff) * occ))
+                    # rescale FMAs run beside the MMAs of the other warpgroup; the share that shows
+                    # (fitted) grows with occupancy like the power-limited clock
+                    step = fmax(mma, load) + mach[M_RESCALE] * occ * rescale
+                    out_b = 4.0 if s > 1 else cb
+                    tile_cyc = steps * step + tm * tn * out_b / smem_bw
+                    if sys_r > 0:
+                        tile_cyc += sys_r + sys_c
+                    t_core = waves * (tile_cyc / clock + mach[M_MEM_LAT])
+                    t_hbm = hbm_traffic(fm, fn, <double>k, ab, bb, cb, mach[M_L2], tm, tn, cores,
+                                        <double>cdiv(m, tm), <double>cdiv(n, tn), <double>waves,
+                                        warm) / hbm_bw
+                    l2b = tiles * s * steps * fetch
+                    if s > 1:
+                        l2b += 2.0 * s * fm * fn * 4.0
+                    t_l2 = l2b / l2_bw
+                    body = pnorm3(t_core, t_hbm, t_l2, p)
+                    t = fixed + body + quant_t
+                    if s > 1:
+                        t += mach[M_LAUNCH]      # split-K partials are summed by a second kernel
+                    if t < best_t:
+                        best_t = t
+                        if t - body > body:
+                            best_bound = B_OVERHEAD
+                        elif t_core >= t_hbm and t_core >= t_l2:
+                            best_bound = B_SRAM if load > mma else B_COMPUTE
+                        elif t_hbm >= t_l2:
+                            best_bound = B_HBM
+                        else:
+                            best_bound = B_L2
     bound[0] = best_bound
     return best_t
 

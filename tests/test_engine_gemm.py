@@ -46,6 +46,22 @@ def test_compute_bound_closed_form():
     assert t3 == pytest.approx(2 * 65536e-9, rel=1e-9)
 
 
+def test_systolic_fill_drain_closed_form():
+    # 128x128 systolic core: one 128x128 output tile, k = 64 (one bf16 k-step), plus rows + cols
+    # cycles of fill and drain
+    m = toy(sys_rows=128, sys_cols=128, tile_m_min=128, tile_n_min=128)
+    assert gemm_time(m, 128, 128, 64, "bf16") == pytest.approx((128 * 128 * 64 + 256) * 1e-9,
+                                                               rel=1e-9)
+
+
+def test_granule_tile_always_runs():
+    # shared memory too small to double-buffer any tile: the machine's own 64x16 tile still runs
+    assert gemm_time(toy(smem_bytes=1000, rf_bytes=1000), 64, 16, 64, "bf16") == pytest.approx(
+        65536e-9, rel=1e-9)
+    # a die whose granule is not in the candidate list (48-row MMA) is still timed
+    assert np.isfinite(gemm_time(toy(tile_m_min=48), 100, 100, 100, "bf16"))
+
+
 def test_memory_bound_closed_form():
     # 1 x 1024 x 1024 bf16 streaming weights at 1 GB/s: (A + B + C) bytes / bandwidth.
     m = toy(hbm_bw=1e9, macs_16=1e9)

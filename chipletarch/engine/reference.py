@@ -12,8 +12,11 @@ from .machine import IDX
 
 # Candidate CTA tiles (M, N). The k-step is 128 bytes of operand row (the swizzle width of the
 # shared-memory layout): 64 bf16, 128 fp8, 256 fp4 elements.
-TILE_M = (64, 128, 192, 256)
-TILE_N = (16, 32, 64, 128, 192, 256)
+# GPU-style dies stop at 256 (four 64-row MMA warpgroups per CTA, accumulators in registers);
+# systolic dies go to 1024 (accumulators in SRAM); the machine's granule tile is always tried.
+TILE_M = (64, 128, 192, 256, 384, 512, 768, 1024)
+TILE_N = (16, 32, 64, 128, 192, 256, 384, 512, 768, 1024)
+GPU_TILE_MAX = 256
 SPLITS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
 KSTEP_BYTES = 128.0
 
@@ -102,21 +105,39 @@ def gemm_one(mach, m, n, k, d, warm=0):
         quant_t = m * k * (2.0 + ab) / hbm_bw               # one fused read + write with scales
 
     best_t, best_bound = math.inf, OVERHEAD
-    for tm in TILE_M:
-        if tm % tm_min:
-            continue
-        # Hopper's block-scaled kernels (DeepGEMM lineage) use 64-row tiles only when m <= 64
-        if soft_scale and tm == 64 and m > 64:
-            continue
-        for tn in TILE_N:
-            if tn % tn_min or tn % d[F.TILE_N_GRANULE]:
-                continue
-            # fp32 accumulators in half the RF; software block scaling keeps two sets
-            if tm * tn * 4.0 * (2.0 if soft_scale else 1.0) > 0.5 * rf:
+    tm_base = int(tm_min)
+    tn_base = int(math.ceil(max(tn_min, d[F.TILE_N_GRANULE]) / tn_min) * tn_min)
+    tms = TILE_M + (() if tm_base in TILE_M else (tm_base,))
+    tns = TILE_N + (() if tn_base in TILE_N else (tn_base,))
+    for fallback in (False, True):
+        if fallback and best_t < math.inf:
+            break
+        for tm, tn in ((a, b) for a in tms for b in tns):
+            if tm % tm_base or tn % tn_min or tn % d[F.TILE_N_GRANULE]:
                 continue
             stage = (tm * ab + tn * bb) * tk
-            if 2.0 * stage > smem:                     # double buffering must fit
-                continue
+            granule = tm == tm_base and tn == tn_base
+            if fallback:
+                if not granule:
+                    continue
+            else:
+                # Hopper's block-scaled kernels (DeepGEMM lineage): 64-row tiles for m <= 64
+                if soft_scale and tm == 64 and m > 64:
+                    continue
+                if granule:
+                    pass                     # the hardware's own tile always runs
+                elif sys_r > 0:
+                    # systolic: double-buffered stages + fp32 output tile in the core's SRAM
+                    if 2.0 * stage + tm * tn * 4.0 > smem:
+                        continue
+                else:
+                    if tm > GPU_TILE_MAX or tn > GPU_TILE_MAX:
+                        continue
+                    # fp32 accumulators in half the RF; software block scaling keeps two sets
+                    if tm * tn * 4.0 * (2.0 if soft_scale else 1.0) > 0.5 * rf:
+                        continue
+                    if 2.0 * stage > smem:                 # double buffering must fit
+                        continue
             tiles = _cdiv(m, tm) * _cdiv(n, tn)
             # operand bytes actually fetched (TMA does not fetch rows past the matrix edge)
             fetch = (min(tm, m) * ab + min(tn, n) * bb) * tk
