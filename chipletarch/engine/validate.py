@@ -481,9 +481,13 @@ Where it misses and why:
 - Sliding-window prefill (window 128) is under-predicted by about 30 %: the measured kernel
   visits roughly one more 128-key tile per query tile than the window needs.
 - Decode: TensorRT-LLM runs different kernels for bf16 and fp8 KV caches (per-query-head
-  MMHA vs GQA-sharing XQA); at thousands of (sequence, head) CTAs with short caches the bf16
-  kernel is about 2x slower per CTA than the model's GQA-sharing kernel, the fp8 one faster.
-  The model has one split-KV kernel that shares K/V across the GQA group.
+  MMHA vs GQA-sharing XQA); the model has one split-KV kernel that shares K/V across the GQA
+  group (up to `dec_max_group` = 32 query heads, one CTA per head above). Consequences: with
+  thousands of (sequence, head) CTAs and short caches the bf16 kernel is about 2x slower than
+  predicted; with groups above 32 and a bf16 cache the per-head CTAs still share K/V through
+  L2 and run about 2.5x faster than predicted (the fp8 kernel does re-read, as modelled);
+  sliding-window decode with a bf16 cache costs as if the whole cache were read (3-4x the
+  prediction), while the fp8 kernel honours the window as modelled.
 - Short contexts are dominated by fixed per-op costs (about 8 us prefill, 2 us decode beyond
   the launches: RoPE / KV-append pre-pass kernels), fitted, not derived.
 
