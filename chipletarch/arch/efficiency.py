@@ -1,9 +1,18 @@
 """Engine calibration parameters of an architecture (the optional `efficiency:` block).
 
-These derate the ideal roofline of each resource class. The engine engineer owns the meaning and
-fitted values of these fields (fits on shared/reference/silicon H100 measurements, documented in
-the engine docs); the spec layer only validates ranges. Defaults are the ideal machine: every
-efficiency 1.0 and no launch overhead, i.e. the model's upper bound, not a fitted value.
+These derate the ideal roofline of each resource class; the spec layer only validates ranges.
+Meaning in the engine (docs/ENGINE.md; fitted values and how in docs/VALIDATION.md):
+- matrix_efficiency: sustained share of matrix-engine peak at full occupancy (engine slots
+  eff_mat_16, eff_mat_8 and eff_mat_attn; the shortfall scales with the share of cores busy);
+- vector_efficiency: sustained share of SFU + FP32 vector peak in softmax-like work (eff_sfu);
+- memory_efficiency: share of memory bandwidth reached by GEMMs and split-KV decode (eff_mem,
+  attn_dec_eff_mem);
+- link_efficiency: share of link bandwidth reached by collectives (eff_link);
+- kernel_launch_overhead_us: fixed launch + sync cost per kernel (launch_s).
+A field set in the YAML overrides; a field left unset keeps the H100 fit of
+`chipletarch/engine/params.py` as the method (engine/placement.py applies this rule), so the
+defaults below (ideal machine: 1.0 and no overhead) matter only to code that reads this block
+directly, as the model's upper bound.
 """
 from __future__ import annotations
 
