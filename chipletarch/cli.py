@@ -20,6 +20,7 @@ COMMAND_MODULES = [
     "chipletarch.formats_commands",
     "chipletarch.engine.commands",
     "chipletarch.energy.commands",
+    "chipletarch.serving.commands",
 ]
 
 

@@ -1,0 +1,115 @@
+"""`chipletarch serve ARCH MODEL`: co-located vs disaggregated serving study on the CLI.
+
+Prints the best configuration of each mode under the TTFT / TPOT targets (tokens/s per chip,
+per user, TTFT, TPOT, mapping, batch / chunk or pool ratio, KV hand-over time), the gain of
+disaggregated over co-located per interactivity level, and optionally draws both Pareto
+frontiers (`--png`) or dumps everything as JSON (`--json`).
+"""
+from __future__ import annotations
+
+import json
+import math
+
+from .study import DEFAULT_LEVELS, ServingStudy, _traffic_lengths
+
+
+def add_commands(subparsers) -> None:
+    p = subparsers.add_parser("serve", help="co-located vs disaggregated serving: frontiers, "
+                                            "rate matching, gain")
+    p.add_argument("arch", metavar="ARCH", help="bundled architecture name or YAML path")
+    p.add_argument("model", metavar="MODEL", help="bundled model name or YAML path")
+    p.add_argument("--traffic", default=None, help="traffic profile (chat, summarization, ...)")
+    p.add_argument("--isl", type=int, default=None, help="input tokens (instead of --traffic)")
+    p.add_argument("--osl", type=int, default=None, help="output tokens (instead of --traffic)")
+    p.add_argument("--ttft-slo", type=float, default=None, help="TTFT target, ms")
+    p.add_argument("--tpot-slo", type=float, default=None, help="TPOT target, ms")
+    p.add_argument("--precision", default="bf16", help="formats preset (bf16, fp8, ...)")
+    p.add_argument("--max-tp", type=int, default=None, help="largest TP per instance")
+    p.add_argument("--max-packages", type=int, default=None,
+                   help="integer pool sizes within this many packages (default: fluid ratio)")
+    p.add_argument("--png", default=None, help="draw both frontiers to this PNG")
+    p.add_argument("--json", action="store_true", help="print points, frontiers, gains as JSON")
+    p.set_defaults(func=cmd_serve)
+
+
+def _fmt(p) -> str:
+    if p is None:
+        return "  no configuration meets the targets"
+    s = (f"  {p['tokens_per_s_per_chip']:9.1f} tok/s/chip  {p['tokens_per_s_per_user']:7.1f} "
+         f"tok/s/user  TTFT {p['ttft_s'] * 1e3:8.1f} ms  TPOT {p['tpot_s'] * 1e3:7.2f} ms\n")
+    if p["mode"] == "colocated":
+        s += (f"  {p['mapping']} x{p['packages']} pkg, concurrency {p['concurrency']}, "
+              f"token budget {p['chunk']}")
+    else:
+        s += (f"  prefill {p['prefill_mapping']} batch {p['prefill_batch']} : decode "
+              f"{p['decode_mapping']} batch {p['decode_batch']}, P:D instances "
+              f"{p['prefill_instances']:.2f}:{p['decode_instances']:.2f} "
+              f"({p['packages']:.1f} pkg), KV hand-over {p['kv_transfer_s'] * 1e3:.2f} ms")
+    return s
+
+
+def cmd_serve(args) -> int:
+    isl, osl = _traffic_lengths(args.traffic, args.isl, args.osl)
+    st = ServingStudy(args.arch, args.model, args.precision, isl, osl,
+                      ttft_slo_s=None if args.ttft_slo is None else args.ttft_slo / 1e3,
+                      tpot_slo_s=None if args.tpot_slo is None else args.tpot_slo / 1e3,
+                      max_tp=args.max_tp, max_packages=args.max_packages)
+    co_f, dis_f = st.frontiers()
+    best = st.best()
+    gains = st.gains(DEFAULT_LEVELS)
+    if args.png:
+        draw_frontiers(st, args.png)
+    if args.json:
+        co, dis = st.points()
+        print(json.dumps(dict(arch=st.arch.name, model=st.model.name, isl=isl, osl=osl,
+                              precision=args.precision, best=best,
+                              frontier=dict(colocated=co_f, disaggregated=dis_f),
+                              gains=gains, points=dict(colocated=co, disaggregated=dis)),
+                         indent=1, default=float))
+        return 0
+    print(f"{st.model.name} on {st.arch.name} ({args.precision}), ISL {isl:g} / OSL {osl:g}; "
+          f"targets TTFT {args.ttft_slo or '-'} ms, TPOT {args.tpot_slo or '-'} ms")
+    print(f"mappings tried: {', '.join(i.label for i in st.instances())}")
+    for mode in ("colocated", "disaggregated"):
+        print(f"best {mode}:")
+        print(_fmt(best[mode]))
+    print("tokens/s per chip at each interactivity level (TTFT target applied):")
+    print(f"  {'tok/s/user':>10} {'colocated':>10} {'disagg':>10} {'gain':>6}")
+    for g in gains:
+        f = lambda v: "       -" if not math.isfinite(v) else f"{v:10.1f}"  # noqa: E731
+        gv = "     -" if not math.isfinite(g["gain"]) else f"{g['gain']:6.2f}"
+        print(f"  {g['tokens_per_s_per_user']:10.0f} {f(g['colocated'])} "
+              f"{f(g['disaggregated'])} {gv}")
+    if args.png:
+        print(f"frontiers: {args.png}")
+    return 0
+
+
+def draw_frontiers(study, path, title=None) -> None:
+    """Both modes' design points (faint) and Pareto frontiers (lines) to a PNG."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    co, dis = study.points()
+    cf, df = study.frontiers()
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    for pts, front, col, lab in ((co, cf, "tab:blue", "co-located"),
+                                 (dis, df, "tab:red", "disaggregated")):
+        ax.scatter([p["tokens_per_s_per_user"] for p in pts],
+                   [p["tokens_per_s_per_chip"] for p in pts], s=5, color=col, alpha=0.15)
+        ax.plot([p["tokens_per_s_per_user"] for p in front],
+                [p["tokens_per_s_per_chip"] for p in front], "-o", ms=3, color=col, label=lab)
+    if study.tpot_slo_s:
+        ax.axvline(1.0 / study.tpot_slo_s, color="0.5", ls="--", lw=0.8, label="TPOT target")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("tokens/s per user (1 / TPOT)")
+    ax.set_ylabel("output tokens/s per chip")
+    ttft = f", TTFT <= {study.ttft_slo_s * 1e3:g} ms" if study.ttft_slo_s else ""
+    ax.set_title(title or f"{study.model.name} on {study.arch.name}, ISL {study.isl:g} / "
+                          f"OSL {study.osl:g}{ttft}", fontsize=9)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -1,0 +1,302 @@
+"""Request-level discrete-event simulation of one serving deployment (checks `steady.py`).
+
+Requests (ISL, OSL) arrive either in a closed loop (`concurrency` clients, each sending its next
+request the moment the previous one finishes: the serving benchmarks' setting) or open loop
+(Poisson at `rate` requests/s). Time advances by engine iterations whose length comes from the
+same phase latency the steady-state model uses (`mixed_step`, `decode_step`, prefill), with
+contexts rounded to `ctx_bucket` tokens and prompt tokens per step up to `token_bucket` so that
+the memoised engine sees few distinct shapes.
+
+Co-located (`run_colocated`): one instance, continuous batching: every iteration runs all
+decoding requests plus prompt tokens, first-come first-served, up to the token budget `chunk`
+(decode tokens count against it), a prompt split across iterations when it does not fit;
+at most `max_batch` requests admitted at once.
+
+Disaggregated (`run_disaggregated`): `n_prefill` prefill instances (batches of up to
+`prefill_batch` waiting prompts, the least-loaded instance takes each arrival), the KV hand-over
+(one FIFO link per decode instance, `kv_seconds(isl)` per request), and `n_decode` decode
+instances (iterations over up to `decode_batch` sequences; a request joins the least-loaded
+instance when its KV cache has arrived). TTFT ends when the KV cache reaches the decode
+instance (the first token is streamed from there).
+
+Bounded (`n_requests`), seeded, single-threaded. Statistics skip the first `warmup` fraction of
+requests (by arrival) and are measured on the rest; `little` compares the time-averaged number of
+requests in the system with throughput x mean sojourn over the whole run (Little's law, exact
+when the run starts and ends empty).
+"""
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+
+import numpy as np
+
+from ..errors import SpecError
+from .latency import decode_step, mixed_step
+
+
+class _Req:
+    __slots__ = ("i", "isl", "osl", "arrival", "left", "first", "done", "made", "ctx")
+
+    def __init__(self, i, isl, osl, arrival):
+        self.i, self.isl, self.osl, self.arrival = i, int(isl), int(osl), arrival
+        self.left = int(isl)          # prompt tokens not yet prefilled
+        self.first = math.nan         # time of the first token
+        self.done = math.nan
+        self.made = 0                 # output tokens produced
+        self.ctx = 0
+
+
+def _lengths(isl, osl, n, seed):
+    rng = np.random.default_rng(seed)
+    if hasattr(isl, "sample"):
+        a = isl.sample(n, rng)
+    else:
+        a = np.full(n, int(isl), dtype=np.int64)
+    if hasattr(osl, "sample"):
+        b = osl.sample(n, rng)
+    else:
+        b = np.full(n, int(osl), dtype=np.int64)
+    return a, np.maximum(b, 1)
+
+
+def _bucket(x, q):
+    return int(max(q, q * round(x / q))) if q > 1 else int(round(x))
+
+
+class _Source:
+    """Arrivals: closed loop (next request on each completion) or Poisson."""
+
+    def __init__(self, isl, osl, n, seed, concurrency, rate):
+        if (concurrency is None) == (rate is None):
+            raise SpecError("des: give exactly one of concurrency (closed loop) or rate (Poisson)")
+        self.isl, self.osl = _lengths(isl, osl, n, seed)
+        self.n = n
+        self.sent = 0
+        self.closed = concurrency is not None
+        self.rng = np.random.default_rng(seed + 1)
+        self.rate = rate
+        self.t_next = 0.0
+        self.concurrency = concurrency
+
+    def make(self, t):
+        r = _Req(self.sent, self.isl[self.sent], self.osl[self.sent], t)
+        self.sent += 1
+        return r
+
+    def initial(self):
+        """Requests present at t = 0 (closed loop) or the first Poisson arrival time."""
+        if self.closed:
+            return [self.make(0.0) for _ in range(min(self.concurrency, self.n))]
+        self.t_next = float(self.rng.exponential(1.0 / self.rate))
+        return []
+
+    def poisson_until(self, t):
+        out = []
+        while not self.closed and self.sent < self.n and self.t_next <= t:
+            out.append(self.make(self.t_next))
+            self.t_next += float(self.rng.exponential(1.0 / self.rate))
+        return out
+
+    def next_time(self):
+        return self.t_next if (not self.closed and self.sent < self.n) else math.inf
+
+
+def _stats(reqs, warmup, packages, t_end, area):
+    reqs = sorted(reqs, key=lambda r: r.arrival)
+    k = int(len(reqs) * warmup)
+    meas = [r for r in reqs[k:] if np.isfinite(r.done)]
+    if not meas:
+        raise SpecError("des: no request completed after the warm-up")
+    ttft = np.array([r.first - r.arrival for r in meas])
+    tpot = np.array([(r.done - r.first) / (r.osl - 1) for r in meas if r.osl > 1])
+    t0 = min(r.arrival for r in meas)
+    t1 = max(r.done for r in meas)
+    toks = sum(r.osl for r in meas)
+    alld = [r for r in reqs if np.isfinite(r.done)]
+    sojourn = np.mean([r.done - r.arrival for r in alld])
+    thr = len(alld) / t_end
+    return dict(requests=len(meas), ttft_s=float(ttft.mean()), ttft_p50_s=float(np.median(ttft)),
+                ttft_p90_s=float(np.percentile(ttft, 90)),
+                tpot_s=float(tpot.mean()) if len(tpot) else math.nan,
+                tpot_p90_s=float(np.percentile(tpot, 90)) if len(tpot) else math.nan,
+                tokens_per_s=toks / (t1 - t0), requests_per_s=len(meas) / (t1 - t0),
+                tokens_per_s_per_chip=toks / (t1 - t0) / packages,
+                little=dict(mean_in_system=area / t_end, rate_x_sojourn=thr * sojourn),
+                duration_s=t_end)
+
+
+def run_colocated(inst, isl, osl, *, chunk=8192, max_batch=256, concurrency=None, rate=None,
+                  n_requests=400, seed=0, warmup=0.2, ctx_bucket=128, token_bucket=64) -> dict:
+    """Simulate one co-located instance (see module docstring); returns statistics."""
+    src = _Source(isl, osl, n_requests, seed, concurrency, rate)
+    lat = inst.latency
+    waiting = deque(src.initial())
+    running: list = []                # admitted: in prefill (left > 0) or decoding
+    done: list = []
+    t, area, n_sys = 0.0, 0.0, len(waiting)
+    while len(done) < n_requests:
+        for r in src.poisson_until(t):
+            waiting.append(r)
+            n_sys += 1
+        while waiting and len(running) < max_batch:
+            running.append(waiting.popleft())
+        if not running:
+            nt = src.next_time()
+            if not np.isfinite(nt):
+                break
+            area += n_sys * (nt - t)
+            t = nt
+            continue
+        dec = [r for r in running if r.left == 0]
+        budget = chunk - len(dec)
+        chunks = []
+        for r in running:             # FCFS prompt tokens within the budget
+            if budget <= 0:
+                break
+            if r.left > 0:
+                c = min(r.left, budget)
+                chunks.append((r, c))
+                budget -= c
+        p = sum(c for _, c in chunks)
+        if dec:
+            ctx = _bucket(sum(r.ctx for r in dec) / len(dec), ctx_bucket)
+        else:
+            ctx = 0
+        if p:
+            L = _bucket(sum(r.isl for r, _ in chunks) / len(chunks), token_bucket)
+            pb = _bucket(p, token_bucket) if p > token_bucket else p
+            dt = mixed_step(lat, len(dec), ctx, pb, L)
+        else:
+            dt = decode_step(lat, len(dec), ctx)
+        area += n_sys * dt
+        t += dt
+        for r in dec:
+            r.made += 1
+            r.ctx += 1
+        for r, c in chunks:
+            r.left -= c
+            if r.left == 0:           # prompt done: the first token comes with it
+                r.first = t
+                r.made = 1
+                r.ctx = r.isl
+        still = []
+        for r in running:
+            if r.left == 0 and r.made >= r.osl:
+                r.done = t
+                done.append(r)
+                n_sys -= 1
+                if src.closed and src.sent < src.n:
+                    waiting.append(src.make(t))
+                    n_sys += 1
+            else:
+                still.append(r)
+        running = still
+    return _stats(done, warmup, inst.packages, t, area)
+
+
+def run_disaggregated(pre_inst, dec_inst, isl, osl, *, n_prefill=1, n_decode=1, prefill_batch=1,
+                      decode_batch=64, kv_seconds=None, concurrency=None, rate=None,
+                      n_requests=400, seed=0, warmup=0.2, ctx_bucket=128) -> dict:
+    """Simulate a disaggregated deployment (see module docstring); returns statistics.
+    `kv_seconds(tokens)` gives one request's KV hand-over time (default 0)."""
+    src = _Source(isl, osl, n_requests, seed, concurrency, rate)
+    kv = kv_seconds or (lambda n: 0.0)
+    pq = [deque() for _ in range(n_prefill)]
+    p_busy = [False] * n_prefill
+    link_free = [0.0] * n_decode
+    pending = [deque() for _ in range(n_decode)]     # KV arrived, waiting for a batch slot
+    arriving = [0] * n_decode                        # KV in flight to the instance
+    dec_run = [[] for _ in range(n_decode)]
+    d_busy = [False] * n_decode
+    ev: list = []
+    seq = 0
+    done: list = []
+    n_sys, area, t = 0, 0.0, 0.0
+
+    def push(time, kind, a, b=None):
+        nonlocal seq
+        heapq.heappush(ev, (time, seq, kind, a, b))
+        seq += 1
+
+    def to_prefill(r, now):
+        nonlocal n_sys
+        n_sys += 1
+        i = min(range(n_prefill), key=lambda j: (len(pq[j]) + p_busy[j], j))
+        pq[i].append(r)
+        start_prefill(i, now)
+
+    def start_prefill(i, now):
+        if p_busy[i] or not pq[i]:
+            return
+        batch = [pq[i].popleft() for _ in range(min(prefill_batch, len(pq[i])))]
+        L = int(round(sum(r.isl for r in batch) / len(batch)))
+        p_busy[i] = True
+        push(now + pre_inst.latency("prefill", len(batch), L, 0), "pdone", i, batch)
+
+    def start_decode(j, now):
+        if d_busy[j]:
+            return
+        while pending[j] and len(dec_run[j]) < decode_batch:
+            dec_run[j].append(pending[j].popleft())
+        if not dec_run[j]:
+            return
+        ctx = _bucket(sum(r.ctx for r in dec_run[j]) / len(dec_run[j]), ctx_bucket)
+        d_busy[j] = True
+        push(now + decode_step(dec_inst.latency, len(dec_run[j]), ctx), "ddone", j)
+
+    for r in src.initial():
+        to_prefill(r, 0.0)
+    if not src.closed:
+        push(src.next_time(), "arrive", None)
+    while ev:
+        now, _, kind, a, b = heapq.heappop(ev)
+        area += n_sys * (now - t)
+        t = now
+        if kind == "arrive":
+            for r in src.poisson_until(now):
+                to_prefill(r, now)
+            if np.isfinite(src.next_time()):
+                push(src.next_time(), "arrive", None)
+        elif kind == "pdone":
+            p_busy[a] = False
+            for r in b:
+                r.made, r.ctx, r.left = 1, r.isl, 0
+                j = min(range(n_decode),
+                        key=lambda j: (len(dec_run[j]) + len(pending[j]) + arriving[j], j))
+                s = max(now, link_free[j])
+                link_free[j] = s + kv(r.isl)
+                arriving[j] += 1
+                push(link_free[j], "kv", j, r)
+            start_prefill(a, now)
+        elif kind == "kv":
+            arriving[a] -= 1
+            b.first = now
+            if b.osl <= 1:
+                b.done = now
+                done.append(b)
+                n_sys -= 1
+                if src.closed and src.sent < src.n:
+                    to_prefill(src.make(now), now)
+            else:
+                pending[a].append(b)
+                start_decode(a, now)
+        elif kind == "ddone":
+            d_busy[a] = False
+            still = []
+            for r in dec_run[a]:
+                r.made += 1
+                r.ctx += 1
+                if r.made >= r.osl:
+                    r.done = now
+                    done.append(r)
+                    n_sys -= 1
+                    if src.closed and src.sent < src.n:
+                        to_prefill(src.make(now), now)
+                else:
+                    still.append(r)
+            dec_run[a] = still
+            start_decode(a, now)
+    packages = n_prefill * pre_inst.packages + n_decode * dec_inst.packages
+    return _stats(done, warmup, packages, t, area)

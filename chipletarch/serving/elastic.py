@@ -1,0 +1,159 @@
+"""Elastic scaling over a time-varying trace: re-matched pools per interval vs fixed pools.
+
+A trace (`workloads/traffic/*_trace.yaml`: `interval_s` and a list of intervals, each with
+`rate` (requests/s, whole cluster) and mean `isl` / `osl`) is served by one configuration
+(mode, mappings, batches): the best design point under the SLOs for the trace's busiest interval
+(highest rate x (isl + osl)). Per interval, each instance type serves a rate that depends on the
+interval's lengths (`prefill_pool` / `decode_pool` / `colocated_point`, re-evaluated at that mix):
+
+- elastic: pool sizes re-matched every interval, n = ceil(rate / per-instance rate) per pool;
+- fixed-peak: pool sizes = the largest each pool needs in any interval, all day;
+- fixed-mean: pools sized for the day's average rate and mix (a cheaper static allocation).
+
+Chip-hours = sum over intervals of packages x hours. SLO attainment (fluid model): in an
+interval where a pool's capacity c is below the offered rate r, the excess queues without bound
+and misses its targets, so the fraction served within SLO is min(1, c / r) over the tighter
+pool; attainment is request-weighted over the day. Scaling delays (instance start, KV
+migration) are not modelled.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .._paths import workloads_dir
+from ..errors import SpecError
+from .steady import colocated_point, decode_pool, prefill_pool
+
+
+@dataclass(frozen=True)
+class Trace:
+    name: str
+    interval_s: float
+    rate: tuple
+    isl: tuple
+    osl: tuple
+    description: str = ""
+
+
+def list_traces() -> list:
+    return sorted(p.stem for p in (workloads_dir() / "traffic").glob("*_trace.yaml"))
+
+
+def load_trace(name_or_path) -> Trace:
+    """A bundled trace (`list_traces()`, with or without the `_trace` suffix) or a YAML path."""
+    p = Path(str(name_or_path))
+    if p.suffix.lower() not in (".yaml", ".yml"):
+        stem = str(name_or_path)
+        stem = stem if stem.endswith("_trace") else stem + "_trace"
+        p = workloads_dir() / "traffic" / f"{stem}.yaml"
+    if not p.exists():
+        raise SpecError(f"unknown trace '{name_or_path}' (bundled: {', '.join(list_traces())})")
+    raw = yaml.safe_load(p.read_text())
+    if not isinstance(raw, dict) or not isinstance(raw.get("intervals"), list) \
+            or not raw["intervals"]:
+        raise SpecError(f"{p}: expected a mapping with a non-empty 'intervals' list")
+    dt = raw.get("interval_s")
+    if not isinstance(dt, (int, float)) or dt <= 0:
+        raise SpecError(f"{p}: interval_s must be a positive number of seconds")
+    rates, isls, osls = [], [], []
+    for i, iv in enumerate(raw["intervals"]):
+        for k in ("rate", "isl", "osl"):
+            v = iv.get(k) if isinstance(iv, dict) else None
+            if not isinstance(v, (int, float)) or v < (0 if k == "rate" else 1):
+                raise SpecError(f"{p}: intervals[{i}].{k}: expected a number "
+                                f"{'>= 0' if k == 'rate' else '>= 1'}, got {v!r}")
+        rates.append(float(iv["rate"]))
+        isls.append(float(iv["isl"]))
+        osls.append(float(iv["osl"]))
+    return Trace(str(raw.get("name", p.stem)), float(dt), tuple(rates), tuple(isls), tuple(osls),
+                 str(raw.get("description", "")))
+
+
+def _per_instance_rates(cfg, isl, osl):
+    """{pool: (requests/s per instance, packages per instance)} of configuration `cfg` at a mix.
+    A batch whose KV cache does not fit at this mix's lengths is halved until it does (what a
+    server with a fixed KV pool does: it admits fewer sequences)."""
+    def shrink(fn, b):
+        while b >= 1:
+            p = fn(b)
+            if p is not None:
+                return p
+            b //= 2
+        raise SpecError(f"elastic: no batch fits at ISL {isl:g} / OSL {osl:g}")
+    if cfg["mode"] == "colocated":
+        p = shrink(lambda b: colocated_point(cfg["inst"], isl, osl, b,
+                                             max(cfg["chunk"], b + 1)), cfg["concurrency"])
+        return {"instance": (p["requests_per_s"], p["packages"])}
+    pre = shrink(lambda b: prefill_pool(cfg["pre"], isl, b), cfg["prefill_batch"])
+    dec = shrink(lambda b: decode_pool(cfg["dec"], isl, osl, b), cfg["decode_batch"])
+    return {"prefill": (pre["requests_per_s"], pre["packages"]),
+            "decode": (dec["requests_per_s"], dec["packages"])}
+
+
+def _evaluate(trace, cfg, counts_fn):
+    hours = trace.interval_s / 3600.0
+    chip_h, offered, served, rows = 0.0, 0.0, 0.0, []
+    for i, (r, L, O) in enumerate(zip(trace.rate, trace.isl, trace.osl)):
+        rates = _per_instance_rates(cfg, L, O)
+        counts = counts_fn(i, rates)
+        pk = sum(counts[k] * rates[k][1] for k in rates)
+        cap = min(counts[k] * rates[k][0] for k in rates)
+        frac = 1.0 if r <= cap else cap / r
+        chip_h += pk * hours
+        offered += r * trace.interval_s
+        served += frac * r * trace.interval_s
+        rows.append(dict(interval=i, rate=r, isl=L, osl=O, packages=pk, capacity=cap,
+                         attainment=frac, **{f"n_{k}": counts[k] for k in rates}))
+    return dict(chip_hours=chip_h, slo_attainment=served / offered if offered else 1.0,
+                intervals=rows)
+
+
+def plan(study_factory, trace: Trace) -> dict:
+    """Elastic vs fixed allocations for `trace`. `study_factory(isl, osl)` returns a
+    `ServingStudy` (its mode choice, SLOs, mappings); the configuration is the study's best
+    point at the busiest interval, for each mode. Returns {mode: {elastic, fixed_peak,
+    fixed_mean, config}}."""
+    busiest = max(range(len(trace.rate)),
+                  key=lambda i: trace.rate[i] * (trace.isl[i] + trace.osl[i]))
+    st = study_factory(trace.isl[busiest], trace.osl[busiest])
+    by_label = {inst.label: inst for inst in st.instances()}
+    best = st.best()
+    out = {}
+    for mode, p in best.items():
+        if p is None:
+            out[mode] = None
+            continue
+        if mode == "colocated":
+            cfg = dict(mode=mode, inst=by_label[p["mapping"]], concurrency=p["concurrency"],
+                       chunk=p["chunk"])
+            desc = f"{p['mapping']} concurrency {p['concurrency']} budget {p['chunk']}"
+        else:
+            cfg = dict(mode=mode, pre=by_label[p["prefill_mapping"]],
+                       dec=by_label[p["decode_mapping"]], prefill_batch=p["prefill_batch"],
+                       decode_batch=p["decode_batch"])
+            desc = (f"prefill {p['prefill_mapping']} b{p['prefill_batch']} / decode "
+                    f"{p['decode_mapping']} b{p['decode_batch']}")
+
+        def need(i, rates, r=None):
+            rr = trace.rate[i] if r is None else r
+            return {k: max(1, math.ceil(rr / v[0] - 1e-9)) if rr > 0 else 0
+                    for k, v in rates.items()}
+
+        ela = _evaluate(trace, cfg, need)
+        peak = {k: max(iv[f"n_{k}"] for iv in ela["intervals"])
+                for k in _per_instance_rates(cfg, trace.isl[0], trace.osl[0])}
+        fpk = _evaluate(trace, cfg, lambda i, rates: peak)
+        n = len(trace.rate)
+        tot = sum(trace.rate)
+        mean_r = tot / n
+        mean_L = sum(r * x for r, x in zip(trace.rate, trace.isl)) / tot if tot else trace.isl[0]
+        mean_O = sum(r * x for r, x in zip(trace.rate, trace.osl)) / tot if tot else trace.osl[0]
+        mean_counts = {k: max(1, math.ceil(mean_r / v[0]))
+                       for k, v in _per_instance_rates(cfg, mean_L, mean_O).items()}
+        fmn = _evaluate(trace, cfg, lambda i, rates: mean_counts)
+        out[mode] = dict(config=desc, elastic=ela, fixed_peak=fpk, fixed_mean=fmn)
+    return out
