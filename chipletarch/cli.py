@@ -21,6 +21,7 @@ COMMAND_MODULES = [
     "chipletarch.engine.commands",
     "chipletarch.energy.commands",
     "chipletarch.serving.commands",
+    "chipletarch.explore.commands",
 ]
 
 

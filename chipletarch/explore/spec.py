@@ -232,6 +232,8 @@ class SweepSpec:
     options: dict = dataclasses.field(default_factory=lambda: dict(OPTION_DEFAULTS))
     description: str = ""
     base_file: str | None = None   # the YAML the base was read from
+    filename: str = "<dict>"
+    base_dir: str | None = None
     source: dict = dataclasses.field(default_factory=dict)   # the dict it was built from
     _samples: Any = dataclasses.field(default=None, repr=False)
 
@@ -240,6 +242,11 @@ class SweepSpec:
     def from_dict(cls, data: dict, *, filename: str = "<dict>", root=None,
                   base_dir: Path | None = None) -> "SweepSpec":
         return _build(data, filename, root, base_dir)
+
+    def __reduce__(self):
+        # Expressions hold code objects, which do not pickle: worker processes (local pool,
+        # Dask) rebuild the spec from the dict it was read from (same checks, same points).
+        return (_rebuild, (self.source, self.filename, self.base_dir))
 
     # ------------------------------------------------------------------ size and points
     @property
@@ -630,8 +637,13 @@ def _build(data, filename, root, base_dir) -> SweepSpec:
                      axes=tuple(axes), derived=tuple(derived), constraints=tuple(constraints),
                      method=method, n=n, seed=seed, options=options,
                      description=str(data.get("description", "")), base_file=base_file,
+                     filename=filename, base_dir=str(base_dir) if base_dir else None,
                      source=data)
     return spec
+
+
+def _rebuild(source, filename, base_dir):
+    return _build(source, filename, None, Path(base_dir) if base_dir else None)
 
 
 # ----------------------------------------------------------------------------- sampling

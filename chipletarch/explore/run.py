@@ -1,0 +1,221 @@
+"""Run a sweep: chunks of points evaluated in worker processes (or on a Dask cluster) and
+committed to the results store one chunk at a time.
+
+* Local (default): a `multiprocessing` pool of `workers` processes (default: the CPU count);
+  each worker builds one `Evaluator` for the spec and keeps its caches (architecture variants,
+  placements, operator tables) across the chunks it gets. `workers=0` evaluates in this process.
+* Dask: `dask="tcp://host:8786"` connects to a running scheduler; `dask="local"` starts a
+  `LocalCluster` of `workers` single-threaded processes. Workers keep one Evaluator per spec hash.
+  Chunks, point numbering and the evaluation code are the same as locally, so the stored table
+  is identical (the tests compare them).
+* Only the driver writes the store (SQLite has one writer); results arrive in completion order
+  and each chunk is one transaction. Ctrl-C stops the pool (workers ignore SIGINT and are
+  terminated), keeps every committed chunk and reports how to resume.
+"""
+from __future__ import annotations
+
+import math
+import multiprocessing as mp
+import os
+import signal
+import sys
+import time
+
+from ..errors import SpecError
+from .evaluate import Evaluator
+from .store import Store
+
+_WORKER = {}
+
+
+def _init_worker(spec):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the driver handles Ctrl-C
+    _WORKER["ev"] = Evaluator(spec)
+
+
+def _eval_chunk(args):
+    chunk, lo, hi = args
+    t0 = time.perf_counter()
+    recs = _WORKER["ev"].evaluate(range(lo, hi))
+    return chunk, recs, time.perf_counter() - t0
+
+
+def _dask_eval_chunk(spec, chunk, lo, hi):
+    """Task run on a Dask worker: one Evaluator per spec hash per worker process."""
+    key = ("dask", spec.spec_hash())
+    ev = _WORKER.get(key)
+    if ev is None:
+        _WORKER.clear()
+        ev = _WORKER[key] = Evaluator(spec)
+    t0 = time.perf_counter()
+    recs = ev.evaluate(range(lo, hi))
+    return chunk, recs, time.perf_counter() - t0
+
+
+def run_sweep(spec, store_path, *, workers: int | None = None, dask: str | None = None,
+              resume: bool = False, overwrite: bool = False, limit: int | None = None,
+              chunk_size: int | None = None, progress: bool = True, stream=None) -> dict:
+    """Evaluate `spec` into the SQLite store at `store_path`; returns a summary dict.
+
+    resume: finish the sweep already in the store (only the missing chunks run; the store must
+    have been written by this spec and chipletarch version). limit: stop after about this many
+    points in this run (whole chunks; --resume continues). chunk_size: points per committed
+    chunk (default the spec's `options.chunk_size`; a resumed store keeps its own)."""
+    if resume and overwrite:
+        raise SpecError("--resume and --overwrite exclude each other")
+    if resume and os.path.exists(store_path):
+        store = Store.open(store_path, spec)
+    else:
+        cs = int(chunk_size or spec.options["chunk_size"])
+        if cs < 1:
+            raise SpecError("chunk size must be >= 1")
+        store = Store.create(store_path, spec, cs, overwrite=overwrite)
+    try:
+        return _run(spec, store, workers, dask, limit, progress, stream)
+    finally:
+        store.close()
+
+
+def _run(spec, store, workers, dask, limit, progress, stream):
+    done = store.done_chunks()
+    todo = [c for c in range(store.n_chunks) if c not in done]
+    if limit is not None:
+        if limit < 1:
+            raise SpecError("--limit must be >= 1")
+        keep, n = [], 0
+        for c in todo:
+            if n >= limit:
+                break
+            lo, hi = store.chunk_range(c)
+            keep.append(c)
+            n += hi - lo
+        todo = keep
+    total = store.n_points
+    already = sum(store.chunk_range(c)[1] - store.chunk_range(c)[0] for c in done)
+    tasks = [(c, *store.chunk_range(c)) for c in todo]
+    bar = _progress(total, already, progress, stream)
+    t0 = time.perf_counter()
+    evaluated = 0
+    interrupted = False
+    mode = "dask" if dask else ("in-process" if workers == 0 else "processes")
+
+    def commit(chunk, recs, wall):
+        nonlocal evaluated
+        store.commit_chunk(chunk, recs, wall)
+        evaluated += len(recs)
+        if bar is not None:
+            bar.update(len(recs))
+
+    try:
+        if not tasks:
+            pass
+        elif dask:
+            _run_dask(spec, tasks, dask, workers, commit)
+        elif workers == 0 or len(tasks) == 1 and not workers:
+            ev = Evaluator(spec)
+            for c, lo, hi in tasks:
+                t1 = time.perf_counter()
+                recs = ev.evaluate(range(lo, hi))
+                commit(c, recs, time.perf_counter() - t1)
+        else:
+            _run_pool(spec, tasks, workers or os.cpu_count() or 1, commit)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        if bar is not None:
+            bar.close()
+    wall = time.perf_counter() - t0
+    counts = store.status_counts()
+    summary = {
+        "store": store.path, "spec_hash": store.manifest["spec_hash"], "mode": mode,
+        "points": total, "stored": sum(counts.values()), "evaluated_now": evaluated,
+        "wall_s": wall, "points_per_s": evaluated / wall if wall > 0 else math.nan,
+        "status": counts, "complete": sum(counts.values()) == total,
+        "interrupted": interrupted, "top_reasons": store.prune_reasons(8),
+    }
+    return summary
+
+
+def _run_pool(spec, tasks, workers, commit):
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    ctx = mp.get_context(method)
+    pool = ctx.Pool(processes=min(workers, len(tasks)), initializer=_init_worker,
+                    initargs=(spec,))
+    try:
+        for chunk, recs, wall in pool.imap_unordered(_eval_chunk, tasks, chunksize=1):
+            commit(chunk, recs, wall)
+        pool.close()
+    except BaseException:
+        # Ctrl-C or a failed commit: stop the workers now; committed chunks stay
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+
+
+def _run_dask(spec, tasks, address, workers, commit):
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError:
+        raise SpecError("--dask needs dask.distributed: pip install 'chipletarch[dask]'") \
+            from None
+    cluster = None
+    if address in ("local", "localcluster"):
+        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1,
+                               processes=True, dashboard_address=None)
+        client = Client(cluster)
+    else:
+        client = Client(address)
+    futures = []
+    try:
+        spec_f = client.scatter(spec, broadcast=True)
+        futures = [client.submit(_dask_eval_chunk, spec_f, c, lo, hi, pure=False)
+                   for c, lo, hi in tasks]
+        for fut in as_completed(futures):
+            chunk, recs, wall = fut.result()
+            commit(chunk, recs, wall)
+    except BaseException:
+        client.cancel(futures)
+        raise
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _progress(total, initial, enabled, stream):
+    if not enabled:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _PlainProgress(total, initial, stream or sys.stderr)
+    return tqdm(total=total, initial=initial, unit="pt", unit_scale=True, smoothing=0.1,
+                dynamic_ncols=True, file=stream or sys.stderr, desc="sweep")
+
+
+class _PlainProgress:
+    """Progress lines (points, points/s, ETA) when tqdm is not installed."""
+
+    def __init__(self, total, initial, stream):
+        self.total, self.n, self.stream = total, initial, stream
+        self.t0 = time.perf_counter()
+        self.start = initial
+        self.last = 0.0
+
+    def update(self, k):
+        self.n += k
+        now = time.perf_counter()
+        if now - self.last < 1.0 and self.n < self.total:
+            return
+        self.last = now
+        rate = (self.n - self.start) / max(now - self.t0, 1e-9)
+        eta = (self.total - self.n) / rate if rate > 0 else math.inf
+        print(f"sweep: {self.n:,}/{self.total:,} points, {rate:,.0f} pt/s, ETA {eta:,.0f} s",
+              file=self.stream, flush=True)
+
+    def close(self):
+        pass
+
+
+__all__ = ["run_sweep"]
