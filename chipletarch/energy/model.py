@@ -34,7 +34,7 @@ from ..formats import FORMATS
 from . import coefficients as C
 
 __all__ = ["COMPONENTS", "DYNAMIC_COMPONENTS", "STATIC_COMPONENTS", "EnergyCoefficients",
-           "EnergyReport", "coefficients_of", "energy_of", "full_load_power"]
+           "EnergyReport", "coefficients_of", "energy_of", "full_load_power", "gemm_energy"]
 
 # Components in report order. Dynamic ones scale with work, static ones with time.
 DYNAMIC_COMPONENTS = ("matrix", "vector", "sram", "l2", "hbm", "d2d", "network")
@@ -487,3 +487,48 @@ def full_load_power(arch, fmt: str | None = None) -> dict:
                 total_w=mac_w + static_w, tdp_w=tdp,
                 ratio_to_tdp=(mac_w + static_w) / tdp if tdp else None,
                 datasheet_pj_per_flop=tdp / peak * 1e12 if tdp else None)
+
+
+def gemm_energy(arch, m: int, n: int, k: int, fmt: str = "bf16") -> dict:
+    """Energy of one C[m,n] = A[m,k] B[k,n] GEMM on the whole package as one device, J and pJ/FLOP.
+
+    Time from the engine's kernel model (`chipletarch.engine.gemm_time`). Bytes are compulsory:
+    A and B read once in `fmt`, C written once in `fmt` when it is 16 bits or wider, else in bf16
+    (narrow-format GEMMs write BF16 outputs); each byte crosses memory, the shared cache and the
+    core SRAM once (die-to-die crossings of a multi-die package's remote share are left out here;
+    `energy_of` counts them from the Result). Static power of the package runs for the kernel's
+    time. This is the
+    "full GEMM load" point of docs/VALIDATION.md "## Energy".
+    """
+    from ..engine import gemm_time
+    from ..formats import get_format, tensor_bytes
+    if isinstance(arch, str):
+        from ..arch import load_architecture
+        arch = load_architecture(arch)
+    f = get_format(fmt)
+    co = coefficients_of(arch)
+    t = gemm_time(arch, m, n, k, f.name)
+    out_fmt = f.name if f.element_bits >= 16 else "bf16"
+    nbytes = tensor_bytes(m * k, f.name) + tensor_bytes(k * n, f.name) + tensor_bytes(m * n, out_fmt)
+    # memory bytes interleave over the stacks in proportion to their bandwidth (the engine's even
+    # interleave over equal stacks): the pJ/bit is the bandwidth-weighted mean, and a stack's
+    # bandwidth is proportional to peak_w / pJ-per-bit
+    bw = {s: co.stack_peak_w[s] / co.stack_pj_per_bit[s] for s in co.stack_pj_per_bit}
+    hbm_pj = sum(co.stack_peak_w.values()) / sum(bw.values()) if bw else 0.0
+    macs = float(m) * n * k
+    comp = {c: 0.0 for c in COMPONENTS}
+    comp["matrix"] = macs * co.mac_pj[f.name] * 1e-12
+    comp["sram"] = nbytes * 8 * co.sram_pj_per_bit * 1e-12
+    comp["l2"] = nbytes * 8 * co.cache_pj_per_bit * 1e-12
+    comp["hbm"] = nbytes * 8 * hbm_pj * 1e-12
+    comp["static"] = (co.static_w or 0.0) * t
+    comp["hbm_background"] = co.hbm_background_w * t
+    comp["d2d_standby"] = co.link_standby_w * t
+    total = sum(comp.values())
+    flops = 2.0 * macs
+    return dict(arch=arch.name, m=m, n=n, k=k, format=f.name, time_s=t, tflops=flops / t / 1e12,
+                components=comp, total_j=total, power_w=total / t, tdp_w=co.tdp_w,
+                pj_per_flop=total / flops * 1e12,
+                pj_per_flop_dynamic=sum(comp[c] for c in DYNAMIC_COMPONENTS) / flops * 1e12,
+                pj_per_flop_mac=comp["matrix"] / flops * 1e12,
+                static_known=co.static_w is not None)
