@@ -53,6 +53,8 @@ from .machine import IDX
 from .placement import compile_design
 from .result import BOUNDS, Result
 
+_BOUND_NAMES = np.array(BOUNDS, dtype=object)
+
 B_COMPUTE, B_SRAM, B_L2, B_HBM, B_D2D, B_NETWORK, B_OVERHEAD = range(7)
 # kernel bound codes (reference.BOUND_NAMES: compute, sram, l2, hbm, overhead, link) -> ours
 _KERNEL_BOUND = np.array([B_COMPUTE, B_SRAM, B_L2, B_HBM, B_OVERHEAD, B_D2D], dtype=np.int8)
@@ -88,12 +90,22 @@ def _resolve_arch(arch):
     return arch
 
 
+_MODELS: "OrderedDict[str, object]" = OrderedDict()
+
+
 def _resolve_model(model):
     from ..workload import Model, load_model
     if isinstance(model, Model):
         return model
     if isinstance(model, str):
-        return load_model(model)
+        # bundled names are resolved once per process (load_model re-stats the file each call)
+        hit = _MODELS.get(model)
+        if hit is None:
+            hit = load_model(model)
+            _MODELS[model] = hit
+            if len(_MODELS) > 32:
+                _MODELS.popitem(last=False)
+        return hit
     raise SpecError(f"simulate: model must be a Model or a name, got {type(model).__name__}")
 
 
@@ -108,6 +120,40 @@ class _Devices:
         return [(f"device{i}", None) for i in range(self._n)]
 
 
+_FITS: "OrderedDict[tuple, tuple]" = OrderedDict()
+
+
+def _memory_fit(model, arch, dpp, mapping, precision, utilization, fit_kw) -> None:
+    """The workload's check_memory_fit, memoised: its answer depends only on the model, the
+    package capacity, the devices per package and the point, and a sweep asks it repeatedly."""
+    from ..workload import check_memory_fit
+
+    try:
+        key = (id(model), float(arch.memory_capacity_bytes), dpp, mapping, precision,
+               utilization, tuple(sorted(fit_kw.items())))
+        hash(key)
+    except TypeError:          # an unhashable precision object: no memo
+        key = None
+    if key is not None:
+        hit = _FITS.get(key)
+        if hit is not None and hit[0] is model:
+            if hit[1] is not None:
+                raise InfeasibleError(hit[1])
+            return
+    msg = None
+    try:
+        check_memory_fit(model, _Devices(arch, dpp), mapping, precision=precision,
+                         memory_utilization=utilization, **fit_kw)
+    except InfeasibleError as exc:
+        msg = str(exc)
+    if key is not None:
+        _FITS[key] = (model, msg)
+        if len(_FITS) > 1024:
+            _FITS.popitem(last=False)
+    if msg is not None:
+        raise InfeasibleError(msg)
+
+
 # ----------------------------------------------------------------------------- format tables
 _NFORMATS = len(_formats.FORMATS)
 _FMT_NAMES = tuple(_formats.format_by_index(i).name for i in range(_NFORMATS))
@@ -118,15 +164,19 @@ def _compute_bits(fmt_idx: np.ndarray) -> np.ndarray:
     return _FMT_DESC[fmt_idx, F.BITS]
 
 
-def _matrix_peak(mach: np.ndarray, fmt_idx: np.ndarray) -> np.ndarray:
-    """Dense matrix FLOP/s of the device per row's compute format, with the kernel's fallback
-    (a 6/4-bit format the die lacks runs at its 8-bit rate)."""
+def _rate_class(fmt_idx: np.ndarray) -> np.ndarray:
+    """Which matrix rate a compute format uses: 0 tf32/fp32, 1 16-bit, 2 8-bit, 3 6-bit, 4 4-bit
+    (the kernel's `select_macs`)."""
     bits = _compute_bits(fmt_idx)
+    return np.select([bits >= 32, bits >= 16, bits >= 8, bits >= 6], [0, 1, 2, 3], default=4)
+
+
+def _matrix_rates(mach: np.ndarray) -> np.ndarray:
+    """Dense matrix FLOP/s of the device per rate class, with the kernel's fallback (a 6/4-bit
+    format the die lacks runs at its 8-bit rate)."""
     m8 = mach[IDX["macs_8"]]
-    m6 = mach[IDX["macs_6"]] or m8
-    m4 = mach[IDX["macs_4"]] or m8
-    macs = np.select([bits >= 32, bits >= 16, bits >= 8, bits >= 6],
-                     [mach[IDX["macs_32"]], mach[IDX["macs_16"]], m8, m6], default=m4)
+    macs = np.array([mach[IDX["macs_32"]], mach[IDX["macs_16"]], m8,
+                     mach[IDX["macs_6"]] or m8, mach[IDX["macs_4"]] or m8])
     return 2.0 * macs * mach[IDX["cores"]] * mach[IDX["clock_hz"]]
 
 
@@ -168,50 +218,13 @@ def _attention_descriptors(t, idx) -> np.ndarray:
 
 
 # ----------------------------------------------------------------------------- collectives
-# op-table kind -> kernel collective op code (collectives.OPS) and algorithm codes (ALGOS)
+# op-table kind -> kernel collective op code (collectives.OPS) and algorithm codes (ALGOS).
+# Every algorithm the scope offers is evaluated and the fastest kept (what NCCL's tuner and
+# TensorRT-LLM's custom all-reduce do): ring and tree everywhere, 'direct' one-shot
+# peer-to-peer only on scope 1 (a switched scale-up domain such as NVSwitch; D2D rings and
+# scale-out NICs have no all-to-all fabric).
 _COMM_OP = {ALL_REDUCE: 0, ALL_GATHER: 1, REDUCE_SCATTER: 2, ALL_TO_ALL: 3, SEND_RECV: 4}
 ALG_RING, ALG_TREE, ALG_DIRECT = 0, 1, 2
-
-
-def _collective_times(mach, kind, comm_bytes, ranks, bw, lat, scope):
-    """Seconds, bus bytes per rank on the wire, and latency-bound flags of collectives, with the
-    kernel engineer's model (`_core.engine.comm_batch`). Every algorithm the scope offers is
-    evaluated and the fastest kept (what NCCL's tuner and TensorRT-LLM's custom all-reduce
-    do): ring and tree everywhere, 'direct' one-shot peer-to-peer only on scope 1 (a switched
-    scale-up domain such as NVSwitch; D2D rings and scale-out NICs have no all-to-all fabric).
-
-    `comm_bytes` follows the op-table contract (all-reduce the full tensor, all-gather the shard
-    a rank contributes, reduce-scatter the full input, all-to-all the bytes sent to other
-    ranks, send/recv the bytes sent); the kernel wants the rank's whole buffer (all-gather
-    output, all-to-all send buffer including its own share), converted here."""
-    n = np.maximum(ranks.astype(np.float64), 1.0)
-    op = np.array([_COMM_OP[int(k)] for k in kind], dtype=np.int64) if len(kind) else \
-        np.zeros(0, dtype=np.int64)
-    nbytes = np.select([kind == ALL_GATHER, kind == ALL_TO_ALL],
-                       [comm_bytes * n, comm_bytes * n / np.maximum(n - 1.0, 1.0)],
-                       default=comm_bytes).astype(np.float64)
-    bus = np.select([kind == ALL_REDUCE, (kind == ALL_GATHER) | (kind == REDUCE_SCATTER)
-                     | (kind == ALL_TO_ALL)],
-                    [2.0 * (n - 1.0) / n * nbytes, (n - 1.0) / n * nbytes], default=nbytes)
-    active = (n > 1.0) & (nbytes > 0)
-    bw_safe = np.ascontiguousarray(np.where(bw > 0, bw, 1.0), dtype=np.float64)
-    lat = np.ascontiguousarray(lat, dtype=np.float64)
-    best_t = np.full(len(kind), np.inf)
-    best_b = np.zeros(len(kind), dtype=np.int8)
-    for alg in (ALG_RING, ALG_TREE, ALG_DIRECT):
-        ok = np.ones(len(kind), dtype=bool) if alg != ALG_DIRECT else (scope == 1)
-        if not ok.any():
-            continue
-        out_t = np.empty(len(kind))
-        out_b = np.empty(len(kind), dtype=np.int8)
-        _ce.comm_batch(mach, op, np.full(len(kind), alg, dtype=np.int64),
-                       np.ascontiguousarray(nbytes), np.ascontiguousarray(n), bw_safe, lat,
-                       out_t, out_b)
-        better = ok & (out_t < best_t)
-        best_t = np.where(better, out_t, best_t)
-        best_b = np.where(better, out_b, best_b)
-    t = np.where(active, best_t, 0.0)
-    return t, np.where(active, bus, 0.0), best_b == 4     # kernel code 4 = overhead
 
 
 # ----------------------------------------------------------------------------- the engine
@@ -233,7 +246,7 @@ def simulate(arch, model, phase: str = "prefill", batch: int = 1, seq_len: int |
     (default 1: the whole package is one device) and the scale-up domain of the architecture.
     check_memory: run the workload's memory-fit check first (InfeasibleError with its message).
     """
-    from ..workload import Mapping, check_memory_fit
+    from ..workload import Mapping
 
     if phase not in PHASES:
         raise SpecError(f"simulate: phase must be one of {', '.join(PHASES)}, got {phase!r}")
@@ -268,8 +281,7 @@ def simulate(arch, model, phase: str = "prefill", batch: int = 1, seq_len: int |
                           context_len=max(context_len, chunk_context_len))
         else:
             fit_kw = dict(phase=phase, batch=batch, seq_len=seq_len, context_len=context_len)
-        check_memory_fit(mdl, _Devices(a, dpp), mapping, precision=precision,
-                         memory_utilization=memory_utilization, **fit_kw)
+        _memory_fit(mdl, a, dpp, mapping, precision, memory_utilization, fit_kw)
 
     t = mdl.operators(phase, batch, seq_len, context_len, precision, mapping,
                       chunk_context_len=chunk_context_len)
@@ -281,8 +293,7 @@ def simulate(arch, model, phase: str = "prefill", batch: int = 1, seq_len: int |
     else:
         tokens = batch * seq_len
     notes = res["notes"]
-    missing = sorted({_FMT_NAMES[i] for i in np.unique(t.compute_fmt[np.isin(t.kind, MATRIX_KINDS)])}
-                     - set(pl.peak_flops))
+    missing = sorted(set(res["macs"]) - set(pl.peak_flops))
     if missing:
         notes.append(f"compute format(s) {', '.join(missing)} not native on "
                      f"{pl.device_dies[0][0]}: timed at the die's 8-bit rate (emulation)")
@@ -301,197 +312,257 @@ def simulate(arch, model, phase: str = "prefill", batch: int = 1, seq_len: int |
         peak_flops=dict(pl.peak_flops), hbm_bandwidth_bytes_per_s=pl.hbm_bw, notes=notes)
 
 
+class _Prep:
+    """Everything `_evaluate` needs from an OpTable that does not depend on the architecture:
+    kind masks, index arrays, kernel descriptors, collective buffer sizes, report columns.
+    Op tables are memoised and read-only, so this is cached per table (`_prepare`)."""
+
+    def __init__(self, t):
+        kind = np.asarray(t.kind, dtype=np.int64)
+        self.n = n = len(kind)
+        self.kind = kind
+        self.rep = np.asarray(t.repeat, dtype=np.float64)
+        self.is_gemm = (kind == GEMM) | (kind == GROUPED_GEMM)
+        self.is_attn = (kind == ATTN_PREFILL) | (kind == ATTN_DECODE)
+        self.is_vec = (kind == ELEMENTWISE) | (kind == REDUCTION) | (kind == GATHER)
+        self.is_comm = kind >= ALL_REDUCE
+        self.is_mat = self.is_gemm | self.is_attn
+        self.act_in = np.asarray(t.act_in_bytes, dtype=np.float64)
+        self.base_reads = np.asarray(t.weight_bytes + t.kv_read_bytes, dtype=np.float64)
+        self.writes = np.asarray(t.act_out_bytes + t.kv_write_bytes, dtype=np.float64)
+        self.flops = np.asarray(t.flops, dtype=np.float64)
+        self.cf = np.asarray(t.compute_fmt, dtype=np.int64)
+        self.rate_class = _rate_class(self.cf)
+        self.scope = np.asarray(t.comm_scope, dtype=np.int64)
+        # GEMM rows: a grouped GEMM is the m x (groups n) x k kernel (see the module docstring)
+        gi = np.flatnonzero(self.is_gemm)
+        self.gi = gi
+        if len(gi):
+            self.g_desc, self.g_rows = _gemm_descriptors(t.compute_fmt[gi], t.act_fmt[gi],
+                                                         t.weight_fmt[gi])
+            self.g_m = np.ascontiguousarray(t.m[gi], dtype=np.int64)
+            self.g_n = np.ascontiguousarray(t.n[gi] * np.maximum(t.groups[gi], 1), dtype=np.int64)
+            self.g_k = np.ascontiguousarray(t.k[gi], dtype=np.int64)
+        self.ai = np.flatnonzero(self.is_attn)
+        if len(self.ai):
+            self.a_desc = np.ascontiguousarray(_attention_descriptors(t, self.ai))
+        self.vi = np.flatnonzero(self.is_vec)
+        self.v_flops = self.flops[self.vi]
+        ci = np.flatnonzero(self.is_comm)
+        self.ci = ci
+        if len(ci):
+            ck = kind[ci]
+            cn = np.maximum(np.asarray(t.comm_group[ci], dtype=np.float64), 1.0)
+            cb = np.asarray(t.comm_bytes[ci], dtype=np.float64)
+            self.c_scope = self.scope[ci]
+            self.c_op = np.ascontiguousarray([_COMM_OP[int(k)] for k in ck], dtype=np.int64)
+            # the kernel wants the rank's whole buffer: all-gather output, all-to-all send
+            # buffer including its own share (the op table holds the shard / the bytes to others)
+            self.c_nbytes = np.ascontiguousarray(np.select(
+                [ck == ALL_GATHER, ck == ALL_TO_ALL],
+                [cb * cn, cb * cn / np.maximum(cn - 1.0, 1.0)], default=cb))
+            self.c_ranks = np.ascontiguousarray(cn)
+            self.c_bus = np.select(
+                [ck == ALL_REDUCE, (ck == ALL_GATHER) | (ck == REDUCE_SCATTER) | (ck == ALL_TO_ALL)],
+                [2.0 * (cn - 1.0) / cn * self.c_nbytes, (cn - 1.0) / cn * self.c_nbytes],
+                default=self.c_nbytes)
+            self.c_active = (cn > 1.0) & (self.c_nbytes > 0)
+            self.c_bus = np.where(self.c_active, self.c_bus, 0.0)
+            self.c_direct = self.c_scope == 1
+            self.c_algs = {a: np.full(len(ci), a, dtype=np.int64)
+                           for a in (ALG_RING, ALG_TREE, ALG_DIRECT)}
+        # report columns
+        self.names = np.asarray(t.name, dtype=object)
+        self.op_class = np.asarray(t.op_class, dtype=object)
+        self.kind_names = np.array(KIND_NAMES, dtype=object)[kind]
+        self.stage = np.asarray(t.stage, dtype=np.int64)
+        self.repeat = np.asarray(t.repeat, dtype=np.int64)
+        self.fmt_names = np.array(_FMT_NAMES, dtype=object)[self.cf]
+        macs = {}
+        for f in np.unique(self.cf[self.is_mat]):
+            sel = self.is_mat & (self.cf == f)
+            macs[_FMT_NAMES[f]] = float((self.flops[sel] * self.rep[sel]).sum() / 2.0)
+        self.macs = macs
+        self.vector_flops = float((self.flops[~self.is_mat] * self.rep[~self.is_mat]).sum())
+
+
+_PREP: "OrderedDict[int, tuple]" = OrderedDict()
+
+
+def _prepare(t) -> _Prep:
+    hit = _PREP.get(id(t))
+    if hit is not None and hit[0] is t:
+        return hit[1]
+    p = _Prep(t)
+    _PREP[id(t)] = (t, p)          # holding t keeps its id from being reused while cached
+    if len(_PREP) > 256:
+        _PREP.popitem(last=False)
+    return p
+
+
 def _evaluate(t, pl) -> dict:
     """Time every row of OpTable `t` on placement `pl`; per-op columns and per-resource sums."""
+    P = _prepare(t)
     mach = pl.machine
-    n = len(t)
-    kind = np.asarray(t.kind, dtype=np.int64)
-    rep = np.asarray(t.repeat, dtype=np.float64)
+    n = P.n
     time = np.zeros(n)
     bound = np.full(n, B_OVERHEAD, dtype=np.int8)
     launch = mach[IDX["launch_s"]]
-    l2cap = mach[IDX["l2_bytes"]]
-
-    is_gemm = (kind == GEMM) | (kind == GROUPED_GEMM)
-    is_attn = (kind == ATTN_PREFILL) | (kind == ATTN_DECODE)
-    is_vec = (kind == ELEMENTWISE) | (kind == REDUCTION) | (kind == GATHER)
-    is_comm = kind >= ALL_REDUCE
+    per_s = mach[IDX["cores"]] * mach[IDX["clock_hz"]]
 
     # ---- bytes per level (compulsory). Activation inputs that fit the device L2 were just
     # written by the previous op and come from L2 (attention's kernel reads Q from memory).
-    act_in = np.asarray(t.act_in_bytes)
-    warm = (act_in <= l2cap) & ~is_attn
-    reads = t.weight_bytes + t.kv_read_bytes + np.where(warm, 0.0, act_in)
-    writes = t.act_out_bytes + t.kv_write_bytes
+    act_in = P.act_in
+    warm = (act_in <= mach[IDX["l2_bytes"]]) & ~P.is_attn
+    warm_in = np.where(warm, act_in, 0.0)
+    reads = P.base_reads + (act_in - warm_in)
+    writes = P.writes
     hbm = reads + writes
-    l2 = hbm + np.where(warm, act_in, 0.0)
-    sram = np.where(is_comm, 0.0, l2)
+    l2 = hbm + warm_in
+    sram = np.where(P.is_comm, 0.0, l2)
 
-    # ---- GEMM and grouped GEMM: one batched kernel call per L2-warmth
-    if is_gemm.any():
-        gi = np.flatnonzero(is_gemm)
-        groups = np.maximum(t.groups[gi], 1)
-        desc, rows = _gemm_descriptors(t.compute_fmt[gi], t.act_fmt[gi], t.weight_fmt[gi])
-        m = np.ascontiguousarray(t.m[gi], dtype=np.int64)
-        nn = np.ascontiguousarray(t.n[gi] * groups, dtype=np.int64)
-        k = np.ascontiguousarray(t.k[gi], dtype=np.int64)
-        out_t = np.empty(len(gi))
-        out_b = np.empty(len(gi), dtype=np.int8)
-        for w in (0, 1):
-            sel = np.flatnonzero(warm[gi] == bool(w))
+    # ---- GEMM and grouped GEMM: one batched kernel call per L2 warmth
+    gi = P.gi
+    if len(gi):
+        gw = warm[gi]
+        for w, sel in ((0, np.flatnonzero(~gw)), (1, np.flatnonzero(gw))):
             if not len(sel):
                 continue
             ot = np.empty(len(sel))
             ob = np.empty(len(sel), dtype=np.int8)
-            _ce.gemm_batch(mach, m[sel], nn[sel], k[sel], desc, np.ascontiguousarray(rows[sel]),
-                           ot, ob, w)
-            out_t[sel] = ot
-            out_b[sel] = ob
-        time[gi] = out_t
-        bound[gi] = _KERNEL_BOUND[out_b]
+            _ce.gemm_batch(mach, P.g_m[sel], P.g_n[sel], P.g_k[sel], P.g_desc,
+                           P.g_rows[sel], ot, ob, w)
+            time[gi[sel]] = ot
+            bound[gi[sel]] = _KERNEL_BOUND[ob]
 
     # ---- attention
-    if is_attn.any():
-        ai = np.flatnonzero(is_attn)
-        desc = _attention_descriptors(t, ai)
-        out_t = np.empty(len(ai))
-        out_b = np.empty(len(ai), dtype=np.int8)
-        _ce.attn_batch(mach, desc, out_t, out_b)
-        time[ai] = out_t
-        bound[ai] = _KERNEL_BOUND[out_b]
+    ai = P.ai
+    if len(ai):
+        ot = np.empty(len(ai))
+        ob = np.empty(len(ai), dtype=np.int8)
+        _ce.attn_batch(mach, P.a_desc, ot, ob)
+        time[ai] = ot
+        bound[ai] = _KERNEL_BOUND[ob]
 
     # ---- memory-bound vector ops: the kernel engineer's streaming model on the memory bytes,
     # held to the L2 read time of inputs that are still in L2
-    if is_vec.any():
-        vi = np.flatnonzero(is_vec)
-        t_ew = elementwise_times(mach, reads[vi], writes[vi], t.flops[vi])
-        per_s = mach[IDX["cores"]] * mach[IDX["clock_hz"]]
-        t_mem = (reads[vi] + writes[vi]) / (mach[IDX["hbm_bw"]] * mach[IDX["eff_stream"]])
-        t_l2 = np.where(warm[vi], act_in[vi], 0.0) / mach[IDX["l2_bw"]]
-        t_vec = t.flops[vi] / (mach[IDX["vec_flops"]] * per_s)
-        time[vi] = np.maximum(t_ew, launch + t_l2)
-        body = time[vi] - launch
+    vi = P.vi
+    if len(vi):
+        r, w = reads[vi], writes[vi]
+        t_ew = elementwise_times(mach, r, w, P.v_flops)
+        t_mem = (r + w) / (mach[IDX["hbm_bw"]] * mach[IDX["eff_stream"]])
+        t_l2 = warm_in[vi] / mach[IDX["l2_bw"]]
+        t_vec = P.v_flops / (mach[IDX["vec_flops"]] * per_s)
+        tv = np.maximum(t_ew, launch + t_l2)
+        time[vi] = tv
         b = np.where(t_vec >= np.maximum(t_mem, t_l2), B_COMPUTE,
                      np.where(t_mem >= t_l2, B_HBM, B_L2))
-        bound[vi] = np.where(launch > body, B_OVERHEAD, b)
+        bound[vi] = np.where(launch > tv - launch, B_OVERHEAD, b)
 
-    # ---- collectives over the scope's links
+    # ---- collectives over the scope's links (the fastest algorithm the scope offers)
     net = np.zeros(n)
     d2d_comm = np.zeros(n)
-    if is_comm.any():
-        ci = np.flatnonzero(is_comm)
-        scope = np.asarray(t.comm_scope[ci], dtype=np.int64)
-        bw = pl.scope_bw[scope]
-        lat = pl.scope_latency[scope]
-        ranks = np.asarray(t.comm_group[ci])
-        if np.any((bw <= 0) & (ranks > 1)):
-            bad = sorted({("d2d", "scale_up", "scale_out")[s] for s in scope[(bw <= 0) & (ranks > 1)]})
+    ci = P.ci
+    if len(ci):
+        bw = pl.scope_bw[P.c_scope]
+        if np.any((bw <= 0) & P.c_active):
+            bad = sorted({("d2d", "scale_up", "scale_out")[s]
+                          for s in P.c_scope[(bw <= 0) & P.c_active]})
             raise InfeasibleError(f"{pl.arch_name}: the mapping needs collectives over "
                                   f"{', '.join(bad)} but the package has no such path")
-        ct, bus, lat_bound = _collective_times(mach, kind[ci], np.asarray(t.comm_bytes[ci]),
-                                               ranks, bw, lat, scope)
-        time[ci] = ct
-        bound[ci] = np.where(lat_bound, B_OVERHEAD, np.where(scope == 0, B_D2D, B_NETWORK))
-        net[ci] = np.where(scope > 0, bus, 0.0)
-        d2d_comm[ci] = np.where(scope == 0, bus, 0.0)
+        bw = np.ascontiguousarray(np.where(bw > 0, bw, 1.0))
+        lat = np.ascontiguousarray(pl.scope_latency[P.c_scope])
+        best_t = np.full(len(ci), np.inf)
+        best_b = np.zeros(len(ci), dtype=np.int8)
+        for alg in (ALG_RING, ALG_TREE, ALG_DIRECT):
+            ok = P.c_direct if alg == ALG_DIRECT else None
+            if ok is not None and not ok.any():
+                continue
+            ot = np.empty(len(ci))
+            ob = np.empty(len(ci), dtype=np.int8)
+            _ce.comm_batch(mach, P.c_op, P.c_algs[alg], P.c_nbytes, P.c_ranks, bw, lat, ot, ob)
+            better = ot < best_t if ok is None else ok & (ot < best_t)
+            best_t = np.where(better, ot, best_t)
+            best_b = np.where(better, ob, best_b)
+        time[ci] = np.where(P.c_active, best_t, 0.0)
+        bound[ci] = np.where(best_b == 4, B_OVERHEAD,         # kernel code 4 = overhead
+                             np.where(P.c_scope == 0, B_D2D, B_NETWORK))
+        net[ci] = np.where(P.c_scope > 0, P.c_bus, 0.0)
+        d2d_comm[ci] = np.where(P.c_scope == 0, P.c_bus, 0.0)
 
     # ---- remote memory share over D2D links: every (link, direction) is a bandwidth server
     nl = len(pl.links)
-    link_dir_bytes = None
     if nl:
         link_dir_bytes = np.outer(reads, pl.read_factor) + np.outer(writes, pl.write_factor)
-        if pl.devices_per_package > 1 and (d2d_comm > 0).any():
+        if pl.devices_per_package > 1 and len(ci):
             # scope-0 collectives: each device sends its bus bytes to its ring neighbour
             link_dir_bytes += np.outer(d2d_comm, pl.ring_factor)
-        dir_bw = pl.link_dir_bw() * mach[IDX["eff_link"]]
-        t_link = (link_dir_bytes / dir_bw).max(axis=1)
-        lifted = launch + t_link > time
-        lifted &= ~is_comm            # a collective's own model already paces its link
-        time = np.where(lifted, launch + t_link, time)
+        dir_bw = pl.link_dir_bw()
+        busiest = (link_dir_bytes / dir_bw).max(axis=1)       # seconds at peak
+        t_link = launch + busiest / mach[IDX["eff_link"]]
+        lifted = (t_link > time) & ~P.is_comm   # a collective's own model paces its link
+        time = np.where(lifted, t_link, time)
         bound = np.where(lifted, B_D2D, bound).astype(np.int8)
-    d2d = (link_dir_bytes.sum(axis=1) / pl.devices_per_package if nl else np.zeros(n))
-    d2d = np.where(is_comm, d2d_comm, d2d) if nl else d2d_comm
+        d2d = np.where(P.is_comm, d2d_comm, link_dir_bytes.sum(axis=1) / pl.devices_per_package)
+    else:
+        busiest = np.zeros(n)
+        d2d = d2d_comm
 
     # ---- roofline floor: no op faster than any resource it uses allows at peak
-    cf = np.asarray(t.compute_fmt, dtype=np.int64)
-    peak = np.where(np.isin(kind, MATRIX_KINDS), _matrix_peak(mach, cf),
-                    mach[IDX["vec_flops"]] * mach[IDX["cores"]] * mach[IDX["clock_hz"]])
-    scope_col = np.asarray(t.comm_scope, dtype=np.int64)
-    port_bw = np.where(pl.scope_bw[scope_col] > 0, pl.scope_bw[scope_col], np.inf)
-    floors = np.stack([
-        t.flops / peak,
-        hbm / mach[IDX["hbm_bw"]],
-        (link_dir_bytes / pl.link_dir_bw()).max(axis=1) if nl else np.zeros(n),
-        (net + d2d_comm) / port_bw,
-    ])
-    floor = floors.max(axis=0)
+    peak = np.where(P.is_mat, _matrix_rates(mach)[P.rate_class], mach[IDX["vec_flops"]] * per_s)
+    port_bw = pl.scope_bw[P.scope]
+    port_bw = np.where(port_bw > 0, port_bw, np.inf)
+    f_flop, f_mem, f_wire = P.flops / peak, hbm / mach[IDX["hbm_bw"]], (net + d2d_comm) / port_bw
+    floor = np.maximum(np.maximum(f_flop, f_mem), np.maximum(busiest, f_wire))
     low = time < floor * (1.0 - 1e-12)
     notes = []
     if low.any():
-        which = floors.argmax(axis=0)
+        which = np.stack([f_flop, f_mem, busiest, f_wire]).argmax(axis=0)
         fb = np.array([B_COMPUTE, B_HBM, B_D2D, B_NETWORK], dtype=np.int8)[which]
         time = np.where(low, floor, time)
         bound = np.where(low, fb, bound).astype(np.int8)
-        notes.append(f"{int(low.sum())} op(s) ({', '.join(map(str, t.name[low][:4]))}"
-                     f"{', ...' if low.sum() > 4 else ''}) came out faster than their roofline "
+        names = P.names[low]
+        notes.append(f"{int(low.sum())} op(s) ({', '.join(map(str, names[:4]))}"
+                     f"{', ...' if len(names) > 4 else ''}) came out faster than their roofline "
                      f"in the kernel model and were held to it")
 
-    total = time * rep
-    flops = np.asarray(t.flops, dtype=np.float64)
+    total = time * P.rep
     with np.errstate(divide="ignore", invalid="ignore"):
-        tflops = np.where(time > 0, flops / time / 1e12, 0.0)
+        tflops = np.where(time > 0, P.flops / time / 1e12, 0.0)
     ops = {
-        "name": np.asarray(t.name, dtype=object),
-        "op_class": np.asarray(t.op_class, dtype=object),
-        "kind": np.array([KIND_NAMES[k] for k in kind], dtype=object),
-        "stage": np.asarray(t.stage, dtype=np.int64),
-        "repeat": np.asarray(t.repeat, dtype=np.int64),
-        "time_s": time,
-        "total_time_s": total,
-        "bound_by": np.array(BOUNDS, dtype=object)[bound],
-        "flops": flops,
-        "hbm_bytes": hbm,
-        "l2_bytes": l2,
-        "sram_bytes": sram,
-        "d2d_bytes": d2d,
-        "network_bytes": net,
-        "tflops": tflops,
-        "compute_fmt": np.array(_FMT_NAMES, dtype=object)[cf],
+        "name": P.names, "op_class": P.op_class, "kind": P.kind_names, "stage": P.stage,
+        "repeat": P.repeat, "time_s": time, "total_time_s": total,
+        "bound_by": _BOUND_NAMES[bound], "flops": P.flops, "hbm_bytes": hbm, "l2_bytes": l2,
+        "sram_bytes": sram, "d2d_bytes": d2d, "network_bytes": net, "tflops": tflops,
+        "compute_fmt": P.fmt_names,
     }
 
     # ---- per-resource totals (package-wide; every device runs the table)
     latency = float(total.sum())
-    hbm_tot = float((hbm * rep).sum())
-    stacks = {}
-    for i, s in enumerate(pl.stacks):
-        b = hbm_tot * pl.stack_share[i]
-        stacks[s] = dict(bytes=b, bandwidth_bytes_per_s=float(pl.stack_bw[i]),
-                         utilization=b / (pl.stack_bw[i] * latency) if latency > 0 else 0.0,
-                         device=int(pl.stack_device[i]))
+    inv = 1.0 / latency if latency > 0 else 0.0
+    hbm_tot = float(hbm @ P.rep)
+    sb = hbm_tot * pl.stack_share
+    su = sb / pl.stack_bw * inv
+    stacks = {s: dict(bytes=float(sb[i]), bandwidth_bytes_per_s=float(pl.stack_bw[i]),
+                      utilization=float(su[i]), device=int(pl.stack_device[i]))
+              for i, s in enumerate(pl.stacks)}
     links = {}
     if nl:
-        per_dir = (link_dir_bytes * rep[:, None]).sum(axis=0)
-        for j, name in enumerate(pl.links):
-            two = per_dir[2 * j:2 * j + 2]
-            links[name] = dict(bytes=float(two.sum()), bandwidth_bytes_per_s=float(pl.link_bw[j]),
-                               utilization=float(two.max() / (pl.link_bw[j] * latency))
-                               if latency > 0 else 0.0,
-                               ends=list(pl.link_ends[j]))
+        per_dir = (P.rep @ link_dir_bytes).reshape(-1, 2)
+        lb = per_dir.sum(axis=1)
+        lu = per_dir.max(axis=1) / pl.link_bw * inv
+        links = {name: dict(bytes=float(lb[j]), bandwidth_bytes_per_s=float(pl.link_bw[j]),
+                            utilization=float(lu[j]), ends=list(pl.link_ends[j]))
+                 for j, name in enumerate(pl.links)}
     ports = {}
+    dpp = pl.devices_per_package
     for s, key in ((1, "scale_up"), (2, "scale_out")):
-        sel = is_comm & (scope_col == s)
-        b = float((net[sel] * rep[sel]).sum()) * pl.devices_per_package
-        bw = float(pl.scope_bw[s]) * pl.devices_per_package
+        b = float((net * P.rep)[P.scope == s].sum()) * dpp
+        bw = float(pl.scope_bw[s]) * dpp
         ports[key] = dict(bytes=b, bandwidth_bytes_per_s=bw,
-                          utilization=b / (bw * latency) if latency > 0 and bw > 0 else 0.0,
-                          label=pl.scope_label[s])
-    mat = np.isin(kind, MATRIX_KINDS)
-    macs = {}
-    for f in np.unique(cf[mat]):
-        sel = mat & (cf == f)
-        macs[_FMT_NAMES[f]] = float((flops[sel] * rep[sel]).sum() / 2.0)
-    return dict(ops=ops, total=total, stacks=stacks, links=links, ports=ports, macs=macs,
-                vector_flops=float((flops[~mat] * rep[~mat]).sum()), notes=notes)
+                          utilization=b / bw * inv if bw > 0 else 0.0, label=pl.scope_label[s])
+    return dict(ops=ops, total=total, stacks=stacks, links=links, ports=ports, macs=P.macs,
+                vector_flops=P.vector_flops, notes=notes)
 
 
 __all__ = ["simulate", "KIND_NAMES", "PHASES"]
