@@ -111,9 +111,16 @@ def _stats(reqs, warmup, packages, t_end, area):
         raise SpecError("des: no request completed after the warm-up")
     ttft = np.array([r.first - r.arrival for r in meas])
     tpot = np.array([(r.done - r.first) / (r.osl - 1) for r in meas if r.osl > 1])
-    t0 = min(r.arrival for r in meas)
-    t1 = max(r.done for r in meas)
-    toks = sum(r.osl for r in meas)
+    # throughput over the middle of the run (completions k .. n - k): neither the ramp-up nor
+    # the drain at the end (underfull batches once arrivals stop) biases it
+    fin = sorted((r.done, r.osl) for r in reqs if np.isfinite(r.done))
+    kk = int(len(fin) * warmup)
+    win = fin[kk:len(fin) - kk] if len(fin) - 2 * kk >= 2 else fin
+    t0, t1 = win[0][0], win[-1][0]
+    if t1 <= t0:
+        t0 = min(r.arrival for r in meas)
+    toks = sum(o for _, o in win[1:]) if t1 > win[0][0] else sum(r.osl for r in meas)
+    n_win = len(win) - 1 if t1 > win[0][0] else len(meas)
     alld = [r for r in reqs if np.isfinite(r.done)]
     sojourn = np.mean([r.done - r.arrival for r in alld])
     thr = len(alld) / t_end
@@ -121,7 +128,7 @@ def _stats(reqs, warmup, packages, t_end, area):
                 ttft_p90_s=float(np.percentile(ttft, 90)),
                 tpot_s=float(tpot.mean()) if len(tpot) else math.nan,
                 tpot_p90_s=float(np.percentile(tpot, 90)) if len(tpot) else math.nan,
-                tokens_per_s=toks / (t1 - t0), requests_per_s=len(meas) / (t1 - t0),
+                tokens_per_s=toks / (t1 - t0), requests_per_s=n_win / (t1 - t0),
                 tokens_per_s_per_chip=toks / (t1 - t0) / packages,
                 little=dict(mean_in_system=area / t_end, rate_x_sojourn=thr * sojourn),
                 duration_s=t_end)
@@ -138,8 +145,9 @@ def run_colocated(inst, isl, osl, *, chunk=8192, max_batch=256, concurrency=None
     t, area, n_sys = 0.0, 0.0, len(waiting)
     while len(done) < n_requests:
         for r in src.poisson_until(t):
-            waiting.append(r)
+            waiting.append(r)         # arrived during the last iteration: in the system since
             n_sys += 1
+            area += t - r.arrival
         while waiting and len(running) < max_batch:
             running.append(waiting.popleft())
         if not running:
