@@ -113,6 +113,7 @@ class ArchVariant:
         self._placements = {}
         self._cost = None
         self._energy = {}
+        self._usd = None
 
     def quantities(self) -> dict:
         if self._q is None:
@@ -151,6 +152,31 @@ class ArchVariant:
             except ChipletarchError as exc:
                 self._cost = (None, str(exc).splitlines()[0])
         return self._cost
+
+    def token_cost_fn(self):
+        """usd(tokens_per_s_per_package, power_w) -> $ per million tokens, or None without a
+        cost. token_cost is (capex/h + opex/h(power)) / tokens per hour with opex linear in the
+        power, so two calls per variant give it exactly (the tests compare with token_cost)."""
+        if self._usd is None:
+            from ..cost import token_cost
+            pc, _ = self.cost()
+            fn = False
+            if pc is not None:
+                try:
+                    a = token_cost(pc, 1.0, power_w=1.0).usd_per_million_tokens
+                    b = token_cost(pc, 1.0, power_w=2.0).usd_per_million_tokens - a
+                    tdp = self.arch.tdp_w
+
+                    def fn(tps, power, a=a, b=b, tdp=tdp):
+                        if power is None or not math.isfinite(power):
+                            if tdp is None:
+                                return math.nan
+                            power = tdp
+                        return (a + b * (power - 1.0)) / tps
+                except ChipletarchError:
+                    fn = False
+            self._usd = fn
+        return self._usd or None
 
     def placement(self, dpp: int):
         pl = self._placements.get(dpp)
@@ -220,10 +246,12 @@ class Evaluator:
             self.base_raw = spec.base.to_dict()
         self._derived_names = sorted(set().union(*[e.names for _, e in spec.derived])
                                      - {"base"}) if spec.derived else []
+        self._arch_names = [a.name for a in spec.arch_axes]
         self._archs = _LRU(256)
         self._mappings = {}
         self._fit = _LRU(200_000)
         self._tables = _LRU(20_000)
+        self._rowsets = _LRU(64)
         self._models = {}
         self._traffic = {}
 
@@ -244,8 +272,8 @@ class Evaluator:
 
     def arch_variant(self, values: dict, wl: dict) -> ArchVariant:
         spec = self.spec
-        key = tuple(values[a.name] for a in spec.arch_axes) + \
-            tuple(values.get(n, wl.get(n)) for n in self._derived_names)
+        key = tuple([values[n] for n in self._arch_names]
+                    + [values.get(n, wl.get(n)) for n in self._derived_names])
         return self._archs.get_or(key, lambda: self._build_arch(values, wl))
 
     def _build_arch(self, values, wl) -> ArchVariant:
@@ -263,7 +291,7 @@ class Evaluator:
                 v = e(ns)
                 if isinstance(v, float) and not math.isfinite(v):
                     raise SpecError(f"derived {format_path(parts)} = {v}")
-                derived[format_path(parts)] = v
+                derived[_column_name(format_path(parts))] = v
                 _set_raw(d, parts, v)
             arch = Architecture.from_dict(d)
         except SpecError as exc:
@@ -428,13 +456,15 @@ class Evaluator:
             for key, tab in ((it[4], it[5]), (it[6], it[7])):
                 if key not in tabs:
                     tabs[key] = tab
-        keys = list(tabs)
+        keys = tuple(tabs)
         pos = {k: i for i, k in enumerate(keys)}
-        rows = _RowSet(tuple(tabs[k] for k in keys))
+        # the same workload set recurs for every architecture variant of a grid: concatenating
+        # and deduplicating its rows is done once
+        rows = self._rowsets.get_or(keys, lambda: _RowSet(tuple(tabs[k] for k in keys)))
         res = _evaluate(rows.unique, pl)
         ops = res["ops"]
         per = rows.per_table(ops, pl, v.energy(dpp))
-        pc, _ = v.cost()
+        usd = v.token_cost_fn()
         for it in items:
             rec, wl, world, packages, pkey, _, dkey, _ = it
             p, d = pos[pkey], pos[dkey]
@@ -463,18 +493,10 @@ class Evaluator:
                 rec["j_per_token"] = j_dec / batch
                 rec["j_per_token_prefill"] = j_pre / (batch * wl["input_len"])
                 rec["power_w"] = j_dec / (packages * tpot) if tpot > 0 else math.nan
-            power = rec.get("power_w")
-            if pc is not None and tps > 0:
-                rec["usd_per_mtoken"] = _usd_per_mtoken(pc, tps / packages, power)
+            if usd is not None and tps > 0:
+                rec["usd_per_mtoken"] = usd(tps / packages, rec.get("power_w"))
 
 
-def _usd_per_mtoken(pc, tps_per_package, power):
-    from ..cost import token_cost
-    kw = {} if power is None or not math.isfinite(power) else {"power_w": power}
-    try:
-        return token_cost(pc, tps_per_package, **kw).usd_per_million_tokens
-    except ChipletarchError:
-        return math.nan
 
 
 class _Probe:
@@ -488,6 +510,12 @@ class _Probe:
 
     def compute_die_instances(self):
         return [(f"device{i}", None) for i in range(self._n)]
+
+
+def _column_name(text: str) -> str:
+    """A field path as a column name: dies[0].area_mm2 -> dies_0_area_mm2 (store columns)."""
+    import re
+    return re.sub(r"_+", "_", re.sub(r"[^A-Za-z0-9_]", "_", text)).strip("_")
 
 
 def _set_raw(d, parts, value):

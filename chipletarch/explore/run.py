@@ -23,33 +23,35 @@ import time
 
 from ..errors import SpecError
 from .evaluate import Evaluator
-from .store import Store
+from .store import Store, records_to_rows
 
 _WORKER = {}
 
 
-def _init_worker(spec):
+def _init_worker(spec, columns):
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the driver handles Ctrl-C
     _WORKER["ev"] = Evaluator(spec)
+    _WORKER["columns"] = columns
+
+
+def _eval_rows(ev, columns, chunk, lo, hi):
+    t0 = time.perf_counter()
+    rows = records_to_rows(ev.evaluate(range(lo, hi)), columns, chunk)
+    return chunk, rows, time.perf_counter() - t0
 
 
 def _eval_chunk(args):
-    chunk, lo, hi = args
-    t0 = time.perf_counter()
-    recs = _WORKER["ev"].evaluate(range(lo, hi))
-    return chunk, recs, time.perf_counter() - t0
+    return _eval_rows(_WORKER["ev"], _WORKER["columns"], *args)
 
 
-def _dask_eval_chunk(spec, chunk, lo, hi):
+def _dask_eval_chunk(spec, columns, chunk, lo, hi):
     """Task run on a Dask worker: one Evaluator per spec hash per worker process."""
     key = ("dask", spec.spec_hash())
     ev = _WORKER.get(key)
     if ev is None:
         _WORKER.clear()
         ev = _WORKER[key] = Evaluator(spec)
-    t0 = time.perf_counter()
-    recs = ev.evaluate(range(lo, hi))
-    return chunk, recs, time.perf_counter() - t0
+    return _eval_rows(ev, columns, chunk, lo, hi)
 
 
 def run_sweep(spec, store_path, *, workers: int | None = None, dask: str | None = None,
@@ -110,15 +112,13 @@ def _run(spec, store, workers, dask, limit, progress, stream):
         if not tasks:
             pass
         elif dask:
-            _run_dask(spec, tasks, dask, workers, commit)
+            _run_dask(spec, store.columns, tasks, dask, workers, commit)
         elif workers == 0 or len(tasks) == 1 and not workers:
             ev = Evaluator(spec)
             for c, lo, hi in tasks:
-                t1 = time.perf_counter()
-                recs = ev.evaluate(range(lo, hi))
-                commit(c, recs, time.perf_counter() - t1)
+                commit(*_eval_rows(ev, store.columns, c, lo, hi))
         else:
-            _run_pool(spec, tasks, workers or os.cpu_count() or 1, commit)
+            _run_pool(spec, store.columns, tasks, workers or os.cpu_count() or 1, commit)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -136,11 +136,11 @@ def _run(spec, store, workers, dask, limit, progress, stream):
     return summary
 
 
-def _run_pool(spec, tasks, workers, commit):
+def _run_pool(spec, columns, tasks, workers, commit):
     method = "fork" if sys.platform.startswith("linux") else "spawn"
     ctx = mp.get_context(method)
     pool = ctx.Pool(processes=min(workers, len(tasks)), initializer=_init_worker,
-                    initargs=(spec,))
+                    initargs=(spec, columns))
     try:
         for chunk, recs, wall in pool.imap_unordered(_eval_chunk, tasks, chunksize=1):
             commit(chunk, recs, wall)
@@ -153,7 +153,7 @@ def _run_pool(spec, tasks, workers, commit):
         pool.join()
 
 
-def _run_dask(spec, tasks, address, workers, commit):
+def _run_dask(spec, columns, tasks, address, workers, commit):
     try:
         from dask.distributed import Client, LocalCluster, as_completed
     except ImportError:
@@ -169,7 +169,7 @@ def _run_dask(spec, tasks, address, workers, commit):
     futures = []
     try:
         spec_f = client.scatter(spec, broadcast=True)
-        futures = [client.submit(_dask_eval_chunk, spec_f, c, lo, hi, pure=False)
+        futures = [client.submit(_dask_eval_chunk, spec_f, columns, c, lo, hi, pure=False)
                    for c, lo, hi in tasks]
         for fut in as_completed(futures):
             chunk, recs, wall = fut.result()

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import hashlib
 import json
 import math
@@ -249,11 +250,11 @@ class SweepSpec:
         return (_rebuild, (self.source, self.filename, self.base_dir))
 
     # ------------------------------------------------------------------ size and points
-    @property
+    @functools.cached_property
     def arch_axes(self) -> tuple:
         return tuple(a for a in self.axes if a.is_arch)
 
-    @property
+    @functools.cached_property
     def workload_axes(self) -> tuple:
         return tuple(a for a in self.axes if not a.is_arch)
 
@@ -285,8 +286,17 @@ class SweepSpec:
     def points(self, indices) -> list:
         """Axis values of each point: a list of {axis name: value} dicts."""
         raw = self.raw_columns(indices)
-        return [{a.name: a.value(raw[r, j]) for j, a in enumerate(self.axes)}
-                for r in range(raw.shape[0])]
+        cols = []
+        for j, a in enumerate(self.axes):
+            if a.discrete:
+                cols.append([a.values[k] for k in raw[:, j].astype(np.int64).tolist()])
+            elif a.integer:
+                cols.append([int(v) for v in raw[:, j].tolist()])
+            else:
+                cols.append(raw[:, j].tolist())
+        names = [a.name for a in self.axes]
+        return [dict(zip(names, row)) for row in zip(*cols)] if cols else \
+            [{} for _ in range(raw.shape[0])]
 
     def point(self, i: int) -> dict:
         return self.points([i])[0]

@@ -81,7 +81,6 @@ class Store:
         self.columns = list(json.loads(manifest["columns"]))
         self._insert = (f"INSERT INTO points ({', '.join(map(_q, self.columns))}) VALUES "
                         f"({', '.join('?' * len(self.columns))})")
-        self._derived = {}
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -175,38 +174,21 @@ class Store:
             "ORDER BY n DESC LIMIT ?", (limit,)).fetchall()
 
     # ------------------------------------------------------------------ writing
-    def commit_chunk(self, chunk: int, records: list, wall_s: float = 0.0) -> None:
-        """Store one chunk's records and mark it done, atomically."""
+    def commit_chunk(self, chunk: int, rows: list, wall_s: float = 0.0) -> None:
+        """Store one chunk's rows (`records_to_rows` output, or record dicts) and mark it done,
+        atomically."""
         lo, hi = self.chunk_range(chunk)
-        if len(records) != hi - lo:
-            raise SpecError(f"chunk {chunk}: {len(records)} records for {hi - lo} points")
-        rows = [self._row(chunk, r) for r in records]
+        if len(rows) != hi - lo:
+            raise SpecError(f"chunk {chunk}: {len(rows)} rows for {hi - lo} points")
+        if rows and isinstance(rows[0], dict):
+            rows = records_to_rows(rows, self.columns, chunk)
+        if any(r[0] != i for r, i in zip(rows, range(lo, hi))):
+            raise SpecError(f"chunk {chunk}: rows are not points {lo}..{hi - 1} in order")
         now = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
         with self.conn:
             self.conn.executemany(self._insert, rows)
             self.conn.execute("INSERT INTO chunks VALUES (?, ?, ?, ?)",
                               (chunk, len(rows), float(wall_s), now))
-
-    def _row(self, chunk, rec) -> tuple:
-        out = []
-        for c in self.columns:
-            if c == "chunk":
-                v = chunk
-            else:
-                v = rec.get(c)
-                if v is None and c not in rec:
-                    v = rec.get(self._derived_key(c, rec))
-            out.append(_sql_value(v))
-        return tuple(out)
-
-    def _derived_key(self, col, rec):
-        key = self._derived.get(col)
-        if key is None:
-            for k in rec:
-                if isinstance(k, str) and column_name(k) == col:
-                    self._derived[col] = key = k
-                    break
-        return key
 
     def close(self) -> None:
         self.conn.close()
@@ -292,6 +274,18 @@ def _arrow_type(v, pa):
     return pa.string()
 
 
+def records_to_rows(records, columns, chunk) -> list:
+    """Record dicts -> tuples in the store's column order with SQLite-ready values (done in the
+    worker processes, so the single writer only inserts)."""
+    ci = columns.index("chunk")
+    out = []
+    for rec in records:
+        row = [_sql_value(rec.get(c)) for c in columns]
+        row[ci] = chunk
+        out.append(tuple(row))
+    return out
+
+
 def _sql_value(v):
     if v is None or isinstance(v, (str, bytes)):
         return v
@@ -317,4 +311,4 @@ def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
-__all__ = ["Store", "store_columns", "column_name"]
+__all__ = ["Store", "store_columns", "column_name", "records_to_rows"]
