@@ -57,6 +57,14 @@ cdef extern from *:
     uint32_t ca_as_bits(float f) nogil
     int ca_fp_env_ok() nogil
 
+
+cdef inline float _pow2f(int e) noexcept nogil:
+    """2^e as float32 for e in [-149, 127], built from the bits (a libm ldexpf call per block
+    costs as much as encoding the block)."""
+    if e >= -126:
+        return ca_as_float(<uint32_t>(e + 127) << 23)
+    return ca_as_float(0x00400000u >> (-127 - e))
+
 # Format ids (order of FMT_NAMES); chipletarch.mx maps registry names onto them.
 FMT_NAMES = ("mxfp8_e4m3", "mxfp8_e5m2", "mxfp6_e3m2", "mxfp6_e2m3", "mxfp4_e2m1", "mxint8")
 cdef enum:
@@ -144,8 +152,8 @@ cdef void _build_fast():
         _FK[fid].sh = 23 - f.man
         _FK[fid].half_m1 = (1u << (22 - f.man)) - 1u
         _FK[fid].bias_adj = <uint32_t>((127 + f.emin - 1) << f.man)
-        _FK[fid].minnorm_bits = ca_as_bits(ldexpf(1.0, f.emin))
-        _FK[fid].magic = ldexpf(1.0, f.emin - f.man + 23)
+        _FK[fid].minnorm_bits = ca_as_bits(_pow2f(f.emin))
+        _FK[fid].magic = _pow2f(f.emin - f.man + 23)
         _FK[fid].magic_bits = ca_as_bits(_FK[fid].magic)
         _FK[fid].maxcode = <uint32_t>f.maxcode
         _FK[fid].sign_shift = <uint32_t>f.sign_shift
@@ -208,8 +216,8 @@ cdef inline void _fast_block(const narrow_t* xf, uint8_t* cp, float* yp, Py_ssiz
                              bint want_y) noexcept nogil:
     """Encode one block of float32 (or bf16) values with the float fast path (loops kept simple
     so the compiler can vectorise the codes-only case)."""
-    cdef float inv = ldexpf(1.0, -e)
-    cdef float sf = ldexpf(1.0, e)
+    cdef float inv = _pow2f(-e)
+    cdef float sf = _pow2f(e)
     cdef Py_ssize_t j, j0, m
     cdef uint8_t buf[64]
     if want_y:
@@ -448,7 +456,7 @@ cdef int _encode_impl(const bits_t[:, :, ::1] xb, int fid, Py_ssize_t bs,
                         _fast_block(xp, cp, yp, j1 - j0, e, k, f.is_int, tab, want_codes,
                                     want_y)
                         continue
-                sf = ldexpf(1.0, e)
+                sf = _pow2f(e)
                 if want_codes and want_y:
                     for j in range(j1 - j0):
                         c = _enc(xp[j], e, f)
@@ -496,8 +504,8 @@ cdef int _encode_impl(const bits_t[:, :, ::1] xb, int fid, Py_ssize_t bs,
                     inv_buf[i] = 0.0
                 else:
                     scales[o, blk, i] = <uint8_t>(e + 127)
-                    sf_buf[i] = ldexpf(1.0, e)
-                    inv_buf[i] = ldexpf(1.0, -e)
+                    sf_buf[i] = _pow2f(e)
+                    inv_buf[i] = _pow2f(-e)
             if bits_t is not uint64_t:
                 if fast:
                     for j in range(j0, j1):
@@ -611,17 +619,17 @@ def decode(const uint8_t[:, :, ::1] codes, const uint8_t[:, :, ::1] scales, int 
                         # k * 2^(e-6): an int->float conversion instead of a table gather, so
                         # the loop vectorises; exact (the product is a float32, possibly
                         # subnormal, value)
-                        sf = NAN if s == 0xFF else ldexpf(1.0, <int>s - 133)
+                        sf = NAN if s == 0xFF else _pow2f(<int>s - 133)
                         for j in range(j1 - j0):
                             yp[j] = <float>(<int8_t>cp[j]) * sf
                     else:
-                        sf = NAN if s == 0xFF else ldexpf(1.0, <int>s - 127)
+                        sf = NAN if s == 0xFF else _pow2f(<int>s - 127)
                         for j in range(j1 - j0):
                             yp[j] = tab[cp[j]] * sf
                 else:
                     for i in range(inner):
                         s = scales[o, blk, i]
-                        sf_buf[i] = NAN if s == 0xFF else ldexpf(1.0, <int>s - 127)
+                        sf_buf[i] = NAN if s == 0xFF else _pow2f(<int>s - 127)
                     for j in range(j0, j1):
                         cp = &codes[o, j, 0]
                         yp = &y[o, j, 0]

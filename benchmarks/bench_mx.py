@@ -11,7 +11,7 @@ thread:
 * results are checked to be bit-identical, then elements/s, the speed ratio and the peak memory
   allocated during encode+decode (tracemalloc, which sees numpy's buffers) are printed.
 
-Run:  python benchmarks/bench_mx.py            (about 30 s on a 2-core box)
+Run:  python benchmarks/bench_mx.py            (about 30 s on a quiet 2-core box)
       python benchmarks/bench_mx.py --n 1000000 --formats mxfp4_e2m1
 """
 from __future__ import annotations
@@ -117,8 +117,8 @@ def _same(a, b):
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1 << 24, help="values (default 2^24 = 16 Mi)")
-    ap.add_argument("--repeat", type=int, default=5, help="timing repeats, chipletarch")
-    ap.add_argument("--np-repeat", type=int, default=2, help="timing repeats, numpy")
+    ap.add_argument("--repeat", type=int, default=7, help="timing repeats, chipletarch")
+    ap.add_argument("--np-repeat", type=int, default=3, help="timing repeats, numpy")
     ap.add_argument("--formats", nargs="*", default=list(MX_FORMATS))
     args = ap.parse_args(argv)
 
@@ -127,6 +127,9 @@ def main(argv=None) -> int:
     print(f"MX encode+decode, {args.n:,} float32 values ({mb:.0f} MB), N(0,1), one thread")
     print(f"{'format':<12} {'ours Melem/s':>12} {'enc ms':>7} {'dec ms':>7} {'quant Melem/s':>13}"
           f" {'numpy Melem/s':>13} {'ratio':>6} {'peak ours MB':>12} {'peak numpy MB':>13}")
+    for fmt in args.formats:  # warm-up: first touch of code, tables and allocator
+        mx_decode(mx_encode(x[: 1 << 20], fmt))
+        numpy_mx_decode(*numpy_mx_encode(x[: 1 << 16], fmt), fmt)
     for fmt in args.formats:
         t_enc, m = _best(lambda: mx_encode(x, fmt), args.repeat)
         t_dec, y = _best(lambda: mx_decode(m), args.repeat)
