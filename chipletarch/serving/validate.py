@@ -8,11 +8,10 @@ counts), concurrency. It is replayed, with nothing fitted per row, as the benchm
 measured it: a closed loop of `concurrency` clients with fixed ISL/OSL (`des.py`), each client
 sending its next request when the previous one ends, `REQUESTS_PER_CLIENT` requests per client
 (capped at `MAX_REQUESTS`), every request counted (no warm-up removed), mean TTFT and mean TPOT
-reported. The source does not state how many requests each measurement ran. This is the one
-global protocol choice, and it was made by looking at the data: 1 request per client (a single
-synchronised wave of `concurrency` requests) was compared with 2, 3, 5 and 10 (the
-benchmark_serving convention num_prompts = 10 x concurrency) on the first 40 rows, and 1 matched
-best. docs/VALIDATION.md gives the errors for each choice (`--requests-per-client`).
+reported. The source does not state how many requests each measurement ran; 10 per client is
+the benchmark_serving / InferenceMAX convention (num_prompts = 10 x concurrency) and the default.
+One request per client (a single synchronised wave) is the other bound; docs/VALIDATION.md gives
+the errors of both (`--requests-per-client`). Nothing else is chosen by looking at the data.
 
 Row -> model: parallel layout in AIConfigurator's convention (tp_size = attention TP per DP
 rank): ranks = tp x attention_dp; Mapping(tp = ranks, attention_dp, ep = moe_ep). Precision:
@@ -43,7 +42,7 @@ from .des import run_colocated, run_disaggregated
 from .kv import kv_transfer
 from .latency import Instance, SimLatency
 
-REQUESTS_PER_CLIENT = 1
+REQUESTS_PER_CLIENT = 10
 MAX_REQUESTS = 3000
 TOKEN_BUDGET = 8192
 
