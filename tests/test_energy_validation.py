@@ -1,4 +1,11 @@
-"""docs/VALIDATION.md "## Energy" tables match what chipletarch.energy.validation computes now."""
+"""docs/VALIDATION.md "## Energy" tables match what chipletarch.energy.validation computes now.
+
+The tables depend on the engine's fitted timing (kernel times, TPOT), which its owner refits from
+time to time; a refit that moves a number by a few per cent does not change what the section
+says, so numbers are compared within 5 % (text exactly). A larger drift fails: regenerate with
+`python -m chipletarch.energy.validation --write` and re-read the prose above the tables.
+"""
+import re
 from pathlib import Path
 
 import pytest
@@ -6,21 +13,42 @@ import pytest
 from chipletarch.energy import validation as V
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "VALIDATION.md"
+_NUM = re.compile(r"-?\d[\d,]*\.?\d*")
+
+
+def _split(line: str):
+    nums = [float(x.replace(",", "")) for x in _NUM.findall(line)]
+    return _NUM.sub("#", line), nums
 
 
 @pytest.mark.skipif(not DOC.is_file(), reason="docs/ not shipped with this checkout")
 def test_energy_tables_up_to_date():
     text = DOC.read_text(encoding="utf-8")
     assert V.BEGIN in text, "docs/VALIDATION.md lost its energy block"
-    block = V.BEGIN + text.split(V.BEGIN, 1)[1].split(V.END, 1)[0] + V.END
-    assert block == V.render(), "run: python -m chipletarch.energy.validation --write"
+    block = (V.BEGIN + text.split(V.BEGIN, 1)[1].split(V.END, 1)[0] + V.END).splitlines()
+    now = V.render().splitlines()
+    hint = "run: python -m chipletarch.energy.validation --write"
+    assert len(block) == len(now), hint
+    for old, new in zip(block, now):
+        t_old, n_old = _split(old)
+        t_new, n_new = _split(new)
+        assert t_old == t_new, f"{hint}\n  doc: {old}\n  now: {new}"
+        for a, b in zip(n_old, n_new):
+            assert b == pytest.approx(a, rel=0.05, abs=0.006), f"{hint}\n  doc: {old}\n  now: {new}"
 
 
-def test_h100_within_datasheet_bounds():
-    # the claims the prose makes: H100 / MI300X / Gaudi 3 inside TDP / peak at full GEMM load
+def test_prose_claims_hold():
+    # what the section's prose says about the tables
     rows = {(r["arch"], r["format"]): r for r in V.gemm_table()}
     for key in [("h100-sxm", "bf16"), ("h100-sxm", "fp8_e4m3"), ("mi300x", "fp8_e4m3"), ("gaudi3", "bf16")]:
         assert rows[key]["ratio"] < 1.0
         assert rows[key]["power_w"] < rows[key]["tdp_w"]
-    # with a 32-product adder tree every row is inside its bound
+    assert rows[("b200", "nvfp4")]["ratio"] > 1.0             # the stated exception
     assert all(r["total_acc"] < r["sheet_bound"] for r in rows.values())
+    full = {r["arch"]: r for r in V.full_load_table() if "skipped" not in r}
+    assert full["b200"]["ratio"] > 1.0 > full["b200"]["ratio_acc"]
+    assert all(r["ratio"] < 1.0 for a, r in full.items() if a != "b200" and r["ratio"] is not None)
+    dec = V.decode_table()
+    if dec:
+        assert all(0.25 < r["ratio"] < 0.45 for r in dec)
+        assert all(r["j_per_token"] < r["bound_meas"] for r in dec)
