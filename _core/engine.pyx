@@ -128,37 +128,32 @@ cdef inline double pnorm3(double a, double b, double c, double p) noexcept nogil
 
 cdef inline double hbm_traffic(double m, double n, double k, double ab, double bb, double cb,
                                double l2_bytes, double tm, double tn, double cores,
-                               double tiles_m, double tiles_n, double waves,
-                               int warm) noexcept nogil:
-    """Bytes moved to/from memory by a wave-by-wave sweep of output tiles (split-K excluded).
+                               double tiles_m, double tiles_n, int warm) noexcept nogil:
+    """Bytes moved to/from memory by a wave-by-wave sweep of output tiles.
 
-    Tiles of one wave run in near lockstep along k, so a wave reads its distinct A rows and B
-    columns once: footprint F = (gm tm ab + gn tn bb) k for a gm x gn block of tiles (swizzled
-    raster, shaped to minimise F). An operand that fits in half of L2 is read once overall;
-    otherwise cross-wave reuse survives in proportion to how much of F fits in half of L2.
+    The tiles of one wave (`cores` of them) run in near lockstep along k and cover a block of
+    gm x gn tiles (swizzled raster, shaped to minimise the wave's operand footprint): B is then
+    streamed once per group of gm tile-rows and A once per group of gn tile-columns. Operands
+    that fit in half of L2 (together, or one alone) are read once; otherwise the share of the
+    operand bytes that L2 cannot hold, 1 - (L2/2) / (A + B), is re-fetched at that streaming
+    rate. Every term is non-increasing in cores and L2 size (a larger wave only covers more).
     warm: the activation A was just written by the previous kernel (in inference: the op that
-    produced it; in the measured benchmark: the same); if it fits in L2 it is read from
-    L2, not memory. Weights B are always cold.
+    produced it; in the measured benchmark: the same); if it fits in L2 it is read from L2, not
+    memory. Weights B are always cold.
     """
     cdef double a_tot = m * k * ab, b_tot = n * k * bb, cap = 0.5 * l2_bytes
-    cdef double uniq = a_tot + b_tot, gm, gn, foot, a_str, b_str, streamed, r
+    cdef double uniq, gm, gn, a_str, b_str
     if warm and a_tot <= l2_bytes:
         a_tot = 0.0
-        uniq = b_tot
-    if uniq <= cap or waves <= 1.0:
+    uniq = a_tot + b_tot
+    if uniq <= cap:
         return uniq + m * n * cb
-    gm = floor(sqrt(cores * tn * bb / (tm * ab)) + 0.5)
-    gm = fmin(tiles_m, fmax(1.0, gm))
-    gn = fmin(tiles_n, ceil(cores / gm))
-    gm = fmin(tiles_m, fmax(gm, ceil(cores / gn)))
-    foot = (gm * tm * ab + gn * tn * bb) * k
-    a_str = a_tot if a_tot <= 0.5 * cap else fmax(a_tot, waves * gm * tm * ab * k)
-    if a_tot == 0.0:
-        a_str = 0.0
-    b_str = b_tot if b_tot <= 0.5 * cap else fmax(b_tot, waves * gn * tn * bb * k)
-    streamed = a_str + b_str
-    r = fmin(1.0, foot / cap)
-    return uniq + (streamed - uniq) * r + m * n * cb
+    gm = fmin(tiles_m, fmax(1.0, sqrt(cores * tn * bb / (tm * ab))))
+    gn = fmin(tiles_n, fmax(1.0, cores / gm))
+    gm = fmin(tiles_m, fmax(gm, cores / gn))
+    a_str = a_tot if a_tot <= 0.5 * cap else a_tot * fmax(1.0, tiles_n / gn)
+    b_str = b_tot if b_tot <= 0.5 * cap else b_tot * fmax(1.0, tiles_m / gm)
+    return uniq + (a_str + b_str - uniq) * (1.0 - cap / uniq) + m * n * cb
 
 
 cdef inline void select_macs(const double[::1] mach, double bits, double* macs, double* eff) noexcept nogil:
@@ -271,8 +266,8 @@ cdef double gemm_core(const double[::1] mach, long m, long n, long k, const doub
                     steps = cdiv(ksteps_all, s)
                     waves = cdiv(tiles * s, <long>cores)
                     # sustained matrix clock under the power limit: the fitted shortfall (1 - eff)
-                    # applies in proportion to the share of cores busy
-                    occ = (tiles * s) / (waves * cores)
+                    # applies in proportion to the share of cores a full wave keeps busy
+                    occ = fmin(1.0, (tiles * s) / cores)
                     mma = tm * tn * tk / (macs * (1.0 - (1.0 - eff) * occ))
                     # rescale FMAs run beside the MMAs of the other warpgroup; the share that shows
                     # (fitted) grows with occupancy like the power-limited clock
@@ -283,8 +278,7 @@ cdef double gemm_core(const double[::1] mach, long m, long n, long k, const doub
                         tile_cyc += sys_r + sys_c
                     t_core = waves * (tile_cyc / clock + mach[M_MEM_LAT])
                     t_hbm = hbm_traffic(fm, fn, <double>k, ab, bb, cb, mach[M_L2], tm, tn, cores,
-                                        <double>cdiv(m, tm), <double>cdiv(n, tn), <double>waves,
-                                        warm) / hbm_bw
+                                        <double>cdiv(m, tm), <double>cdiv(n, tn), warm) / hbm_bw
                     l2b = tiles * s * steps * fetch
                     if s > 1:
                         l2b += 2.0 * s * fm * fn * 4.0

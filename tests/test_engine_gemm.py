@@ -172,3 +172,19 @@ def test_deterministic():
     a = gemm_times(H100, m, n, k, "fp8_block")[0]
     b = gemm_times(H100, m, n, k, "fp8_block")[0]
     assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("field", ["cores", "hbm_bw", "l2_bytes", "l2_bw", "smem_bytes",
+                                   "smem_bw", "clock_hz", "rf_bytes"])
+def test_more_resources_never_slower_sweep(field):
+    """Batched sweep over 20,000 log-uniform shapes (hypothesis explores few large ones)."""
+    rng = np.random.default_rng(11)
+    m, n, k = (np.exp(rng.uniform(0, np.log(70000), 20000)).astype(np.int64) for _ in range(3))
+    fm = rng.choice(["bf16", "fp8_e4m3", "fp8_block", "nvfp4"], 20000)
+    for factor in (1.01, 1.5, 2.0):
+        value = getattr(H100, field) * factor
+        more = H100.with_(**{field: float(np.floor(value)) if field == "cores" else value})
+        for warm in (False, True):
+            t0 = gemm_times(H100, m, n, k, fm, l2_warm=warm)[0]
+            t1 = gemm_times(more, m, n, k, fm, l2_warm=warm)[0]
+            assert np.all(t1 <= t0 * (1 + 1e-12))

@@ -47,27 +47,22 @@ def pnorm3(a, b, c, p):
     return mx * ((a / mx) ** p + (b / mx) ** p + (c / mx) ** p) ** (1.0 / p)
 
 
-def hbm_traffic(m, n, k, ab, bb, cb, l2_bytes, tm, tn, cores, tiles_m, tiles_n, waves, warm=0):
-    """Bytes moved to/from memory by a wave-by-wave sweep of output tiles (engine.pyx has the
-    explanation; half of L2 is taken as usable for operand panels)."""
+def hbm_traffic(m, n, k, ab, bb, cb, l2_bytes, tm, tn, cores, tiles_m, tiles_n, warm=0):
+    """Bytes moved to/from memory by a wave-by-wave sweep of output tiles (engine.pyx explains:
+    B streamed once per gm tile-rows, A once per gn tile-columns of a wave's block, at the share
+    of operand bytes half of L2 cannot hold)."""
     a_tot, b_tot, cap = m * k * ab, n * k * bb, 0.5 * l2_bytes
-    uniq = a_tot + b_tot
     if warm and a_tot <= l2_bytes:   # activation just written by the previous kernel: in L2
         a_tot = 0.0
-        uniq = b_tot
-    if uniq <= cap or waves <= 1:
+    uniq = a_tot + b_tot
+    if uniq <= cap:
         return uniq + m * n * cb
-    gm = math.floor(math.sqrt(cores * tn * bb / (tm * ab)) + 0.5)
-    gm = min(tiles_m, max(1.0, gm))
-    gn = min(tiles_n, math.ceil(cores / gm))
-    gm = min(tiles_m, max(gm, math.ceil(cores / gn)))
-    foot = (gm * tm * ab + gn * tn * bb) * k
-    a_str = a_tot if a_tot <= 0.5 * cap else max(a_tot, waves * gm * tm * ab * k)
-    if a_tot == 0.0:
-        a_str = 0.0
-    b_str = b_tot if b_tot <= 0.5 * cap else max(b_tot, waves * gn * tn * bb * k)
-    r = min(1.0, foot / cap)
-    return uniq + (a_str + b_str - uniq) * r + m * n * cb
+    gm = min(tiles_m, max(1.0, math.sqrt(cores * tn * bb / (tm * ab))))
+    gn = min(tiles_n, max(1.0, cores / gm))
+    gm = min(tiles_m, max(gm, cores / gn))
+    a_str = a_tot if a_tot <= 0.5 * cap else a_tot * max(1.0, tiles_n / gn)
+    b_str = b_tot if b_tot <= 0.5 * cap else b_tot * max(1.0, tiles_m / gm)
+    return uniq + (a_str + b_str - uniq) * (1.0 - cap / uniq) + m * n * cb
 
 
 def gemm_one(mach, m, n, k, d, warm=0):
@@ -151,7 +146,7 @@ def gemm_one(mach, m, n, k, d, warm=0):
                     break
                 steps = _cdiv(ksteps_all, s)
                 waves = _cdiv(tiles * s, int(cores))
-                occ = (tiles * s) / (waves * cores)   # power-limited clock scales with occupancy
+                occ = min(1.0, tiles * s / cores)   # power-limited clock: share of cores busy
                 mma = tm * tn * tk / (macs * (1.0 - (1.0 - eff) * occ))
                 step = max(mma, load) + mach[IDX["rescale_exposed"]] * occ * rescale
                 out_b = 4.0 if s > 1 else cb
@@ -160,7 +155,7 @@ def gemm_one(mach, m, n, k, d, warm=0):
                     tile_cyc += sys_r + sys_c                # systolic fill + drain per tile
                 t_core = waves * (tile_cyc / clock + mach[IDX["mem_latency_s"]])
                 t_hbm = hbm_traffic(m, n, k, ab, bb, cb, mach[IDX["l2_bytes"]], tm, tn, cores,
-                                    _cdiv(m, tm), _cdiv(n, tn), waves, warm) / hbm_bw
+                                    _cdiv(m, tm), _cdiv(n, tn), warm) / hbm_bw
                 l2_bytes = tiles * s * steps * fetch + (2.0 * s * m * n * 4.0 if s > 1 else 0.0)
                 t_l2 = l2_bytes / l2_bw
                 body = pnorm3(t_core, t_hbm, t_l2, p)
