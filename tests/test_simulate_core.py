@@ -274,9 +274,6 @@ def test_more_resources_never_slower(p, what):
     assert faster.latency_s <= r.latency_s * (1 + tol), (what, faster.latency_s, r.latency_s)
 
 
-@pytest.mark.xfail(strict=True, reason="kernel GEMM model: doubling cores re-fetches more of "
-                   "a streamed operand (L2 footprint grows with the wave); +0.27 % found by "
-                   "hypothesis. Remove this mark when the GEMM model is monotone in cores.")
 def test_more_cores_strictly_never_slower_known_case():
     p = {"arch": "h100-sxm", "model": "mixtral-8x7b", "phase": "prefill", "batch": 1,
          "seq_len": 17, "context_len": 0, "precision": "bf16", "tp": 1, "dpp": 1}
