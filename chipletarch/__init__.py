@@ -66,6 +66,12 @@ _LAZY = {
     "energy_of": "chipletarch.energy",
     "simulate_with_energy": "chipletarch.energy",
     "EnergyReport": "chipletarch.energy",
+    # design-space exploration (chipletarch.explore)
+    "load_sweep": "chipletarch.explore",
+    "SweepSpec": "chipletarch.explore",
+    "run_sweep": "chipletarch.explore",
+    "Store": "chipletarch.explore",
+    "pareto_mask": "chipletarch.explore",
 }
 
 _SUBMODULES = {"arch", "formats", "workload", "engine", "energy", "cost", "serving", "explore",

@@ -462,6 +462,7 @@ def _build(data, filename, root, base_dir) -> SweepSpec:
         raise SpecError(f"{where('axes')}: expected a list of axes")
     axes = []
     seen = set()
+    axis_loc = {}
     for i, ax in enumerate(axes_raw):
         loc = ("axes", i)
         if not isinstance(ax, dict):
@@ -490,6 +491,7 @@ def _build(data, filename, root, base_dir) -> SweepSpec:
             raise SpecError(f"{where(*loc, 'name')}: '{aname}' is a workload key; give the "
                             f"architecture axis another name")
         seen.add(aname)
+        axis_loc[aname] = i
         kinds = [k for k in ("values", "range", "low") if k in ax]
         if len(kinds) != 1 or ("low" in ax) != ("high" in ax):
             raise SpecError(f"{where(*loc)}: give exactly one of values: [...], range: "
@@ -622,9 +624,9 @@ def _build(data, filename, root, base_dir) -> SweepSpec:
                             f"product of the axis lengths)")
         cont = [a.name for a in axes if not a.discrete]
         if cont:
-            raise SpecError(f"{where('sampling', 'method')}: grid sampling needs discrete "
+            raise SpecError(f"{where('axes', axis_loc[cont[0]])}: grid sampling needs discrete "
                             f"axes; {', '.join(cont)} use low/high (use values/range, or "
-                            f"method random / lhs)")
+                            f"sampling method random / lhs)")
     elif isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise SpecError(f"{where('sampling', 'n')}: {method} sampling needs n (an integer >= 1)")
 
