@@ -188,3 +188,12 @@ def test_full_load_power_closed_form():
     assert f["total_w"] == pytest.approx(f["mac_w"] + 175 + 0.1 * 5 * 670e9 * 8 * 3.5e-12)
     # our MAC energy per FLOP stays below the datasheet bound TDP / peak (ENERGY.md §1: 0.71)
     assert f["model_pj_per_flop_mac"] < f["datasheet_pj_per_flop"]
+
+
+def test_coefficients_cached_and_read_only():
+    co = coefficients_of(H100)
+    assert coefficients_of(H100) is co
+    assert coefficients_of(H100, 0.8) is not co
+    with pytest.raises(TypeError):
+        co.mac_pj["bf16"] = 0.0
+    assert json.loads(json.dumps(co.to_dict()))["mac_pj"]["bf16"] == pytest.approx(co.mac_pj["bf16"])

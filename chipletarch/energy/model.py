@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import json
 import math
+from collections import OrderedDict
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 import numpy as np
 
@@ -86,7 +88,13 @@ class EnergyCoefficients:
         return (self.static_w or 0.0) + self.hbm_background_w + self.link_standby_w
 
     def to_dict(self) -> dict:
-        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+        def plain(v):
+            if isinstance(v, tuple):
+                return list(v)
+            if isinstance(v, MappingProxyType):
+                return dict(v)
+            return v
+        return {k: plain(v) for k, v in self.__dict__.items()}
 
 
 def _logic_scale(arch) -> tuple[float, list[str]]:
@@ -108,13 +116,33 @@ def _logic_scale(arch) -> tuple[float, list[str]]:
     return float(sum(vals) / len(vals)), notes
 
 
+_CACHE: "OrderedDict[tuple, tuple]" = OrderedDict()
+_CACHE_SIZE = 64
+
+
 def coefficients_of(arch, clock_scale: float = 1.0) -> EnergyCoefficients:
     """Resolve every energy coefficient of `arch` (catalog + ENERGY.md defaults + `energy:` block).
 
     `clock_scale` = compute-die clock / nominal (DVFS, `coefficients.dvfs_energy_scale`): it scales
     the core-domain energies (MACs, vector, SRAM) only; caches, memory, links, ports and static
     power are taken as on their own clock/voltage domains and unchanged (docs/ENERGY_MODEL.md).
+
+    Cached per architecture object (architectures are frozen) and clock scale, as the engine's
+    placement is, so that a sweep pricing many Results of one design resolves them once.
     """
+    key = (id(arch), float(clock_scale))
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is arch:
+        _CACHE.move_to_end(key)
+        return hit[1]
+    co = _coefficients(arch, clock_scale)
+    _CACHE[key] = (arch, co)          # holding arch keeps its id from being reused while cached
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return co
+
+
+def _coefficients(arch, clock_scale: float) -> EnergyCoefficients:
     spec = getattr(arch, "energy", None)
     dv = C.dvfs_energy_scale(clock_scale)
     scale, notes = _logic_scale(arch)
@@ -189,14 +217,15 @@ def coefficients_of(arch, clock_scale: float = 1.0) -> EnergyCoefficients:
     link_frac = C.LINK_STANDBY_FRACTION
     if spec is not None and spec.link_standby_fraction is not None:
         link_frac = float(spec.link_standby_fraction)
+    ro = MappingProxyType  # read-only views: the object is cached and shared
     return EnergyCoefficients(
-        arch=arch.name, clock_scale=float(clock_scale), logic_energy_scale=scale, mac_pj=mac,
+        arch=arch.name, clock_scale=float(clock_scale), logic_energy_scale=scale, mac_pj=ro(mac),
         vector_pj_per_flop=vec, sram_pj_per_bit=sram, cache_pj_per_bit=cache,
-        stack_pj_per_bit=stack_pj, stack_peak_w=stack_w, link_pj_per_bit=link_pj, link_peak_w=link_w,
-        port_pj_per_bit=port_pj, tdp_w=tdp, static_w=static_w,
+        stack_pj_per_bit=ro(stack_pj), stack_peak_w=ro(stack_w), link_pj_per_bit=ro(link_pj),
+        link_peak_w=ro(link_w), port_pj_per_bit=ro(port_pj), tdp_w=tdp, static_w=static_w,
         hbm_background_w=hbm_frac * sum(stack_w.values()),
         link_standby_w=link_frac * sum(link_w.values()),
-        sources=sources, notes=tuple(notes))
+        sources=ro(sources), notes=tuple(notes))
 
 
 # ------------------------------------------------------------------------------------------------
