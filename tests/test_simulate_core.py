@@ -267,14 +267,11 @@ def test_more_resources_never_slower(p, what):
     if r is None:
         return
     faster = _run(p, _scaled_cached(p["arch"], what))
-    # cores: the kernel's L2-blocking model shapes a wave's footprint by the core count, so a
-    # wider machine can re-fetch a little more of a streamed operand (see the pinned case
-    # below); allowed up to 1 %, reported to the kernel owner. Bandwidth and clock: strict.
-    tol = 1e-2 if what == "cores" else 1e-9
-    assert faster.latency_s <= r.latency_s * (1 + tol), (what, faster.latency_s, r.latency_s)
+    assert faster.latency_s <= r.latency_s * (1 + 1e-9), (what, faster.latency_s, r.latency_s)
 
 
 def test_more_cores_strictly_never_slower_known_case():
+    """Found by hypothesis before the GEMM model became monotone in cores (+0.27 %): kept."""
     p = {"arch": "h100-sxm", "model": "mixtral-8x7b", "phase": "prefill", "batch": 1,
          "seq_len": 17, "context_len": 0, "precision": "bf16", "tp": 1, "dpp": 1}
     assert _run(p, _scaled_cached("h100-sxm", "cores")).latency_s <= _run(p).latency_s

@@ -113,3 +113,30 @@ def test_kernel_api_accepts_architectures(b200):
     assert m.cores == 148
     t = gemm_time(m, 4096, 4096, 4096, "bf16")
     assert t >= 2 * 4096 ** 3 / b200.peak_flops("bf16")
+
+
+def test_scope0_ring_of_the_group_size(mi300x):
+    """mi300x as 4 devices (2 XCDs each) with tp=2: each TP pair sits on IOD neighbours; the
+    all-reduce rings over its own pair (the IF-AP link between their IODs), not all four."""
+    from chipletarch.engine import collective_time
+
+    pl = compile_design(mi300x, 4)
+    bw2, lat2, fac2 = pl.rings[2]
+    assert set(pl.rings) == {2, 4}
+    # pairs (dev0, dev1) on iod0-iod1 and (dev2, dev3) on iod2-iod3: the 750 GB/s links
+    from chipletarch.arch.graph import die_path
+    path = die_path(mi300x.to_graph(), "xcd0", "xcd2")
+    assert [n for n in path.nodes] == ["xcd0", "iod0", "iod1", "xcd2"]
+    assert bw2 == pytest.approx(750e9) and lat2 == pytest.approx(path.latency_s)
+    r = simulate(mi300x, "llama3.1-8b", "decode", batch=8, context_len=1024, tp=2,
+                 devices_per_package=4, precision="bf16")
+    i = list(r.ops["name"]).index("o_proj_allreduce")
+    nbytes = 8 * 4096 * 2.0                     # batch x hidden x bf16
+    want = min(collective_time(pl.machine, "all_reduce", nbytes, 2, alg, link_bw=bw2,
+                               latency=lat2) for alg in ("ring", "tree"))
+    assert r.ops["time_s"][i] == pytest.approx(want, rel=1e-12)
+    assert r.ops["d2d_bytes"][i] == pytest.approx(nbytes)     # 2 (n-1)/n x buffer, n = 2
+    # each device owns its IOD's two stacks, so no memory byte crosses IF-AP: the horizontal
+    # links carry the TP rings, the vertical ones nothing
+    assert r.links["if-ap-v0"]["bytes"] == 0 and r.links["if-ap-v1"]["bytes"] == 0
+    assert r.links["if-ap-h0"]["bytes"] > 0 and r.links["if-ap-h1"]["bytes"] > 0

@@ -25,8 +25,9 @@ Design decisions (docs/SIMULATE.md has the long form):
   stack -> die, writes die -> stack). `read_factor[j]` / `write_factor[j]` are the bytes crossing
   directed link j per byte that each device reads / writes, all devices running the op at once
   (the busiest rank's op table stands for all of them).
-* **Collectives.** scope 0 rings over the devices of the package along `graph.die_path`
-  (bottleneck bandwidth and summed latency of the worst neighbour pair); scope 1 / 2 use the
+* **Collectives.** scope 0 rings over groups of consecutive devices of the package (the
+  collective's group size) along `graph.die_path` (bottleneck bandwidth and summed latency of
+  the worst neighbour pair; every group rings at once); scope 1 / 2 use the
   package's scale-up / scale-out port, shared evenly by the devices of the package. Unpublished
   port latency falls back to the fitted per-step latency `params.H100['link_latency_s']`.
 
@@ -84,6 +85,8 @@ class Placement:
     write_factor: np.ndarray      # float64[2 n_links]: same per byte each device writes
     ring_factor: np.ndarray       # float64[2 n_links]: bytes on (link, dir) per byte each device
                                   # sends to its ring neighbour in a scope-0 collective
+    rings: dict                   # group size -> (bandwidth, latency, ring factor) of scope-0
+                                  # rings over groups of that many consecutive devices
     remote_share: float           # share of a device's memory bytes that cross >= 1 D2D link
     scope_bw: np.ndarray          # float64[3]: collective bandwidth per device for scope 0/1/2
     scope_latency: np.ndarray     # float64[3]: per-step latency for scope 0/1/2
@@ -244,6 +247,28 @@ def _split_dies(arch, n_dev):
     return [tuple(dies[i * per:(i + 1) * per]) for i in range(n_dev)]
 
 
+def _ring(g, groups, size, index, n_links):
+    """Scope-0 ring of `size` consecutive devices (the package's devices cut into n / size such
+    groups, all running the collective at once, as TP groups do): (bottleneck bandwidth of the
+    worst neighbour pair, its latency, bytes on each (link, direction) per byte each device
+    sends to its neighbour)."""
+    from ..arch.graph import die_path
+
+    bw, lat = np.inf, 0.0
+    fac = np.zeros(2 * n_links)
+    for start in range(0, len(groups), size):
+        members = groups[start:start + size]
+        for i in range(size):
+            p = die_path(g, members[i][0], members[(i + 1) % size][0])
+            bw = min(bw, p.bandwidth_bytes_per_s)
+            lat = max(lat, p.latency_s)
+            for (a, b) in p.edges:
+                li, direction = index[(a, b)]
+                fac[2 * li + direction] += 1.0
+    fac.setflags(write=False)
+    return float(bw), float(lat), fac
+
+
 def _compile(arch, n_dev: int) -> Placement:
     from ..arch.graph import die_path, memory_nodes, memory_path
 
@@ -311,23 +336,18 @@ def _compile(arch, n_dev: int) -> Placement:
     eff_lat = _params.H100["link_latency_s"]
     sbw = np.zeros(3)
     slat = np.zeros(3)
-    ring = np.zeros(2 * len(links))
     label = ["", "", ""]
+    rings = {}
+    for size in range(2, n_dev + 1):
+        if n_dev % size == 0:
+            rings[size] = _ring(g, groups, size, index, len(links))
     if n_dev > 1:
-        worst_bw, worst_lat = np.inf, 0.0
-        for i in range(n_dev):
-            a, b = groups[i][0], groups[(i + 1) % n_dev][0]
-            p = die_path(g, a, b)
-            worst_bw = min(worst_bw, p.bandwidth_bytes_per_s)
-            worst_lat = max(worst_lat, p.latency_s)
-        sbw[0], slat[0] = worst_bw, worst_lat
-        for i in range(n_dev):
-            for (a, b) in die_path(g, groups[i][0], groups[(i + 1) % n_dev][0]).edges:
-                li, direction = index[(a, b)]
-                ring[2 * li + direction] += 1.0
+        sbw[0], slat[0], ring = rings[n_dev]
         kinds = sorted({g.edges[e]["kind"] for i in range(n_dev)
                         for e in die_path(g, groups[i][0], groups[(i + 1) % n_dev][0]).edges})
         label[0] = "+".join(kinds)
+    else:
+        ring = np.zeros(2 * len(links))
     for si, key in ((1, "scale_up"), (2, "scale_out")):
         port = getattr(arch, key, None)
         if port is None and key == "scale_up":
@@ -342,7 +362,7 @@ def _compile(arch, n_dev: int) -> Placement:
     per_dev = len(groups[0])
     peaks = {f: per_dev * d0.peak_flops(f) for f in d0.core.macs_per_cycle}
     vec = per_dev * d0.vector_flops
-    for arr in (stack_bw, share, rf, wf, ring, owner):
+    for arr in (stack_bw, share, rf, wf, owner):
         arr.setflags(write=False)
     lb = np.array(lbw, dtype=np.float64)
     lb.setflags(write=False)
@@ -351,7 +371,7 @@ def _compile(arch, n_dev: int) -> Placement:
     return Placement(arch_name=arch.name, devices_per_package=n_dev, device_dies=tuple(groups),
                      machine=machine, peak_flops=peaks, vector_flops=float(vec), stacks=stacks,
                      stack_device=owner, stack_bw=stack_bw, stack_share=share, links=tuple(links),
-                     link_ends=tuple(ends), link_bw=lb, read_factor=rf, write_factor=wf, ring_factor=ring,
+                     link_ends=tuple(ends), link_bw=lb, read_factor=rf, write_factor=wf, ring_factor=ring, rings=rings,
                      remote_share=float(remote), scope_bw=sbw, scope_latency=slat,
                      scope_label=tuple(label))
 

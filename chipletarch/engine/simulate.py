@@ -470,8 +470,18 @@ def _evaluate(t, pl) -> dict:
                           for s in P.c_scope[(bw <= 0) & P.c_active]})
             raise InfeasibleError(f"{pl.arch_name}: the mapping needs collectives over "
                                   f"{', '.join(bad)} but the package has no such path")
+        lat = pl.scope_latency[P.c_scope]
+        s0 = P.c_scope == 0
+        if pl.rings and s0.any():
+            # scope 0: the ring of the collective's own group size (dispatch per distinct size)
+            bw, lat = bw.copy(), lat.copy()
+            for size in np.unique(P.c_ranks[s0]):
+                ring = pl.rings.get(int(size))
+                if ring is not None:
+                    sel = s0 & (P.c_ranks == size)
+                    bw[sel], lat[sel] = ring[0], ring[1]
         bw = np.ascontiguousarray(np.where(bw > 0, bw, 1.0))
-        lat = np.ascontiguousarray(pl.scope_latency[P.c_scope])
+        lat = np.ascontiguousarray(lat)
         best_t = np.full(len(ci), np.inf)
         best_b = np.zeros(len(ci), dtype=np.int8)
         for alg in (ALG_RING, ALG_TREE, ALG_DIRECT):
@@ -494,9 +504,14 @@ def _evaluate(t, pl) -> dict:
     nl = len(pl.links)
     if nl:
         link_dir_bytes = np.outer(reads, pl.read_factor) + np.outer(writes, pl.write_factor)
-        if pl.devices_per_package > 1 and len(ci):
+        if pl.devices_per_package > 1 and len(ci) and d2d_comm.any():
             # scope-0 collectives: each device sends its bus bytes to its ring neighbour
-            link_dir_bytes += np.outer(d2d_comm, pl.ring_factor)
+            for size in np.unique(P.c_ranks[P.c_scope == 0]):
+                ring = pl.rings.get(int(size))
+                fac = ring[2] if ring is not None else pl.ring_factor
+                sel = np.zeros(n, dtype=bool)
+                sel[ci[(P.c_scope == 0) & (P.c_ranks == size)]] = True
+                link_dir_bytes += np.outer(np.where(sel, d2d_comm, 0.0), fac)
         dir_bw = pl.link_dir_bw()
         busiest = (link_dir_bytes / dir_bw).max(axis=1)       # seconds at peak
         t_link = launch + busiest / mach[IDX["eff_link"]]
