@@ -67,3 +67,15 @@ def test_cli_energy_text_and_json(capsys):
     assert d["j_per_token"] == pytest.approx(d["total_j"] / d["tokens_per_step"])
     assert main(["energy", "tpu-v5p-like", "tiny"]) == 1          # no process node: told what to set
     assert "logic_energy_scale" in capsys.readouterr().err
+
+
+def test_request_energy_by_phase():
+    from chipletarch.energy import request_energy
+    req = request_energy("h100-sxm", "llama3.1-8b", input_len=512, output_len=64, batch=4, precision="fp8")
+    pre, dec = req["prefill"], req["decode"]
+    assert pre.phase == "prefill" and pre.tokens_per_step == 4 * 512
+    assert dec.phase == "decode" and dec.context_len == 512 + 32 and dec.tokens_per_step == 4
+    assert req["prefill_j"] == pytest.approx(pre.total_j / 4)
+    assert req["decode_j"] == pytest.approx(64 * dec.j_per_token)
+    assert req["j_per_request"] == pytest.approx(req["prefill_j"] + req["decode_j"])
+    assert req["j_per_output_token"] == pytest.approx(req["j_per_request"] / 64)

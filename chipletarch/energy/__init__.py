@@ -4,6 +4,7 @@ operator, average package power against TDP, and clock throttling to meet TDP.
     from chipletarch.energy import energy_of, simulate_with_energy
     rep = energy_of(chipletarch.simulate(arch, model, "decode", ...), arch)   # EnergyReport
     rep = simulate_with_energy(arch, model, "decode", batch=64, throttle_to_tdp=True, ...)
+    req = request_energy(arch, model, input_len=1024, output_len=256, batch=32, precision="fp8")
 
 Coefficients and their sources: `coefficients.py` (Horowitz 45 nm per-op energies scaled by the
 catalog's process-node factor, SRAM/L2/HBM/D2D/port pJ per bit, static power as a share of TDP),
@@ -14,9 +15,9 @@ The model, its scope and its limits: docs/ENERGY_MODEL.md; validation: docs/VALI
 from __future__ import annotations
 
 from .model import (COMPONENTS, DYNAMIC_COMPONENTS, STATIC_COMPONENTS, EnergyCoefficients, EnergyReport,
-                    coefficients_of, energy_of, full_load_power)
-from .throttle import simulate_with_energy, throttle_clock_scale, with_clock_scale
+                    coefficients_of, energy_of, full_load_power, gemm_energy)
+from .throttle import request_energy, simulate_with_energy, throttle_clock_scale, with_clock_scale
 
-__all__ = ["energy_of", "simulate_with_energy", "EnergyReport", "EnergyCoefficients", "coefficients_of",
-           "full_load_power", "with_clock_scale", "throttle_clock_scale", "COMPONENTS",
+__all__ = ["energy_of", "simulate_with_energy", "request_energy", "EnergyReport", "EnergyCoefficients", "coefficients_of",
+           "full_load_power", "gemm_energy", "with_clock_scale", "throttle_clock_scale", "COMPONENTS",
            "DYNAMIC_COMPONENTS", "STATIC_COMPONENTS"]

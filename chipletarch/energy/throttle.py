@@ -22,7 +22,7 @@ from ..errors import SpecError
 from . import coefficients as C
 from .model import EnergyReport, energy_of
 
-__all__ = ["simulate_with_energy", "with_clock_scale", "throttle_clock_scale"]
+__all__ = ["simulate_with_energy", "with_clock_scale", "throttle_clock_scale", "request_energy"]
 
 
 def with_clock_scale(arch, scale: float):
@@ -93,3 +93,26 @@ def throttle_clock_scale(at, tdp_w: float, tolerance: float = 0.002) -> EnergyRe
     best.notes.append(f"throttle_to_tdp: compute clock x{best.clock_scale:.3f} (V ∝ f) to meet TDP "
                       f"{tdp_w:.0f} W")
     return best
+
+
+def request_energy(arch, model, input_len: int, output_len: int, batch: int = 1, *,
+                   throttle_to_tdp: bool = False, **simulate_kwargs) -> dict:
+    """Energy of serving `batch` requests of `input_len` prompt and `output_len` generated tokens,
+    phase by phase: one prefill of the prompts, then `output_len` decode steps, approximated by one
+    decode step at the mean context `input_len + output_len // 2` (exact for every energy term
+    linear in context — KV reads, attention FLOPs — and for the rest, which does not depend on it).
+
+    Returns {prefill, decode (EnergyReports), prefill_j, decode_j (per request), j_per_request,
+    j_per_output_token}. `simulate_kwargs` go to both simulations (precision, tp, ...).
+    """
+    if input_len < 1 or output_len < 1 or batch < 1:
+        raise SpecError("request_energy: input_len, output_len and batch must be >= 1")
+    pre = simulate_with_energy(arch, model, "prefill", batch=batch, seq_len=input_len,
+                               throttle_to_tdp=throttle_to_tdp, **simulate_kwargs)
+    dec = simulate_with_energy(arch, model, "decode", batch=batch, context_len=input_len + output_len // 2,
+                               throttle_to_tdp=throttle_to_tdp, **simulate_kwargs)
+    prefill_j = pre.total_j / batch
+    decode_j = output_len * dec.total_j / batch          # one decode step makes one token per request
+    total = prefill_j + decode_j
+    return dict(prefill=pre, decode=dec, prefill_j=prefill_j, decode_j=decode_j, j_per_request=total,
+                j_per_output_token=total / output_len)
