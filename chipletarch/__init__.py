@@ -72,6 +72,9 @@ _LAZY = {
     "run_sweep": "chipletarch.explore",
     "Store": "chipletarch.explore",
     "pareto_mask": "chipletarch.explore",
+    # serving at cluster scale (chipletarch.serving)
+    "ServingStudy": "chipletarch.serving",
+    "evaluate_point": "chipletarch.serving",
 }
 
 _SUBMODULES = {"arch", "formats", "workload", "engine", "energy", "cost", "serving", "explore",
