@@ -174,9 +174,9 @@ def render() -> str:
                 "exists for them, so the check is the TDP bound: every package at TDP for the whole step, "
                 "`bound = packages x 700 W x TPOT / batch`, with the model's TPOT and with the measured one. "
                 "`J, meas. time`: the model's dynamic energy plus its static power over the measured TPOT. "
-                f"`f_static=0.45`: J/token with ENERGY.md §5's TPU v3 whole-board idle floor instead of 0.25.", "",
+                f"`f_static={SENSITIVITY_STATIC}`: J/token with ENERGY.md §5's TPU v3 whole-board idle floor instead of 0.25.", "",
                 "| tp | batch | isl/osl | TPOT meas. ms | TPOT model ms | J/token | bound (model TPOT) | ratio | "
-                "bound (meas. TPOT) | J, meas. time | W/package | static share | J/token, f_static=0.45 |",
+                f"bound (meas. TPOT) | J, meas. time | W/package | static share | J/token, f_static={SENSITIVITY_STATIC} |",
                 "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in rows:
             out.append(f"| {r['tp']} | {r['batch']} | {r['isl']}/{r['osl']} | {r['tpot_meas_ms']:.2f} | "
