@@ -79,6 +79,7 @@ def test_elastic_saves_chip_hours_at_full_attainment():
                                          ttft_slo_s=1.0, tpot_slo_s=0.05, **SMALL), tr)
     for mode in ("colocated", "disaggregated"):
         r = res[mode]
+        assert r["valid_all_day"]
         assert r["elastic"]["slo_attainment"] == pytest.approx(1.0)
         assert r["fixed_peak"]["slo_attainment"] == pytest.approx(1.0)
         assert r["elastic"]["chip_hours"] < r["fixed_peak"]["chip_hours"]
@@ -103,3 +104,21 @@ def test_silicon_replay_few_rows():
     with pytest.raises(Exception, match="not bundled"):
         V.predict_row(skip, arch)
     assert Path(V.default_csv()).name == "e2e_silicon_calibration.csv"
+
+
+def test_trace_loader_errors(tmp_path):
+    from chipletarch.errors import SpecError
+    bad = tmp_path / "x_trace.yaml"
+    bad.write_text("interval_s: 60\nintervals:\n  - {rate: 1, isl: 0, osl: 5}\n")
+    with pytest.raises(SpecError, match="isl"):
+        load_trace(bad)
+    with pytest.raises(SpecError, match="unknown trace"):
+        load_trace("nope")
+
+
+def test_cli_serve_trace(capsys):
+    from chipletarch.cli import main
+    rc = main(["serve", "h100-sxm", "llama3.1-8b", "--trace", "diurnal", "--ttft-slo", "1000",
+               "--tpot-slo", "50", "--max-tp", "2"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "chip-hours" in out and "re-matched per interval" in out

@@ -29,6 +29,9 @@ def add_commands(subparsers) -> None:
                    help="integer pool sizes within this many packages (default: fluid ratio)")
     p.add_argument("--png", default=None, help="draw both frontiers to this PNG")
     p.add_argument("--json", action="store_true", help="print points, frontiers, gains as JSON")
+    p.add_argument("--trace", default=None,
+                   help="elastic scaling over a time-varying trace (e.g. diurnal): chip-hours "
+                        "and SLO attainment of re-matched vs fixed pools (lengths from the trace)")
     p.set_defaults(func=cmd_serve)
 
 
@@ -48,7 +51,38 @@ def _fmt(p) -> str:
     return s
 
 
+def cmd_trace(args) -> int:
+    from .elastic import load_trace, plan
+    tr = load_trace(args.trace)
+
+    def factory(isl, osl):
+        return ServingStudy(args.arch, args.model, args.precision, isl, osl,
+                            ttft_slo_s=None if args.ttft_slo is None else args.ttft_slo / 1e3,
+                            tpot_slo_s=None if args.tpot_slo is None else args.tpot_slo / 1e3,
+                            max_tp=args.max_tp)
+    res = plan(factory, tr)
+    if args.json:
+        print(json.dumps(res, indent=1, default=float))
+        return 0
+    hours = len(tr.rate) * tr.interval_s / 3600
+    print(f"trace {tr.name}: {len(tr.rate)} intervals, {hours:g} h, rate {min(tr.rate):g}-"
+          f"{max(tr.rate):g} req/s; targets TTFT {args.ttft_slo or '-'} ms, TPOT "
+          f"{args.tpot_slo or '-'} ms")
+    for mode, r in res.items():
+        if r is None:
+            print(f"{mode}: no configuration meets the targets at the busiest interval")
+            continue
+        print(f"{mode}: {r['config']}")
+        for k, lab in (("elastic", "re-matched per interval"), ("fixed_peak", "fixed at peak"),
+                       ("fixed_mean", "fixed at mean load")):
+            print(f"  {lab:24s} {r[k]['chip_hours']:9.1f} chip-hours   SLO attainment "
+                  f"{r[k]['slo_attainment'] * 100:6.1f} %")
+    return 0
+
+
 def cmd_serve(args) -> int:
+    if args.trace:
+        return cmd_trace(args)
     isl, osl = _traffic_lengths(args.traffic, args.isl, args.osl)
     st = ServingStudy(args.arch, args.model, args.precision, isl, osl,
                       ttft_slo_s=None if args.ttft_slo is None else args.ttft_slo / 1e3,

@@ -2,8 +2,9 @@
 
 A trace (`workloads/traffic/*_trace.yaml`: `interval_s` and a list of intervals, each with
 `rate` (requests/s, whole cluster) and mean `isl` / `osl`) is served by one configuration
-(mode, mappings, batches): the best design point under the SLOs for the trace's busiest interval
-(highest rate x (isl + osl)). Per interval, each instance type serves a rate that depends on the
+(mode, mappings, batches): the most efficient design point under the SLOs at the trace's busiest
+interval (highest rate x (isl + osl)) among those that keep the targets at every interval's
+lengths. Per interval, each instance type serves a rate that depends on the
 interval's lengths (`prefill_pool` / `decode_pool` / `colocated_point`, re-evaluated at that mix):
 
 - elastic: pool sizes re-matched every interval, n = ceil(rate / per-instance rate) per pool;
@@ -13,7 +14,8 @@ interval's lengths (`prefill_pool` / `decode_pool` / `colocated_point`, re-evalu
 Chip-hours = sum over intervals of packages x hours. SLO attainment (fluid model): in an
 interval where a pool's capacity c is below the offered rate r, the excess queues without bound
 and misses its targets, so the fraction served within SLO is min(1, c / r) over the tighter
-pool; attainment is request-weighted over the day. Scaling delays (instance start, KV
+pool; an interval whose lengths push the configuration's saturated TTFT or TPOT past a target
+counts 0; attainment is request-weighted over the day. Scaling delays (instance start, KV
 migration) are not modelled.
 """
 from __future__ import annotations
@@ -26,6 +28,7 @@ import yaml
 
 from .._paths import workloads_dir
 from ..errors import SpecError
+from .kv import kv_transfer
 from .steady import colocated_point, decode_pool, prefill_pool
 
 
@@ -74,9 +77,10 @@ def load_trace(name_or_path) -> Trace:
 
 
 def _per_instance_rates(cfg, isl, osl):
-    """{pool: (requests/s per instance, packages per instance)} of configuration `cfg` at a mix.
-    A batch whose KV cache does not fit at this mix's lengths is halved until it does (what a
-    server with a fixed KV pool does: it admits fewer sequences)."""
+    """({pool: (requests/s per instance, packages per instance)}, ttft_s, tpot_s) of
+    configuration `cfg` at a mix. A batch whose KV cache does not fit at this mix's lengths is
+    halved until it does (what a server with a fixed KV pool does: it admits fewer sequences).
+    TTFT / TPOT are the saturated values (rate-matched pools, fully used prefill)."""
     def shrink(fn, b):
         while b >= 1:
             p = fn(b)
@@ -87,73 +91,107 @@ def _per_instance_rates(cfg, isl, osl):
     if cfg["mode"] == "colocated":
         p = shrink(lambda b: colocated_point(cfg["inst"], isl, osl, b,
                                              max(cfg["chunk"], b + 1)), cfg["concurrency"])
-        return {"instance": (p["requests_per_s"], p["packages"])}
+        return {"instance": (p["requests_per_s"], p["packages"])}, p["ttft_s"], p["tpot_s"]
     pre = shrink(lambda b: prefill_pool(cfg["pre"], isl, b), cfg["prefill_batch"])
     dec = shrink(lambda b: decode_pool(cfg["dec"], isl, osl, b), cfg["decode_batch"])
-    return {"prefill": (pre["requests_per_s"], pre["packages"]),
-            "decode": (dec["requests_per_s"], dec["packages"])}
+    ttft = 1.5 * pre["step_s"] + cfg["kv"](isl)
+    return ({"prefill": (pre["requests_per_s"], pre["packages"]),
+             "decode": (dec["requests_per_s"], dec["packages"])}, ttft, dec["step_s"])
 
 
-def _evaluate(trace, cfg, counts_fn):
+def _evaluate(trace, cfg, counts_fn, ttft_slo, tpot_slo):
     hours = trace.interval_s / 3600.0
     chip_h, offered, served, rows = 0.0, 0.0, 0.0, []
     for i, (r, L, O) in enumerate(zip(trace.rate, trace.isl, trace.osl)):
-        rates = _per_instance_rates(cfg, L, O)
+        rates, ttft, tpot = _per_instance_rates(cfg, L, O)
         counts = counts_fn(i, rates)
         pk = sum(counts[k] * rates[k][1] for k in rates)
         cap = min(counts[k] * rates[k][0] for k in rates)
         frac = 1.0 if r <= cap else cap / r
+        # a configuration that misses its targets at this interval's lengths serves no request
+        # within SLO, whatever the pool sizes
+        ok = (ttft_slo is None or ttft <= ttft_slo) and (tpot_slo is None or tpot <= tpot_slo)
+        frac = frac if ok else 0.0
         chip_h += pk * hours
         offered += r * trace.interval_s
         served += frac * r * trace.interval_s
         rows.append(dict(interval=i, rate=r, isl=L, osl=O, packages=pk, capacity=cap,
-                         attainment=frac, **{f"n_{k}": counts[k] for k in rates}))
+                         ttft_s=ttft, tpot_s=tpot, attainment=frac,
+                         **{f"n_{k}": counts[k] for k in rates}))
     return dict(chip_hours=chip_h, slo_attainment=served / offered if offered else 1.0,
                 intervals=rows)
 
 
 def plan(study_factory, trace: Trace) -> dict:
     """Elastic vs fixed allocations for `trace`. `study_factory(isl, osl)` returns a
-    `ServingStudy` (its mode choice, SLOs, mappings); the configuration is the study's best
-    point at the busiest interval, for each mode. Returns {mode: {elastic, fixed_peak,
-    fixed_mean, config}}."""
+    `ServingStudy` (its SLOs, mappings, batches) at the busiest interval's lengths; per mode the
+    configuration is its most efficient point there that still meets the targets at every
+    interval's lengths (`valid_all_day`; False: none does, the most efficient one is used and
+    loses attainment where it misses). Returns {mode: {config, valid_all_day, elastic,
+    fixed_peak, fixed_mean}}, each with chip_hours, slo_attainment and per-interval rows."""
     busiest = max(range(len(trace.rate)),
                   key=lambda i: trace.rate[i] * (trace.isl[i] + trace.osl[i]))
     st = study_factory(trace.isl[busiest], trace.osl[busiest])
     by_label = {inst.label: inst for inst in st.instances()}
-    best = st.best()
+    feas = dict(zip(("colocated", "disaggregated"), st.feasible()))
+    slo = (st.ttft_slo_s, st.tpot_slo_s)
+
+    def make(p):
+        if p["mode"] == "colocated":
+            return (dict(mode="colocated", inst=by_label[p["mapping"]],
+                         concurrency=p["concurrency"], chunk=p["chunk"]),
+                    f"{p['mapping']} concurrency {p['concurrency']} budget {p['chunk']}")
+        pre, dec = by_label[p["prefill_mapping"]], by_label[p["decode_mapping"]]
+        return (dict(mode="disaggregated", pre=pre, dec=dec, prefill_batch=p["prefill_batch"],
+                     decode_batch=p["decode_batch"],
+                     kv=lambda n: kv_transfer(st.arch, st.model, st.precision, n,
+                                              pre.packages, dec.packages).seconds),
+                f"prefill {p['prefill_mapping']} b{p['prefill_batch']} / decode "
+                f"{p['decode_mapping']} b{p['decode_batch']}")
+
+    def valid_all_day(cfg):
+        for L, O in zip(trace.isl, trace.osl):
+            try:
+                _, ttft, tpot = _per_instance_rates(cfg, L, O)
+            except SpecError:
+                return False
+            if (slo[0] is not None and ttft > slo[0]) or (slo[1] is not None and tpot > slo[1]):
+                return False
+        return True
+
     out = {}
-    for mode, p in best.items():
-        if p is None:
+    for mode, pts in feas.items():
+        if not pts:
             out[mode] = None
             continue
-        if mode == "colocated":
-            cfg = dict(mode=mode, inst=by_label[p["mapping"]], concurrency=p["concurrency"],
-                       chunk=p["chunk"])
-            desc = f"{p['mapping']} concurrency {p['concurrency']} budget {p['chunk']}"
-        else:
-            cfg = dict(mode=mode, pre=by_label[p["prefill_mapping"]],
-                       dec=by_label[p["decode_mapping"]], prefill_batch=p["prefill_batch"],
-                       decode_batch=p["decode_batch"])
-            desc = (f"prefill {p['prefill_mapping']} b{p['prefill_batch']} / decode "
-                    f"{p['decode_mapping']} b{p['decode_batch']}")
+        # the most efficient configuration (at the busiest interval) that keeps its targets at
+        # every interval's lengths; if none does, the most efficient one, flagged
+        ranked = sorted(pts, key=lambda p: -p["tokens_per_s_per_chip"])
+        cfg, desc = make(ranked[0])
+        all_day = False
+        for p in ranked:
+            c, d = make(p)
+            if valid_all_day(c):
+                cfg, desc, all_day = c, d, True
+                break
 
         def need(i, rates, r=None):
             rr = trace.rate[i] if r is None else r
             return {k: max(1, math.ceil(rr / v[0] - 1e-9)) if rr > 0 else 0
                     for k, v in rates.items()}
 
-        ela = _evaluate(trace, cfg, need)
+        ela = _evaluate(trace, cfg, need, *slo)
         peak = {k: max(iv[f"n_{k}"] for iv in ela["intervals"])
-                for k in _per_instance_rates(cfg, trace.isl[0], trace.osl[0])}
-        fpk = _evaluate(trace, cfg, lambda i, rates: peak)
+                for k in _per_instance_rates(cfg, trace.isl[0], trace.osl[0])[0]}
+        fpk = _evaluate(trace, cfg, lambda i, rates: peak, *slo)
         n = len(trace.rate)
         tot = sum(trace.rate)
         mean_r = tot / n
         mean_L = sum(r * x for r, x in zip(trace.rate, trace.isl)) / tot if tot else trace.isl[0]
         mean_O = sum(r * x for r, x in zip(trace.rate, trace.osl)) / tot if tot else trace.osl[0]
         mean_counts = {k: max(1, math.ceil(mean_r / v[0]))
-                       for k, v in _per_instance_rates(cfg, mean_L, mean_O).items()}
-        fmn = _evaluate(trace, cfg, lambda i, rates: mean_counts)
-        out[mode] = dict(config=desc, elastic=ela, fixed_peak=fpk, fixed_mean=fmn)
+                       for k, v in _per_instance_rates(cfg, mean_L, mean_O)[0].items()}
+        fmn = _evaluate(trace, cfg, lambda i, rates: mean_counts, *slo)
+        out[mode] = dict(config=desc, valid_all_day=all_day, elastic=ela, fixed_peak=fpk,
+                         fixed_mean=fmn)
     return out
