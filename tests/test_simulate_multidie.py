@@ -140,3 +140,20 @@ def test_scope0_ring_of_the_group_size(mi300x):
     # links carry the TP rings, the vertical ones nothing
     assert r.links["if-ap-v0"]["bytes"] == 0 and r.links["if-ap-v1"]["bytes"] == 0
     assert r.links["if-ap-h0"]["bytes"] > 0 and r.links["if-ap-h1"]["bytes"] > 0
+
+
+def test_simba_keeps_the_model_in_sram():
+    """No memory stacks: each chiplet's SRAM + cache is a 'stack', reached over the GRS mesh."""
+    a = load_architecture("simba")
+    pl = compile_design(a, 1)
+    assert pl.memory_kind == "sram" and len(pl.stacks) == 36
+    d = a.compute_die_instances()[0][1]
+    assert pl.stack_capacity.sum() == pytest.approx(36 * (d.sram_bytes + d.cache_bytes))
+    # 35 of every 36 bytes a chiplet reads live on another chiplet
+    assert pl.remote_share == pytest.approx(35 / 36)
+    r = simulate(a, "tiny", "decode", batch=1, context_len=64, precision="int8")
+    assert r.tpot_s > 0 and set(r.stacks) == set(pl.stacks)
+    assert all(s["kind"] == "sram" for s in r.stacks.values())
+    assert sum(s["bytes"] for s in r.stacks.values()) == pytest.approx(r.total("hbm_bytes"))
+    with pytest.raises(InfeasibleError, match="GiB missing"):
+        simulate(a, "llama3.1-8b", "decode", precision="int8")

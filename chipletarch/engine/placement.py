@@ -15,7 +15,9 @@ Design decisions (docs/SIMULATE.md has the long form):
   SRAM fill rate, L2 bandwidth when unpublished, the efficiency parameters) follow the H100 fit in
   `params.py` as a method, which is what the calibration brief asks for B200. An explicitly set
   field of the architecture's `efficiency:` block overrides the fitted value.
-* **Memory.** Each memory stack belongs to the device whose dies reach it in the fewest hops
+* **Memory.** (A package without memory stacks, such as Simba, keeps the model in its compute
+  dies' on-chip SRAM: every compute die is then a "stack" of its SRAM + cache bytes, reached by
+  the other dies over the D2D links; see `_sram_bandwidth`.) Each memory stack belongs to the device whose dies reach it in the fewest hops
   (ties: the device with fewer stacks so far, then the lower index), so one device per package
   interleaves over every stack. Addresses interleave evenly: every die of the device sends the
   same share of its bytes to every stack of the device. The device's memory bandwidth is
@@ -88,6 +90,9 @@ class Placement:
     rings: dict                   # group size -> (bandwidth, latency, ring factor) of scope-0
                                   # rings over groups of that many consecutive devices
     remote_share: float           # share of a device's memory bytes that cross >= 1 D2D link
+    memory_kind: str              # "dram" (memory stacks) or "sram" (no stacks: the compute dies'
+                                  # on-chip SRAM holds the model; `stacks` are then die names)
+    stack_capacity: np.ndarray    # float64[n_stacks]: bytes each stack holds
     scope_bw: np.ndarray          # float64[3]: collective bandwidth per device for scope 0/1/2
     scope_latency: np.ndarray     # float64[3]: per-step latency for scope 0/1/2
     scope_label: tuple            # what each scope runs over (link kind / port label)
@@ -176,6 +181,10 @@ def device_machine(arch, dies, stack_bws, stack_caps, devices_per_package=1) -> 
                         f"can use (bf16/fp16/fp8/int8/tf32)")
     sys = d0.core.systolic
     fit = _params.H100
+    # a die that lists no vector unit (Simba's PEs are MAC lanes plus a post-processing unit)
+    # runs norms / softmax / elementwise work on its MAC lanes: one FMA (2 FLOPs) per MAC per
+    # cycle at the 16-bit rate; the SFU then defaults to 1/16 of that
+    vec = float(d0.core.vector_flops_per_cycle or 2.0 * m16)
     scale_core = (cores * clock) / (_H100_CORES * _H100_CLOCK)
     cache = float(sum(d.cache_bytes for d in ds))
     cache_bw = float(sum(d.cache_bandwidth_bytes_per_s or 0.0 for d in ds))
@@ -200,8 +209,8 @@ def device_machine(arch, dies, stack_bws, stack_caps, devices_per_package=1) -> 
         cores=cores, clock_hz=clock, macs_16=m16, macs_8=m8 or m16,
         macs_6=_first_rate(macs, _MACS_6), macs_4=_first_rate(macs, _MACS_4),
         macs_32=_first_rate(macs, ("tf32", "fp32")) or m16 / 2.0,
-        vec_flops=float(d0.core.vector_flops_per_cycle),
-        sfu_ops=float(d0.core.sfu_ops_per_cycle or d0.core.vector_flops_per_cycle / 16.0),
+        vec_flops=vec,
+        sfu_ops=float(d0.core.sfu_ops_per_cycle or vec / 16.0),
         smem_bytes=smem,
         smem_bw=smem_bw,
         # a systolic array keeps its whole rows x cols fp32 accumulator tile (the tile search
@@ -231,6 +240,8 @@ def device_machine(arch, dies, stack_bws, stack_caps, devices_per_package=1) -> 
             arr[IDX[k]] = v
     if arr[IDX["hbm_bw"]] <= 0:
         raise InfeasibleError(f"{arch.name}: a device of dies {list(dies)} reaches no memory stack")
+    from .machine import Machine
+    Machine.from_array(arr, name=arch.name)      # the kernel's own range checks, once per compile
     arr.setflags(write=False)
     return arr
 
@@ -245,6 +256,20 @@ def _split_dies(arch, n_dev):
             f"devices_per_package must divide {len(dies)}")
     per = len(dies) // n_dev
     return [tuple(dies[i * per:(i + 1) * per]) for i in range(n_dev)]
+
+
+def _sram_bandwidth(d) -> float:
+    """Read bandwidth of a compute die's on-chip SRAM when it holds the model (no DRAM): the
+    published cache bandwidth; else cores x SRAM bytes/cycle x clock; else one operand byte per
+    MAC per cycle at the die's widest 8-bit rate (the SRAM feeds the MACs at their rate, so it
+    never binds before compute)."""
+    if d.cache_bandwidth_bytes_per_s:
+        return float(d.cache_bandwidth_bytes_per_s)
+    clock = d.clock_ghz * 1e9
+    if d.core.sram_bytes_per_cycle:
+        return float(d.cores * d.core.sram_bytes_per_cycle * clock)
+    macs = max(d.core.macs_per_cycle.values())
+    return float(d.cores * macs * clock)
 
 
 def _ring(g, groups, size, index, n_links):
@@ -275,8 +300,14 @@ def _compile(arch, n_dev: int) -> Placement:
     g = arch.to_graph()
     groups = _split_dies(arch, n_dev)
     stacks = tuple(memory_nodes(g))
-    if not stacks:
-        raise InfeasibleError(f"{arch.name}: the package has no memory stacks")
+    sram_mode = not stacks
+    if sram_mode:
+        # no DRAM (Simba): the model lives in the compute dies' on-chip SRAM, spread evenly;
+        # each die is a "stack" and a die reaches the others' SRAM over the D2D links
+        stacks = tuple(d for grp in groups for d in grp)
+        route = lambda d, s: die_path(g, d, s)       # noqa: E731
+    else:
+        route = lambda d, s: memory_path(g, d, s)    # noqa: E731
     # --- stack ownership: nearest device (hops, then fewest stacks so far, then index)
     paths = {}
     owner = np.zeros(len(stacks), dtype=np.int64)
@@ -285,7 +316,7 @@ def _compile(arch, n_dev: int) -> Placement:
         best = None
         for gi, grp in enumerate(groups):
             for d in grp:
-                p = memory_path(g, d, s)
+                p = route(d, s)
                 paths[(d, s)] = p
             hops = min(len(paths[(d, s)].edges) for d in grp)
             lat = min(paths[(d, s)].latency_s for d in grp)
@@ -297,8 +328,15 @@ def _compile(arch, n_dev: int) -> Placement:
     if min(count) == 0:
         raise InfeasibleError(f"{arch.name}: {n_dev} devices per package but only "
                               f"{len(stacks)} memory stacks; a device would own none")
-    stack_bw = np.array([g.nodes[s]["bandwidth_bytes_per_s"] for s in stacks], dtype=np.float64)
-    stack_cap = np.array([g.nodes[s]["capacity_bytes"] for s in stacks], dtype=np.float64)
+    if sram_mode:
+        defs = dict(arch.compute_die_instances())
+        stack_bw = np.array([_sram_bandwidth(defs[s]) for s in stacks], dtype=np.float64)
+        stack_cap = np.array([defs[s].sram_bytes + defs[s].cache_bytes for s in stacks],
+                             dtype=np.float64)
+    else:
+        stack_bw = np.array([g.nodes[s]["bandwidth_bytes_per_s"] for s in stacks],
+                            dtype=np.float64)
+        stack_cap = np.array([g.nodes[s]["capacity_bytes"] for s in stacks], dtype=np.float64)
     share = np.array([1.0 / count[owner[i]] for i in range(len(stacks))], dtype=np.float64)
 
     # --- die-to-die links and the share of traffic each (link, direction) carries
@@ -362,7 +400,7 @@ def _compile(arch, n_dev: int) -> Placement:
     per_dev = len(groups[0])
     peaks = {f: per_dev * d0.peak_flops(f) for f in d0.core.macs_per_cycle}
     vec = per_dev * d0.vector_flops
-    for arr in (stack_bw, share, rf, wf, owner):
+    for arr in (stack_bw, stack_cap, share, rf, wf, owner):
         arr.setflags(write=False)
     lb = np.array(lbw, dtype=np.float64)
     lb.setflags(write=False)
@@ -372,7 +410,8 @@ def _compile(arch, n_dev: int) -> Placement:
                      machine=machine, peak_flops=peaks, vector_flops=float(vec), stacks=stacks,
                      stack_device=owner, stack_bw=stack_bw, stack_share=share, links=tuple(links),
                      link_ends=tuple(ends), link_bw=lb, read_factor=rf, write_factor=wf, ring_factor=ring, rings=rings,
-                     remote_share=float(remote), scope_bw=sbw, scope_latency=slat,
+                     remote_share=float(remote), memory_kind="sram" if sram_mode else "dram",
+                     stack_capacity=stack_cap, scope_bw=sbw, scope_latency=slat,
                      scope_label=tuple(label))
 
 

@@ -36,7 +36,8 @@ OP_COLUMNS = {
     "total_time_s": "time_s x repeat",
     "bound_by": "resource that sets the time: " + ", ".join(BOUNDS),
     "flops": "FLOPs per execution (matrix + vector)",
-    "hbm_bytes": "bytes to/from memory stacks per execution",
+    "hbm_bytes": "bytes to/from memory stacks per execution (on-chip SRAM of the dies when the "
+                 "package has no stacks)",
     "l2_bytes": "bytes through the on-die cache per execution",
     "sram_bytes": "operand bytes into core SRAM per execution (compulsory)",
     "d2d_bytes": "bytes on die-to-die links per execution (remote memory share + scope-0 comm)",
@@ -158,7 +159,7 @@ class Result:
                  f"attention_dp={m['attention_dp']}; {self.devices_per_package} device(s) per "
                  f"package; per-device table"]
         hdr = (f"{'operator':<28} {'kind':<14} {'rep':>4} {'time/op us':>11} {'total ms':>9} "
-               f"{'share':>6} {'bound':<8} {'TFLOP/s':>8} {'HBM MB':>9} {'D2D MB':>8} "
+               f"{'share':>6} {'bound':<8} {'TFLOP/s':>8} {'mem MB':>9} {'D2D MB':>8} "
                f"{'net MB':>8}")
         lines += [hdr, "-" * len(hdr)]
         lat = self.latency_s if self.latency_s > 0 else 1.0
@@ -181,7 +182,7 @@ class Result:
                 f"{o['d2d_bytes'][i] / 1e6:>8.2f} {o['network_bytes'][i] / 1e6:>8.2f}")
         lines.append("-" * len(hdr))
         lines.append(f"latency {self.latency_s * 1e3:.3f} ms; "
-                     f"HBM {self.total('hbm_bytes') / 1e9:.3f} GB, "
+                     f"memory {self.total('hbm_bytes') / 1e9:.3f} GB, "
                      f"{self.total('flops') / 1e12:.3f} TFLOP per device per pass")
         lines.append("bound by: " + ", ".join(f"{k} {v:.1%}" for k, v in
                                               sorted(self.bound_share().items(),

@@ -110,10 +110,11 @@ def _resolve_model(model):
 
 
 class _Devices:
-    """What `check_memory_fit` duck-types: the package's capacity and its ranks (devices)."""
+    """What `check_memory_fit` duck-types: the package's capacity and its ranks (devices).
+    A package without memory stacks holds the model in its compute dies' SRAM (`capacity`)."""
 
-    def __init__(self, arch, n):
-        self.memory_capacity_bytes = arch.memory_capacity_bytes
+    def __init__(self, arch, n, capacity=None):
+        self.memory_capacity_bytes = arch.memory_capacity_bytes if capacity is None else capacity
         self._n = n
 
     def compute_die_instances(self):
@@ -123,13 +124,15 @@ class _Devices:
 _FITS: "OrderedDict[tuple, tuple]" = OrderedDict()
 
 
-def _memory_fit(model, arch, dpp, mapping, precision, utilization, fit_kw) -> None:
+def _memory_fit(model, arch, dpp, mapping, precision, utilization, fit_kw,
+                capacity=None) -> None:
     """The workload's check_memory_fit, memoised: its answer depends only on the model, the
     package capacity, the devices per package and the point, and a sweep asks it repeatedly."""
     from ..workload import check_memory_fit
 
     try:
-        key = (id(model), float(arch.memory_capacity_bytes), dpp, mapping, precision,
+        cap = float(arch.memory_capacity_bytes if capacity is None else capacity)
+        key = (id(model), cap, dpp, mapping, precision,
                utilization, tuple(sorted(fit_kw.items())))
         hash(key)
     except TypeError:          # an unhashable precision object: no memo
@@ -142,7 +145,7 @@ def _memory_fit(model, arch, dpp, mapping, precision, utilization, fit_kw) -> No
             return
     msg = None
     try:
-        check_memory_fit(model, _Devices(arch, dpp), mapping, precision=precision,
+        check_memory_fit(model, _Devices(arch, dpp, capacity), mapping, precision=precision,
                          memory_utilization=utilization, **fit_kw)
     except InfeasibleError as exc:
         msg = str(exc)
@@ -275,17 +278,18 @@ def simulate(arch, model, phase: str = "prefill", batch: int = 1, seq_len: int |
     prec_name = precision if isinstance(precision, str) or precision is None else \
         getattr(precision, "name", str(precision))
 
+    pl = compile_design(a, dpp)
     if check_memory:
         if phase == "chunked":
             fit_kw = dict(phase="prefill", batch=batch + 1, seq_len=seq_len,
                           context_len=max(context_len, chunk_context_len))
         else:
             fit_kw = dict(phase=phase, batch=batch, seq_len=seq_len, context_len=context_len)
-        _memory_fit(mdl, a, dpp, mapping, precision, memory_utilization, fit_kw)
+        _memory_fit(mdl, a, dpp, mapping, precision, memory_utilization, fit_kw,
+                    float(pl.stack_capacity.sum()) if pl.memory_kind == "sram" else None)
 
     t = mdl.operators(phase, batch, seq_len, context_len, precision, mapping,
                       chunk_context_len=chunk_context_len)
-    pl = compile_design(a, dpp)
     res = _evaluate(t, pl)
     lat = float(res["total"].sum())
     if phase == "chunked":
@@ -514,10 +518,12 @@ def _evaluate(t, pl) -> dict:
                 link_dir_bytes += np.outer(np.where(sel, d2d_comm, 0.0), fac)
         dir_bw = pl.link_dir_bw()
         busiest = (link_dir_bytes / dir_bw).max(axis=1)       # seconds at peak
-        t_link = launch + busiest / mach[IDX["eff_link"]]
+        body = busiest / mach[IDX["eff_link"]]
+        t_link = launch + body
         lifted = (t_link > time) & ~P.is_comm   # a collective's own model paces its link
         time = np.where(lifted, t_link, time)
-        bound = np.where(lifted, B_D2D, bound).astype(np.int8)
+        bound = np.where(lifted, np.where(body >= launch, B_D2D, B_OVERHEAD),
+                         bound).astype(np.int8)
         d2d = np.where(P.is_comm, d2d_comm, link_dir_bytes.sum(axis=1) / pl.devices_per_package)
     else:
         busiest = np.zeros(n)
@@ -559,7 +565,8 @@ def _evaluate(t, pl) -> dict:
     sb = hbm_tot * pl.stack_share
     su = sb / pl.stack_bw * inv
     stacks = {s: dict(bytes=float(sb[i]), bandwidth_bytes_per_s=float(pl.stack_bw[i]),
-                      utilization=float(su[i]), device=int(pl.stack_device[i]))
+                      utilization=float(su[i]), device=int(pl.stack_device[i]),
+                      kind=pl.memory_kind)
               for i, s in enumerate(pl.stacks)}
     links = {}
     if nl:
