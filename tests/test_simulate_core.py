@@ -162,17 +162,19 @@ def test_pipeline_latency_sums_stages(h100):
 
 
 # ------------------------------------------------------------------------ hypothesis invariants
-_ARCHS = {n: load_architecture(n) for n in ("h100-sxm", "h200-sxm", "b200", "mi300x")}
+_ARCHS = {n: load_architecture(n) for n in ("h100-sxm", "h200-sxm", "b200", "mi300x", "mi355x",
+                                             "gaudi3", "ucie4-hbm4")}
 
 points = st.fixed_dictionaries({
     "arch": st.sampled_from(sorted(_ARCHS)),
-    "model": st.sampled_from(["tiny", "llama3.1-8b", "mixtral-8x7b"]),
-    "phase": st.sampled_from(["prefill", "decode"]),
+    "model": st.sampled_from(["tiny", "llama3.1-8b", "mixtral-8x7b", "qwen3-235b-a22b"]),
+    "phase": st.sampled_from(["prefill", "decode", "chunked"]),
     "batch": st.integers(1, 32),
     "seq_len": st.sampled_from([1, 17, 128, 1000]),
     "context_len": st.sampled_from([0, 100, 2048]),
-    "precision": st.sampled_from(["bf16", "fp8"]),
+    "precision": st.sampled_from(["bf16", "fp8", "mxfp4", "w4a16", "fp8_block"]),
     "tp": st.sampled_from([1, 2, 8]),
+    "ep": st.sampled_from([1, 1, 2]),
     "dpp": st.sampled_from([1, 1, 2]),
 })
 
@@ -181,8 +183,8 @@ def _run(p, arch=None):
     seq = 1 if p["phase"] == "decode" else p["seq_len"]
     return simulate(arch if arch is not None else _ARCHS[p["arch"]], p["model"], p["phase"],
                     batch=p["batch"], seq_len=seq, context_len=p["context_len"],
-                    precision=p["precision"], tp=p["tp"], devices_per_package=p["dpp"],
-                    check_memory=False)
+                    precision=p["precision"], tp=p["tp"], ep=p.get("ep", 1),
+                    devices_per_package=p["dpp"], check_memory=False)
 
 
 def _scaled(arch, **factors):
