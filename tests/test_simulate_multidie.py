@@ -109,10 +109,18 @@ def test_devices_per_package_tp_inside(b200):
 def test_kernel_api_accepts_architectures(b200):
     """gemm_time(arch, ...) compiles the package as one device (the kernel's own resolver, or
     this layer's compile_machine)."""
+    from chipletarch.engine import attention_time
+
     m = compile_machine(b200)
     assert m.cores == 148
     t = gemm_time(m, 4096, 4096, 4096, "bf16")
     assert t >= 2 * 4096 ** 3 / b200.peak_flops("bf16")
+    # the issue's kernel-level API with an Architecture or a bundled name
+    assert gemm_time(b200, 4096, 4096, 4096, "bf16") == t
+    assert gemm_time("b200", 4096, 4096, 4096, "bf16") == t
+    a = attention_time("mi300x", "decode", 8, 1, 2048, 64, 8, 128, "bf16")
+    assert a == attention_time(compile_machine("mi300x"), "decode", 8, 1, 2048, 64, 8, 128,
+                               "bf16") > 0
 
 
 def test_scope0_ring_of_the_group_size(mi300x):
