@@ -80,6 +80,8 @@ _KEY_COLS = ("kind", "m", "n", "k", "groups", "batch", "q_len", "kv_len", "heads
              "act_in_bytes", "act_out_bytes", "kv_read_bytes", "kv_write_bytes", "weight_fmt",
              "act_fmt", "kv_fmt", "compute_fmt", "comm_bytes", "comm_group", "comm_scope")
 _MATRIX_KINDS = (0, 1, 2, 3)
+_INPUT_KEYS = ("model", "precision", "tp", "pp", "ep", "dp", "attention_dp",
+               "devices_per_package", "batch", "input_len", "output_len")
 _COMM_MIN_KIND = 7
 
 
@@ -114,6 +116,12 @@ class ArchVariant:
         self._cost = None
         self._energy = {}
         self._usd = None
+        if arch is not None:
+            port = getattr(arch, "scale_up", None)
+            self.sup = int(getattr(port, "domain_size", 0) or 8)
+            self.capacity = float(arch.memory_capacity_bytes)
+        else:
+            self.sup = self.capacity = None
 
     def quantities(self) -> dict:
         if self._q is None:
@@ -219,7 +227,13 @@ class _EnergyCoef:
         pj2 = np.repeat(np.array([co.link_pj_per_bit[n] for n in pl.links], dtype=np.float64), 2)
         self.read = float(pl.read_factor @ pj2) if len(pj2) else 0.0
         self.write = float(pl.write_factor @ pj2) if len(pj2) else 0.0
-        self.ring = float(pl.ring_factor @ pj2) if len(pj2) and pl.devices_per_package > 1 else 0.0
+        # scope-0 collectives ring over groups of their own size (placement.rings; the
+        # package-wide ring_factor for sizes it does not list), as the engine charges links
+        self.ring = {}
+        if len(pj2) and pl.devices_per_package > 1:
+            self.ring[0] = float(pl.ring_factor @ pj2)
+            for size, ring in (getattr(pl, "rings", None) or {}).items():
+                self.ring[int(size)] = float(np.asarray(ring[2]) @ pj2)
         self.port = np.array([0.0, co.port_pj_per_bit.get("scale_up", np.nan),
                               co.port_pj_per_bit.get("scale_out", np.nan)])
         self.static_w = (co.static_w or 0.0) + co.hbm_background_w + co.link_standby_w
@@ -252,6 +266,9 @@ class Evaluator:
         self._fit = _LRU(200_000)
         self._tables = _LRU(20_000)
         self._rowsets = _LRU(64)
+        self._wl_names = [a.name for a in spec.workload_axes]
+        self._wls = {}
+        self._wprep = _LRU(100_000)
         self._models = {}
         self._traffic = {}
 
@@ -268,6 +285,7 @@ class Evaluator:
                 t = self._traffic[w["traffic"]] = load_traffic(w["traffic"])
             w["input_len"] = max(1, int(round(t.isl.mean)))
             w["output_len"] = max(1, int(round(t.osl.mean)))
+        w["_inputs"] = {k: w[k] for k in _INPUT_KEYS}
         return w
 
     def arch_variant(self, values: dict, wl: dict) -> ArchVariant:
@@ -393,59 +411,61 @@ class Evaluator:
 
     def _prepare(self, rec, values, groups):
         spec = self.spec
-        wl = self.workload_of(values)
-        for k in ("model", "precision", "tp", "pp", "ep", "dp", "attention_dp",
-                  "devices_per_package", "batch", "input_len", "output_len"):
-            rec[k] = wl[k]
+        # everything that depends on the workload alone (and the scale-up domain the mapping
+        # needs) is resolved once per distinct workload: mapping check, memory need, tables
+        wkey = tuple([values[n] for n in self._wl_names])
+        wl = self._wls.get(wkey)
+        if wl is None:
+            wl = self._wls[wkey] = self.workload_of(values)
         v = self.arch_variant(values, wl)
-        rec.update(v.derived)
+        rec.update(wl["_inputs"])
+        if v.derived:
+            rec.update(v.derived)
         if v.error:
             rec["status"], rec["reason"] = "pruned", v.error
             return
         arch = v.arch
         q = v.quantities()
         rec["package_cost_usd"] = q["package_cost_usd"]
-        mapping, why = self._mapping(wl, arch)
-        if mapping is None:
-            rec["status"], rec["reason"] = "pruned", why
+        wp = self._wprep.get((wkey, v.sup))
+        if wp is None:
+            wp = self._wprep[(wkey, v.sup)] = _WorkloadPrep(self, wl, arch)
+        if wp.why is not None:
+            rec["status"], rec["reason"] = "pruned", wp.why
             return
         dpp = wl["devices_per_package"]
         pl = v.placement(dpp)
         if isinstance(pl, Exception):
             rec["status"], rec["reason"] = "pruned", "placement: " + " ".join(str(pl).split())
             return
-        world = mapping.world
-        packages = -(-world // dpp)
         if spec.constraints:
             ns = dict(q)
             ns.update(wl)
             ns.update(values)
-            ns.update(world=world, packages=packages, base=spec.base, arch=arch)
+            ns.update(world=wp.world, packages=wp.packages, base=spec.base, arch=arch)
             for c in spec.constraints:
-                ok = c.require(ns)
-                if not ok:
+                if not c.require(ns):
                     rec["status"] = "pruned"
                     rec["reason"] = f"constraint {c.name}: {c.require.text}" + \
                         (f" ({c.reason})" if c.reason else "")
                     return
-        need = self._memory_need(wl, mapping)
-        if isinstance(need, str):
-            rec["status"], rec["reason"] = "pruned", "memory: " + need
+        if wp.mem_why is not None:
+            rec["status"], rec["reason"] = "pruned", wp.mem_why
             return
-        cap = arch.memory_capacity_bytes * spec.options["memory_utilization"]
+        need = wp.need
+        cap = v.capacity * spec.options["memory_utilization"]
         rec["memory_used_gib"] = need / GIB
         if need > cap:
             rec["status"] = "pruned"
             rec["reason"] = (f"memory: needs {need / GIB:.1f} GiB per package, has "
                              f"{cap / GIB:.1f} GiB")
             return
-        isl, ctx = self._contexts(wl)
-        pkey, ptab = self._table(wl, mapping, "prefill", ctx)
-        dkey, dtab = self._table(wl, mapping, "decode", ctx)
+        if wp.tables is None:
+            wp.load_tables()
         g = groups.get((id(v), dpp))
         if g is None:
             g = groups[(id(v), dpp)] = (v, dpp, [])
-        g[2].append((rec, wl, world, packages, pkey, ptab, dkey, dtab))
+        g[2].append((rec, wl, wp.world, wp.packages) + wp.tables)
 
     def _evaluate_group(self, v, dpp, items):
         """Time every point of one (architecture variant, devices_per_package) group."""
@@ -497,6 +517,37 @@ class Evaluator:
                 rec["usd_per_mtoken"] = usd(tps / packages, rec.get("power_w"))
 
 
+
+
+class _WorkloadPrep:
+    """Per (workload, scale-up domain): the mapping or why it is invalid, the memory need or why
+    it cannot be computed, and (on first use) the prefill and decode operator tables."""
+
+    __slots__ = ("ev", "wl", "mapping", "why", "mem_why", "need", "world", "packages",
+                 "tables")
+
+    def __init__(self, ev, wl, arch):
+        self.ev, self.wl = ev, wl
+        self.tables = None
+        self.mem_why = None
+        self.need = None
+        self.mapping, self.why = ev._mapping(wl, arch)
+        if self.mapping is None:
+            return
+        self.world = self.mapping.world
+        self.packages = -(-self.world // wl["devices_per_package"])
+        need = ev._memory_need(wl, self.mapping)
+        if isinstance(need, str):
+            self.mem_why = "memory: " + need
+        else:
+            self.need = need
+
+    def load_tables(self):
+        ev, wl = self.ev, self.wl
+        _, ctx = ev._contexts(wl)
+        pkey, ptab = ev._table(wl, self.mapping, "prefill", ctx)
+        dkey, dtab = ev._table(wl, self.mapping, "decode", ctx)
+        self.tables = (pkey, ptab, dkey, dtab)
 
 
 class _Probe:
@@ -564,6 +615,7 @@ class _RowSet:
         self.kind = cat["kind"].astype(np.int64)
         self.scope = cat["comm_scope"].astype(np.int64)
         self.cf = cat["compute_fmt"].astype(np.int64)
+        self.group = cat["comm_group"].astype(np.int64)
         uniq = {c: cat[c][first] for c in COLUMN_NAMES}
         uniq["repeat"] = np.ones(len(first), dtype=np.int64)
         self.unique = OpTable(uniq)
@@ -598,7 +650,12 @@ class _RowSet:
             d2d = np.asarray(ops["d2d_bytes"])[inv]
             net = np.asarray(ops["network_bytes"])[inv]
             pkg = hbm * 8 * e.hbm + (reads * e.read + self.writes * e.write) * 8
-            pkg = pkg + np.where(is_comm, d2d, 0.0) * e.ring * 8
+            if e.ring:
+                ring = np.full(self.n, e.ring[0])
+                for size, coef in e.ring.items():
+                    if size:
+                        ring[self.group == size] = coef
+                pkg = pkg + np.where(is_comm & (self.scope == 0), d2d, 0.0) * ring * 8
             port = e.port[np.clip(self.scope, 0, 2)]
             pkg = pkg + np.where(is_comm & (self.scope > 0) & (net > 0), net * port, 0.0) \
                 * 8 * e.dpp

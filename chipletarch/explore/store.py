@@ -279,11 +279,19 @@ def records_to_rows(records, columns, chunk) -> list:
     worker processes, so the single writer only inserts)."""
     ci = columns.index("chunk")
     out = []
+    plain = _PLAIN
     for rec in records:
-        row = [_sql_value(rec.get(c)) for c in columns]
+        row = list(map(rec.get, columns))
         row[ci] = chunk
+        # values are plain Python (or numpy float64, a float subclass sqlite3 binds) almost
+        # always; anything else (numpy ints, bools) is converted
+        if not all(type(v) in plain for v in row):
+            row = [_sql_value(v) for v in row]
         out.append(tuple(row))
     return out
+
+
+_PLAIN = frozenset((type(None), str, int, float, np.float64))
 
 
 def _sql_value(v):
@@ -295,7 +303,7 @@ def _sql_value(v):
         return int(v)
     if isinstance(v, (float, np.floating)):
         f = float(v)
-        return f if math.isfinite(f) else None
+        return None if math.isnan(f) else f      # SQLite stores NaN as NULL anyway
     return str(v)
 
 
