@@ -426,6 +426,10 @@ cdef int _encode_impl(const bits_t[:, :, ::1] xb, int fid, Py_ssize_t bs,
     cdef int* e_buf
     cdef float* sf_buf
     cdef float* inv_buf
+    cdef uint8_t* keep_buf
+    cdef uint8_t* row_buf
+    cp = NULL
+    yp = NULL
     if inner == 1:
         for o in range(nout):
             for blk in range(nb):
@@ -475,11 +479,16 @@ cdef int _encode_impl(const bits_t[:, :, ::1] xb, int fid, Py_ssize_t bs,
     e_buf = <int*>malloc(inner * sizeof(int))
     sf_buf = <float*>malloc(inner * sizeof(float))
     inv_buf = <float*>malloc(inner * sizeof(float))
-    if amax_buf == NULL or e_buf == NULL or sf_buf == NULL or inv_buf == NULL:
+    keep_buf = <uint8_t*>malloc(inner * sizeof(uint8_t))
+    row_buf = <uint8_t*>malloc(inner * sizeof(uint8_t))
+    if (amax_buf == NULL or e_buf == NULL or sf_buf == NULL or inv_buf == NULL
+            or keep_buf == NULL or row_buf == NULL):
         free(amax_buf)
         free(e_buf)
         free(sf_buf)
         free(inv_buf)
+        free(keep_buf)
+        free(row_buf)
         return -1
     for o in range(nout):
         for blk in range(nb):
@@ -502,27 +511,28 @@ cdef int _encode_impl(const bits_t[:, :, ::1] xb, int fid, Py_ssize_t bs,
                     scales[o, blk, i] = 0xFF
                     sf_buf[i] = NAN
                     inv_buf[i] = 0.0
+                    keep_buf[i] = 0     # NaN block: codes 0 (its NaN/Inf elements give junk)
                 else:
                     scales[o, blk, i] = <uint8_t>(e + 127)
                     sf_buf[i] = _pow2f(e)
                     inv_buf[i] = _pow2f(-e)
+                    keep_buf[i] = 0xFF
             if bits_t is not uint64_t:
                 if fast:
                     for j in range(j0, j1):
                         xp = &xb[o, j, 0]
-                        cp = &codes[o, j, 0] if want_codes else NULL
-                        yp = &y[o, j, 0] if want_y else NULL
-                        for i in range(inner):
-                            if f.is_int:
-                                c = _enci(_ldf(xp[i]), inv_buf[i])
-                            else:
-                                c = _encf(_ldf(xp[i]), inv_buf[i], k)
-                            if e_buf[i] == 128:
-                                c = 0           # NaN block (its NaN/Inf elements gave junk)
-                            if want_codes:
-                                cp[i] = c
-                            if want_y:
-                                yp[i] = tab[c] * sf_buf[i]
+                        # codes of this row (into the output, or a row buffer for quantize)
+                        cp = &codes[o, j, 0] if want_codes else row_buf
+                        if f.is_int:
+                            for i in range(inner):
+                                cp[i] = _enci(_ldf(xp[i]), inv_buf[i]) & keep_buf[i]
+                        else:
+                            for i in range(inner):
+                                cp[i] = _encf(_ldf(xp[i]), inv_buf[i], k) & keep_buf[i]
+                        if want_y:
+                            yp = &y[o, j, 0]
+                            for i in range(inner):
+                                yp[i] = tab[cp[i]] * sf_buf[i]   # NaN scale -> NaN
                     continue
             for j in range(j0, j1):
                 xp = &xb[o, j, 0]
@@ -540,6 +550,8 @@ cdef int _encode_impl(const bits_t[:, :, ::1] xb, int fid, Py_ssize_t bs,
     free(e_buf)
     free(sf_buf)
     free(inv_buf)
+    free(keep_buf)
+    free(row_buf)
     return 0
 
 
