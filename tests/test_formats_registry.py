@@ -136,3 +136,25 @@ def test_precision_presets():
     with pytest.raises(SpecError, match="did you mean"):
         get_precision("w4a9kv8")
     assert math.isclose(get_format(get_precision("mxfp4").weights).bits_per_element, 4.25)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.integers(0, 1000), L=st.integers(1, 5000),
+       name=st.sampled_from(list(FORMATS)))
+def test_tensor_bytes_block_counting_invariants(rows, L, name):
+    f = FORMATS[name]
+    n = rows * L
+    exact = tensor_bytes(n, f, block_axis_len=L)
+    approx = tensor_bytes(n, f)
+    if not f.block_size or L % f.block_size == 0:
+        assert exact == approx
+    else:
+        # partial tail blocks carry a whole scale each: never fewer bytes, at most one scale
+        # per row more
+        assert approx <= exact <= approx + rows * f.scale_bits / 8
+    assert exact == n * f.element_bits / 8 + (
+        rows * -(-L // f.block_size) * f.scale_bits / 8 if f.block_size else 0)
