@@ -366,6 +366,14 @@ cdef int KV_SPLITS[12]
 KV_SPLITS[:] = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]
 
 
+cdef inline double kv_width(const double* a) noexcept nogil:
+    """K/V elements stored per token and KV head: d_qk + d_v, or d_qk alone for an MLA latent
+    cache (one KV head whose V is the leading part of K: DeepSeek's 512 latent + 64 RoPE)."""
+    if a[A_KVHEADS] == 1.0 and a[A_DV] < a[A_DQK]:
+        return a[A_DQK]
+    return a[A_DQK] + a[A_DV]
+
+
 cdef inline double attn_tile_cycles(const double[::1] mach, double rows, double keys,
                                     const double* a, double macs, double* mma_out,
                                     double* soft_out, double* load_out) noexcept nogil:
@@ -376,9 +384,9 @@ cdef inline double attn_tile_cycles(const double[::1] mach, double rows, double 
     vector work, and the K/V fill into shared memory."""
     cdef double mma = rows * keys * (a[A_DQK] + a[A_DV]) / (macs * mach[M_EFF_ATTN])
     cdef double soft = (rows * keys / mach[M_SFU] + rows * keys * SOFTMAX_VEC / mach[M_VEC])
-    cdef double load = keys * (a[A_DQK] + a[A_DV]) * a[A_KVBYTES] / mach[M_SMEM_BW]
+    cdef double load = keys * kv_width(a) * a[A_KVBYTES] / mach[M_SMEM_BW]
     if a[A_KVCONVERT] > 0:
-        soft += keys * (a[A_DQK] + a[A_DV]) * 2.0 / mach[M_VEC]
+        soft += keys * kv_width(a) * 2.0 / mach[M_VEC]
     if a[A_BITS] < 16:
         # FP8 attention (FA3): P is converted to FP8 and V transposed in registers every tile
         soft += (rows * keys + keys * a[A_DV]) * 2.0 / mach[M_VEC]
@@ -407,7 +415,7 @@ cdef double attn_core(const double[::1] mach, const double* a, int* bound) noexc
     # more launch, a fixed cost, and a memory-bound read + write of the new Q, K, V
     fixed = 2.0 * mach[M_LAUNCH] + (mach[M_ATTN_FIXED] if a[A_PHASE] == 0 else mach[M_DEC_FIXED])
     fixed += batch * q * ((h + 2.0 * hk) * (dqk + dv) * 0.5 * 2.0 * a[A_QBYTES]
-                          + 2.0 * hk * (dqk + dv) * 0.5 * a[A_KVBYTES]) / (
+                          + hk * kv_width(a) * a[A_KVBYTES]) / (
                               mach[M_HBM_BW] * mach[M_EFF_MEM])
     if a[A_PHASE] == 0:
         # ---- prefill: one CTA per (sequence, head, 128-row query tile)
@@ -438,7 +446,7 @@ cdef double attn_core(const double[::1] mach, const double* a, int* bound) noexc
         # Q read + O written once; K/V of every key some query can see read once per KV head
         # (the GQA group's CTAs share it through L2)
         keys = fmin(kv, win + q) if win > 0 else kv
-        byts = batch * (q * h * (dqk + dv) * a[A_QBYTES] + keys * hk * (dqk + dv) * a[A_KVBYTES])
+        byts = batch * (q * h * (dqk + dv) * a[A_QBYTES] + keys * hk * kv_width(a) * a[A_KVBYTES])
         t_hbm = byts / hbm_bw
         body = pnorm3(t_core, t_hbm, 0.0, p)
         t = fixed + body
@@ -456,9 +464,11 @@ cdef double attn_core(const double[::1] mach, const double* a, int* bound) noexc
     if win > 0:
         kv = fmin(kv, win)
     g = h / hk
-    if mach[M_DEC_GROUP] > 0 and g > mach[M_DEC_GROUP]:
-        # the decode kernel cannot hold a group this large: one CTA per query head, each
-        # streaming its own copy of the K/V (what the measured kernels do above 32)
+    if mach[M_DEC_GROUP] > 0 and g > mach[M_DEC_GROUP] and dqk == dv:
+        # the GQA decode kernel cannot hold a group this large: one CTA per query head, each
+        # streaming its own copy of the K/V (what the measured kernels do above 32). MLA
+        # kernels (latent K/V, qk head size != v head size) are built for 64-128 head groups
+        # and keep sharing.
         hk = h
         g = 1.0
     rows_pad = ceil(g * q / mach[M_TN_MIN]) * mach[M_TN_MIN]
@@ -476,7 +486,7 @@ cdef double attn_core(const double[::1] mach, const double* a, int* bound) noexc
         unit_cyc = (keys / ATTN_BK) * tile + rows_pad * (dqk + dv) * a[A_QBYTES] / mach[M_SMEM_BW]
         waves = ceil(units / cores)
         t_core = waves * (unit_cyc / clock + mach[M_DEC_TILE])
-        byts = batch * (kv * hk * (dqk + dv) * a[A_KVBYTES] + q * h * (dqk + dv) * a[A_QBYTES])
+        byts = batch * (kv * hk * kv_width(a) * a[A_KVBYTES] + q * h * (dqk + dv) * a[A_QBYTES])
         if s > 1:
             byts += 2.0 * s * batch * h * q * (dv + 1.0) * 4.0   # fp32 partial O and row sums
         t_hbm = byts / hbm_bw

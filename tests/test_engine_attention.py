@@ -47,6 +47,19 @@ def test_gqa_shares_kv_loads():
     assert t_gqa < 0.5 * t_mha
 
 
+def test_group_limit_and_mla():
+    # GQA group of 64 > dec_max_group (32): one CTA per query head re-streams the K/V
+    t_gqa = attention_time(H100, "decode", 8, 1, 16383, 64, 1, 128)
+    t_mha = attention_time(H100, "decode", 8, 1, 16383, 64, 64, 128)
+    assert t_gqa == pytest.approx(t_mha, rel=0.05)
+    # MLA (DeepSeek-V3 latent: qk 576, v 512, 128 heads on one KV head) keeps sharing: close to
+    # one pass over the latent cache at the decode bandwidth
+    t_mla, bound = attention_time_bound(H100, "decode", 64, 1, 4095, 128, 1, 576, v_head_dim=512)
+    cache = 64 * 4096 * 576 * 2            # V is the leading 512 of the cached 576-wide latent
+    # (128 query heads make it compute-heavy too: about 1.6x the pure cache-streaming time)
+    assert cache / H100.hbm_bw < t_mla < 2.0 * cache / (H100.hbm_bw * H100.attn_dec_eff_mem)
+
+
 def test_fp8_kv_halves_decode_traffic():
     t16 = attention_time(H100, "decode", 128, 1, 16383, 64, 8, 128, "bf16")
     t8 = attention_time(H100, "decode", 128, 1, 16383, 64, 8, 128, "bf16", kv_fmt="fp8")
@@ -116,7 +129,7 @@ def test_never_beats_roofline(s):
     assert t >= flops / H100.peak_flops(int(a[10])) * (1 - 1e-12)
     assert t >= b * h * vis.sum() / (H100.sfu_ops * H100.cores * H100.clock_hz)  # one exp/score
     kv_read = (min(kv, w) if (w > 0 and a[0] == 1) else min(kv, w + q) if w > 0 else kv)
-    assert t >= b * kv_read * hk * (dqk + dv) * a[12] / H100.hbm_bw
+    assert t >= b * kv_read * hk * R.kv_width(a) * a[12] / H100.hbm_bw
 
 
 @settings(max_examples=100, deadline=None)

@@ -185,13 +185,20 @@ SOFTMAX_VEC = 8.0
 KV_SPLITS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
 
 
+def kv_width(a):
+    """K/V elements per token and KV head: d_qk + d_v, or d_qk for an MLA latent cache."""
+    if a[A_KVHEADS] == 1.0 and a[A_DV] < a[A_DQK]:
+        return a[A_DQK]
+    return a[A_DQK] + a[A_DV]
+
+
 def attn_tile_cycles(mach, rows, keys, a, macs):
     """(tile, mma, softmax, load) cycles of one rows x keys attention tile on one core."""
     mma = rows * keys * (a[A_DQK] + a[A_DV]) / (macs * mach[IDX["eff_mat_attn"]])
     soft = rows * keys / mach[IDX["sfu_ops"]] + rows * keys * SOFTMAX_VEC / mach[IDX["vec_flops"]]
-    load = keys * (a[A_DQK] + a[A_DV]) * a[A_KVBYTES] / mach[IDX["smem_bw"]]
+    load = keys * kv_width(a) * a[A_KVBYTES] / mach[IDX["smem_bw"]]
     if a[A_KVCONVERT] > 0:
-        soft += keys * (a[A_DQK] + a[A_DV]) * 2.0 / mach[IDX["vec_flops"]]
+        soft += keys * kv_width(a) * 2.0 / mach[IDX["vec_flops"]]
     if a[A_BITS] < 16:      # FP8 attention: P converted to FP8, V transposed in registers
         soft += (rows * keys + keys * a[A_DV]) * 2.0 / mach[IDX["vec_flops"]]
     soft /= mach[IDX["eff_sfu"]]
@@ -209,7 +216,7 @@ def attn_one(mach, a):
     fixed = 2.0 * mach[IDX["launch_s"]] + (mach[IDX["attn_fixed_s"]] if a[A_PHASE] == 0
                                            else mach[IDX["attn_dec_fixed_s"]])
     fixed += batch * q * ((h + 2.0 * hk) * (dqk + dv) * 0.5 * 2.0 * a[A_QBYTES]
-                          + 2.0 * hk * (dqk + dv) * 0.5 * a[A_KVBYTES]) / (
+                          + hk * kv_width(a) * a[A_KVBYTES]) / (
                               mach[IDX["hbm_bw"]] * mach[IDX["eff_mem"]])
     if a[A_PHASE] == 0:
         hbm_bw = mach[IDX["hbm_bw"]] * mach[IDX["eff_mem"]]
@@ -234,7 +241,7 @@ def attn_one(mach, a):
         waves = math.ceil(units / cores)
         t_core = max(work / cores, longest) / clock + waves * mach[IDX["attn_tile_s"]]
         keys = min(kv, win + q) if win > 0 else kv
-        byts = batch * (q * h * (dqk + dv) * a[A_QBYTES] + keys * hk * (dqk + dv) * a[A_KVBYTES])
+        byts = batch * (q * h * (dqk + dv) * a[A_QBYTES] + keys * hk * kv_width(a) * a[A_KVBYTES])
         t_hbm = byts / hbm_bw
         body = pnorm3(t_core, t_hbm, 0.0, p)
         t = fixed + body
@@ -249,8 +256,8 @@ def attn_one(mach, a):
     if win > 0:
         kv = min(kv, win)
     g = h / hk
-    if mach[IDX["dec_max_group"]] > 0 and g > mach[IDX["dec_max_group"]]:
-        hk, g = h, 1.0      # one CTA per query head, each streaming its own K/V
+    if mach[IDX["dec_max_group"]] > 0 and g > mach[IDX["dec_max_group"]] and dqk == dv:
+        hk, g = h, 1.0      # GQA kernel: one CTA per query head, each streaming its own K/V
     tn_min = mach[IDX["tile_n_min"]]
     rows_pad = math.ceil(g * q / tn_min) * tn_min
     _, mma, soft, load = attn_tile_cycles(mach, rows_pad, ATTN_BK, a, macs)
@@ -265,7 +272,7 @@ def attn_one(mach, a):
         unit = (keys / ATTN_BK) * tile + rows_pad * (dqk + dv) * a[A_QBYTES] / mach[IDX["smem_bw"]]
         waves = math.ceil(units / cores)
         t_core = waves * (unit / clock + mach[IDX["attn_dec_tile_s"]])
-        byts = batch * (kv * hk * (dqk + dv) * a[A_KVBYTES] + q * h * (dqk + dv) * a[A_QBYTES])
+        byts = batch * (kv * hk * kv_width(a) * a[A_KVBYTES] + q * h * (dqk + dv) * a[A_QBYTES])
         if s > 1:
             byts += 2.0 * s * batch * h * q * (dv + 1.0) * 4.0
         t_hbm = byts / hbm_bw
