@@ -272,11 +272,18 @@ def test_more_resources_never_slower(p, what):
     assert faster.latency_s <= r.latency_s * (1 + 1e-9), (what, faster.latency_s, r.latency_s)
 
 
-def test_more_cores_strictly_never_slower_known_case():
-    """Found by hypothesis before the GEMM model became monotone in cores (+0.27 %): kept."""
-    p = {"arch": "h100-sxm", "model": "mixtral-8x7b", "phase": "prefill", "batch": 1,
-         "seq_len": 17, "context_len": 0, "precision": "bf16", "tp": 1, "dpp": 1}
-    assert _run(p, _scaled_cached("h100-sxm", "cores")).latency_s <= _run(p).latency_s
+@pytest.mark.parametrize("p", [
+    # the GEMM model was 0.27 % slower with 2x cores (L2 footprint grew with the wave); fixed
+    {"arch": "h100-sxm", "model": "mixtral-8x7b", "phase": "prefill", "batch": 1,
+     "seq_len": 17, "context_len": 0, "precision": "bf16", "tp": 1, "dpp": 1},
+    # gaudi3's cache-fed MMEs got cache bandwidth / cores each, so 2x MMEs slowed a 1-tile
+    # GEMM by 2.4 %; a lone core may now draw the whole cache bandwidth
+    {"arch": "gaudi3", "model": "tiny", "phase": "prefill", "batch": 1, "seq_len": 1,
+     "context_len": 0, "precision": "bf16", "tp": 1, "dpp": 1},
+])
+def test_more_cores_strictly_never_slower_known_cases(p):
+    """Cases hypothesis found; kept as regressions."""
+    assert _run(p, _scaled_cached(p["arch"], "cores")).latency_s <= _run(p).latency_s
 
 
 @SETTINGS

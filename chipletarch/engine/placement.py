@@ -202,7 +202,9 @@ def device_machine(arch, dies, stack_bws, stack_caps, devices_per_package=1) -> 
         # fitted L2 -> SRAM fill per core, scaled by the die's published SRAM port width
         smem_bw = fit["smem_bw"] * float(d0.core.sram_bytes_per_cycle) / _H100_SRAM_BPC
     elif cache_bw > 0:
-        smem_bw = cache_bw / (cores * clock)     # the die cache feeds the cores directly
+        # the die cache feeds the cores directly: one core alone may draw all of it; the
+        # kernel's L2-bandwidth term (l2_bw = the same cache bandwidth) bounds them together
+        smem_bw = cache_bw / clock
     else:
         smem_bw = fit["smem_bw"]
     slots = dict(
