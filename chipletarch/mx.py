@@ -27,8 +27,8 @@ choices (OCP leaves them open), as in the reference vectors shared/reference/MX_
    negative value rounding to 0 gives the -0 code), INT8 has no -0.
 Inputs: float32; float64 (rounded once, directly from the float64 value: no double rounding via
 float32; the scale exponent is clamped to [-127, 127] so out-of-range values saturate);
-bfloat16 (an `ml_dtypes.bfloat16` array, or a uint16 array of bf16 bit patterns); float16 and
-integer arrays are converted to float32 / float64 exactly first.
+bfloat16 (an `ml_dtypes.bfloat16` array, or a uint16 array of bf16 bit patterns); float16 is
+widened to float32 (exact) and other integer arrays converted to float64 first.
 """
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def _mx_format(fmt) -> tuple[Format, int]:
 
 
 def _as_bits(x):
-    """Return (C-contiguous unsigned-int view of the float bits, original shape)."""
+    """C-contiguous unsigned-int view of x's float bits (uint32 / uint64 / uint16 for bf16)."""
     a = np.asarray(x)
     if a.ndim == 0:  # (np.ascontiguousarray would silently make it 1-D)
         raise SpecError("MX quantization needs an array of rank >= 1")
