@@ -193,7 +193,7 @@ def _scaled(arch, **factors):
     if "bw" in factors:
         changes["memory"] = [s.evolve(bandwidth_gb_s=s.bandwidth_gb_s * factors["bw"])
                              for s in arch.memory]
-    if "cores" in factors or "clock" in factors:
+    if "cores" in factors or "clock" in factors or "sram" in factors:
         dies = []
         for d in arch.dies:
             if getattr(d, "cores", 0):
@@ -202,9 +202,18 @@ def _scaled(arch, **factors):
                     kw["cores"] = d.cores * factors["cores"]
                 if "clock" in factors:
                     kw["clock_ghz"] = d.clock_ghz * factors["clock"]
+                if "sram" in factors:
+                    if d.core.sram_kib:
+                        kw["core"] = d.core.evolve(sram_kib=d.core.sram_kib * factors["sram"])
+                    kw["cache_mib"] = d.cache_mib * factors["sram"]
                 d = d.evolve(**kw)
             dies.append(d)
         changes["dies"] = dies
+    if "links" in factors:
+        changes["links"] = [ln.evolve(bandwidth_gb_s=ln.bandwidth_gb_s * factors["links"])
+                            for ln in arch.links]
+        changes["topology"] = [t.evolve(link=t.link.evolve(
+            bandwidth_gb_s=t.link.bandwidth_gb_s * factors["links"])) for t in arch.topology]
     return arch.evolve(**changes)
 
 
@@ -213,7 +222,8 @@ _SCALED = {}
 
 def _scaled_cached(name, key):
     if (name, key) not in _SCALED:
-        f = {"bw": {"bw": 2.0}, "clock": {"clock": 1.5}, "cores": {"cores": 2}}[key]
+        f = {"bw": {"bw": 2.0}, "clock": {"clock": 1.5}, "cores": {"cores": 2},
+             "sram": {"sram": 2}, "links": {"links": 2.0}}[key]
         _SCALED[(name, key)] = _scaled(_ARCHS[name], **f)
     return _SCALED[(name, key)]
 
@@ -263,7 +273,7 @@ def test_no_op_beats_its_roofline(p):
 
 
 @SETTINGS
-@given(points, st.sampled_from(["bw", "clock", "cores"]))
+@given(points, st.sampled_from(["bw", "clock", "cores", "sram", "links"]))
 def test_more_resources_never_slower(p, what):
     r = _ok(p)
     if r is None:
