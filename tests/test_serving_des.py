@@ -79,3 +79,21 @@ def test_des_is_seeded_and_bounded():
     assert a == b
     c = run_colocated(inst(), 800, 80, **{**kw, "seed": 6})
     assert c["ttft_s"] != a["ttft_s"]
+
+
+def test_policies_prefill_first_synchronises_cohorts():
+    kw = dict(chunk=2048, max_batch=32, concurrency=32, n_requests=640, seed=3)
+    r = {p: run_colocated(inst(), 1000, 100, policy=p, **kw)
+         for p in ("chunked", "whole", "prefill_first")}
+    for v in r.values():
+        assert v["little"]["mean_in_system"] == pytest.approx(v["little"]["rate_x_sojourn"],
+                                                              rel=1e-9)
+    # prompts of 1000 tokens always fit a 2048 budget whole: 'whole' == 'chunked' here
+    assert r["whole"]["ttft_s"] == pytest.approx(r["chunked"]["ttft_s"])
+    # prefill-only iterations pause every decode, so requests advance in lockstep and finish
+    # (and are replaced) together: cohorts of prompts queue for prefill (TTFT grows several
+    # times), while a request's decode phase sees fewer foreign prompts (TPOT shrinks)
+    assert r["prefill_first"]["ttft_s"] > 3 * r["chunked"]["ttft_s"]
+    assert r["prefill_first"]["tpot_s"] < r["chunked"]["tpot_s"]
+    with pytest.raises(Exception, match="policy"):
+        run_colocated(inst(), 100, 10, policy="nope", concurrency=2, n_requests=4)

@@ -134,9 +134,22 @@ def _stats(reqs, warmup, packages, t_end, area):
                 duration_s=t_end)
 
 
+POLICIES = ("chunked", "whole", "prefill_first")
+
+
 def run_colocated(inst, isl, osl, *, chunk=8192, max_batch=256, concurrency=None, rate=None,
-                  n_requests=400, seed=0, warmup=0.2, ctx_bucket=128, token_bucket=64) -> dict:
-    """Simulate one co-located instance (see module docstring); returns statistics."""
+                  n_requests=400, seed=0, warmup=0.2, ctx_bucket=128, token_bucket=64,
+                  policy="chunked") -> dict:
+    """Simulate one co-located instance (see module docstring); returns statistics.
+
+    `policy` = how prompt tokens share iterations with decode (the serving engines' defaults):
+    'chunked' (vLLM V1): decode tokens + FCFS prompt chunks up to the budget, a prompt split
+    across iterations; 'whole' (TensorRT-LLM without chunked context): decode tokens + whole
+    prompts, FCFS, while they fit the budget (a prompt alone in its iteration may exceed it);
+    'prefill_first' (SGLang without mixed chunks): while any admitted prompt is unfinished,
+    iterations are prefill-only (up to the budget, chunked) and decoding pauses."""
+    if policy not in POLICIES:
+        raise SpecError(f"run_colocated: policy must be one of {', '.join(POLICIES)}")
     src = _Source(isl, osl, n_requests, seed, concurrency, rate)
     lat = inst.latency
     waiting = deque(src.initial())
@@ -158,13 +171,20 @@ def run_colocated(inst, isl, osl, *, chunk=8192, max_batch=256, concurrency=None
             t = nt
             continue
         dec = [r for r in running if r.left == 0]
+        if policy == "prefill_first" and any(r.left > 0 for r in running):
+            dec = []                  # a prefill batch runs alone; decoding waits
         budget = chunk - len(dec)
         chunks = []
         for r in running:             # FCFS prompt tokens within the budget
             if budget <= 0:
                 break
             if r.left > 0:
-                c = min(r.left, budget)
+                if policy == "whole":
+                    if r.left > budget and chunks:
+                        break         # strict FCFS: the next prompt waits for an iteration
+                    c = r.left
+                else:
+                    c = min(r.left, budget)
                 chunks.append((r, c))
                 budget -= c
         p = sum(c for _, c in chunks)

@@ -45,6 +45,12 @@ from .latency import Instance, SimLatency
 REQUESTS_PER_CLIENT = 10
 MAX_REQUESTS = 3000
 TOKEN_BUDGET = 8192
+# each backend's default way of mixing prompt tokens into decode iterations (des.POLICIES):
+# vLLM V1 always chunks prefill into the decode batch; TensorRT-LLM's in-flight batching mixes
+# whole context requests with generation (chunked context off by default); SGLang runs prefill
+# batches on their own (mixed chunks off by default)
+BACKEND_POLICY = {"vllm": "chunked", "trtllm": "whole", "sglang": "prefill_first"}
+POLICY = "backend"        # or one of des.POLICIES for every row
 
 MODELS = {
     "meta-llama/Llama-3.1-8B-Instruct": "llama3.1-8b",
@@ -146,8 +152,9 @@ def predict_row(row, arch) -> dict:
         b = _cap_batch(inst, c, isl + osl)
         if b < 1:
             raise ChipletarchError(f"weights of {model} do not fit tp={mp.tp}")
+        pol = BACKEND_POLICY.get(row["backend"], "chunked") if POLICY == "backend" else POLICY
         r = run_colocated(inst, isl, osl, chunk=TOKEN_BUDGET, max_batch=b, concurrency=c,
-                          n_requests=n, warmup=0.0)
+                          n_requests=n, warmup=0.0, policy=pol)
         return dict(model=model, precision=prec, mapping=inst.label, concurrency=c, batch=b,
                     ttft_s=r["ttft_s"], tpot_s=r["tpot_s"])
     pmp = _mapping(arch, _i(row["prefill_tp_size"]), _i(row["prefill_attention_dp_size"]),
@@ -263,9 +270,13 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="first N rows only")
     ap.add_argument("--requests-per-client", type=int, default=REQUESTS_PER_CLIENT,
                     help=f"benchmark length, requests per client (default {REQUESTS_PER_CLIENT})")
+    ap.add_argument("--policy", default=POLICY,
+                    help="prompt/decode mixing: 'backend' (each row's engine default) or "
+                         "chunked | whole | prefill_first for all rows")
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args(argv)
     globals()["REQUESTS_PER_CLIENT"] = a.requests_per_client
+    globals()["POLICY"] = a.policy
     res = run(a.csv, a.limit, a.verbose)
     rows = res["rows"]
     print(f"rows predicted: {len(rows)}; skipped: {len(res['skipped'])}")
