@@ -275,8 +275,11 @@ def simulate(arch, model, phase: str = "prefill", batch: int = 1, seq_len: int |
                             f"mapping.dies_per_package={mapping.dies_per_package}")
     dpp = mapping.dies_per_package
     mapping.validate(mdl.config)
-    prec_name = precision if isinstance(precision, str) or precision is None else \
-        getattr(precision, "name", str(precision))
+    if precision is None:
+        prec_name = "checkpoint"             # the model's native formats
+    else:
+        prec_name = precision if isinstance(precision, str) else \
+            getattr(precision, "name", str(precision))
 
     pl = compile_design(a, dpp)
     if check_memory:
@@ -300,7 +303,8 @@ def simulate(arch, model, phase: str = "prefill", batch: int = 1, seq_len: int |
     missing = sorted(set(res["macs"]) - set(pl.peak_flops))
     if missing:
         notes.append(f"compute format(s) {', '.join(missing)} not native on "
-                     f"{pl.device_dies[0][0]}: timed at the die's 8-bit rate (emulation)")
+                     f"{pl.device_dies[0][0]}: timed at the kernel's fallback rate (6/4-bit at "
+                     f"the 8-bit rate; 16-bit on an 8-bit-only die at half of it)")
     return Result(
         arch=a.name, model=mdl.name, phase=phase, batch=int(batch), seq_len=int(seq_len),
         context_len=int(context_len), precision=str(prec_name),
