@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "chipletarch.energy.commands",
     "chipletarch.serving.commands",
     "chipletarch.explore.commands",
+    "chipletarch.report.commands",
 ]
 
 
