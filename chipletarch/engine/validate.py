@@ -504,6 +504,15 @@ SHARP on NVSwitch) allows: the ring model predicts about 1.5x the measured time 
 8-GPU all-reduces. Bus bandwidth also keeps rising with message size past where a latency +
 bandwidth model (plus one chunk of pipeline fill per step) has saturated.
 
+### Same parameters on other machines (predictions, no measurements in this set)
+
+{_transfer_table()}
+
+H200 differs from H100 only in memory (HARDWARE.md §2), so compute-bound kernels keep their
+time and memory-bound ones scale with 4.8 / 3.35 = 1.43x bandwidth (less where fixed costs
+show). B200 is compiled from `architectures/b200.yaml` by the placement layer (both dies as one
+device, stacks interleaved) with the same fitted efficiencies as the method.
+
 ### Memory-bound ops
 
 Device-to-device copy of 2 GiB: {copy:.2f} TB/s read + write (issue 5 sanity point: about 3.0;
@@ -522,6 +531,35 @@ named CSV, in the order GEMM -> attention -> collectives. H200 uses them unchang
 |---|---|---|---|
 {prm}
 """
+
+
+def _transfer_table() -> str:
+    """Predicted kernel times on H100, H200 and B200 for a few representative shapes."""
+    from .gemm import gemm_time  # noqa: PLC0415
+    from .attention import attention_time  # noqa: PLC0415
+
+    machines = [("H100 SXM", h100_sxm()), ("H200 SXM", "h200-sxm")]
+    try:
+        from ..arch import load_architecture  # noqa: PLC0415
+
+        machines.append(("B200", load_architecture("b200")))
+    except Exception:  # noqa: BLE001 (the arch layer or its B200 file is optional here)
+        pass
+    cases = [
+        ("GEMM 8192^3 bf16", lambda m: gemm_time(m, 8192, 8192, 8192, "bf16")),
+        ("GEMM 8192^3 fp8", lambda m: gemm_time(m, 8192, 8192, 8192, "fp8")),
+        ("GEMM 16 x 8192 x 8192 bf16 (decode)", lambda m: gemm_time(m, 16, 8192, 8192, "bf16")),
+        ("prefill attention 1 x 8k, 64/8 heads, d 128",
+         lambda m: attention_time(m, "prefill", 1, 8192, 0, 64, 8, 128)),
+        ("decode attention 64 x 8k ctx, 64/8 heads, d 128",
+         lambda m: attention_time(m, "decode", 64, 1, 8191, 64, 8, 128)),
+    ]
+    head = "| kernel | " + " | ".join(n for n, _ in machines) + " |"
+    lines = [head, "|---|" + "---|" * len(machines)]
+    for label, fn in cases:
+        lines.append(f"| {label} | " + " | ".join(f"{fn(m) * 1e6:,.0f} us" for _, m in machines)
+                     + " |")
+    return "\n".join(lines)
 
 
 BEGIN, END = "<!-- engine:begin -->", "<!-- engine:end -->"
