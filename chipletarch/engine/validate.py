@@ -478,8 +478,10 @@ Where it misses and why:
 {_table(arows, "phase, subset")}
 
 Where it misses and why:
-- Sliding-window prefill (window 128) is under-predicted by about 30 %: the measured kernel
-  visits roughly one more 128-key tile per query tile than the window needs.
+- Sliding-window prefill (window 128) is under-predicted by about 30 %: measured time grows
+  linearly in the sequence as a window should, but at about 12.6 us per 128-row query tile
+  (b 8, 32 heads, d 64), the cost of roughly 9 key tiles where a 128-token window needs 2;
+  the measured kernel evidently does not shrink its key range to the window.
 - Decode: TensorRT-LLM runs different kernels for bf16 and fp8 KV caches (per-query-head
   MMHA vs GQA-sharing XQA); the model has one split-KV kernel that shares K/V across the GQA
   group (up to `dec_max_group` = 32 query heads, one CTA per head above). Consequences: with
