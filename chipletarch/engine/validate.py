@@ -361,7 +361,8 @@ PARAM_NOTES = {
     "eff_mem": "memory bandwidth share reached inside GEMMs (weight streaming)",
     "overlap_p": "p of the p-norm joining core, L2 and memory time (imperfect overlap)",
     "rescale_exposed": "share of block-scale FMA work (x occupancy) not hidden behind the MMA",
-    "scale_drain_cycles": "MMA pipe drain per scale block before the FP32 promotion",
+    "scale_drain_cycles": "MMA pipe drain per scale block before the FP32 promotion (fits to "
+                          "about 0: hidden on H100; kept for machines where it shows)",
     "quant_tensor_s": "dynamic per-tensor FP8 activation quantisation (amax + cast kernels)",
     "quant_block_s": "dynamic per-block (1x128) activation quantisation kernel",
     "smem_bw": "L2 -> shared-memory fill per SM, bytes/cycle",
@@ -503,8 +504,9 @@ NCCL rows are modelled as ring algorithms, the TensorRT-LLM all-reduce as one pe
 Where it misses and why: NCCL's 8-GPU all-reduce reaches 445 GB/s bus bandwidth (and
 TensorRT-LLM's 469 GB/s, above the 450 GB/s link), which only in-switch reduction (NVLink
 SHARP on NVSwitch) allows: the ring model predicts about 1.5x the measured time for large
-8-GPU all-reduces. Bus bandwidth also keeps rising with message size past where a latency +
-bandwidth model (plus one chunk of pipeline fill per step) has saturated.
+8-GPU all-reduces, and for TensorRT-LLM's all-reduce the calibrated roofline (fitted on that
+library alone) beats the model. Bus bandwidth also keeps rising with message size past where a
+latency + bandwidth model (plus one chunk of pipeline fill per step) has saturated.
 
 ### Same parameters on other machines (predictions, no measurements in this set)
 
