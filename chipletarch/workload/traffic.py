@@ -96,8 +96,12 @@ def _traffic_dir() -> Path:
 
 
 def list_traffic() -> list:
-    """Names of the bundled traffic profiles."""
-    return sorted(p.stem for p in _traffic_dir().glob("*.yaml"))
+    """Names of the bundled traffic profiles.
+
+    Files named `*_trace.yaml` in the same folder are time-varying traces for the serving
+    study's elastic scaling (`chipletarch.serving.elastic.load_trace`), not steady profiles.
+    """
+    return sorted(p.stem for p in _traffic_dir().glob("*.yaml") if not p.stem.endswith("_trace"))
 
 
 def load_traffic(name_or_path) -> TrafficProfile:
