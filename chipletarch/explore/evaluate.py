@@ -161,6 +161,12 @@ class ArchVariant:
                 self._cost = (None, str(exc).splitlines()[0])
         return self._cost
 
+    def token_cost_coeffs(self):
+        """(a, b, tdp): $/Mtoken = (a + b (power - 1)) / tokens_per_s_per_package (see
+        token_cost_fn), or None without a cost."""
+        fn = self.token_cost_fn()
+        return None if fn is None else fn.coeffs
+
     def token_cost_fn(self):
         """usd(tokens_per_s_per_package, power_w) -> $ per million tokens, or None without a
         cost. token_cost is (capex/h + opex/h(power)) / tokens per hour with opex linear in the
@@ -181,6 +187,7 @@ class ArchVariant:
                                 return math.nan
                             power = tdp
                         return (a + b * (power - 1.0)) / tps
+                    fn.coeffs = (a, b, tdp)
                 except ChipletarchError:
                     fn = False
             self._usd = fn
@@ -266,7 +273,14 @@ class Evaluator:
         self._fit = _LRU(200_000)
         self._tables = _LRU(20_000)
         self._rowsets = _LRU(64)
+        self._table_ids = {}
         self._wl_names = [a.name for a in spec.workload_axes]
+        names = [a.name for a in spec.axes]
+        # an architecture variant is decided by the architecture axes and by any workload axis
+        # a derived field reads
+        self._arch_cols = [j for j, a in enumerate(spec.axes)
+                           if a.is_arch or a.name in self._derived_names]
+        self._wl_cols = [names.index(n) for n in self._wl_names]
         self._wls = {}
         self._wprep = _LRU(100_000)
         self._models = {}
@@ -385,14 +399,23 @@ class Evaluator:
     def evaluate(self, indices) -> list:
         """Records for points `indices` (list of dicts: inputs, status, reason, metrics)."""
         spec = self.spec
-        values_list = spec.points(indices)
+        idx_arr = np.asarray(list(indices) if not isinstance(indices, np.ndarray) else indices,
+                             dtype=np.int64)
+        raw = spec.raw_columns(idx_arr)
+        values_list = spec.values_from_raw(raw)
+        # points sharing an architecture variant / a workload are found in one pass over the
+        # raw sample matrix, not by hashing every point's values
+        akey = _row_ids(raw[:, self._arch_cols])
+        wkey = _row_ids(raw[:, self._wl_cols])
+        self._chunk_arch, self._chunk_wl = {}, {}
         records = []
-        groups: dict = {}     # (id(variant), dpp) -> (variant, [(rec, wl, mapping, pkey, dkey)])
-        for idx, values in zip(indices, values_list):
-            rec = {"idx": int(idx)}
+        groups: dict = {}     # (id(variant), dpp) -> (variant, dpp, [(rec, workload prep)])
+        for idx, values, ak, wk in zip(idx_arr.tolist(), values_list, akey.tolist(),
+                                       wkey.tolist()):
+            rec = {"idx": idx}
             rec.update(values)
             try:
-                self._prepare(rec, values, groups)
+                self._prepare(rec, values, groups, ak, wk)
             except ChipletarchError as exc:
                 rec["status"], rec["reason"] = "infeasible", " ".join(str(exc).split())
             except Exception as exc:  # noqa: BLE001  (a bug: recorded, never silently dropped)
@@ -409,15 +432,22 @@ class Evaluator:
                     it[0]["reason"] = " ".join(str(exc).split())
         return records
 
-    def _prepare(self, rec, values, groups):
+    def _prepare(self, rec, values, groups, ak, wk):
         spec = self.spec
         # everything that depends on the workload alone (and the scale-up domain the mapping
         # needs) is resolved once per distinct workload: mapping check, memory need, tables
-        wkey = tuple([values[n] for n in self._wl_names])
-        wl = self._wls.get(wkey)
+        wl = self._chunk_wl.get(wk)
         if wl is None:
-            wl = self._wls[wkey] = self.workload_of(values)
-        v = self.arch_variant(values, wl)
+            wkey = tuple([values[n] for n in self._wl_names])
+            wl = self._wls.get(wkey)
+            if wl is None:
+                wl = self._wls[wkey] = self.workload_of(values)
+            wl["_key"] = wkey
+            self._chunk_wl[wk] = wl
+        wkey = wl["_key"]
+        v = self._chunk_arch.get(ak)
+        if v is None:
+            v = self._chunk_arch[ak] = self.arch_variant(values, wl)
         rec.update(wl["_inputs"])
         if v.derived:
             rec.update(v.derived)
@@ -465,58 +495,81 @@ class Evaluator:
         g = groups.get((id(v), dpp))
         if g is None:
             g = groups[(id(v), dpp)] = (v, dpp, [])
-        g[2].append((rec, wl, wp.world, wp.packages) + wp.tables)
+        g[2].append((rec, wp))
 
     def _evaluate_group(self, v, dpp, items):
-        """Time every point of one (architecture variant, devices_per_package) group."""
+        """Time every point of one (architecture variant, devices_per_package) group: one
+        engine call over the group's distinct operator rows, then the metrics as array
+        arithmetic over its points."""
         from ..engine.simulate import _evaluate
         pl = v.placement(dpp)
         tabs: dict = {}
-        for it in items:
-            for key, tab in ((it[4], it[5]), (it[6], it[7])):
-                if key not in tabs:
-                    tabs[key] = tab
+        for _, wp in items:
+            t = wp.tables
+            if t[0] not in tabs:
+                tabs[t[0]] = t[1]
+            if t[2] not in tabs:
+                tabs[t[2]] = t[3]
         keys = tuple(tabs)
         pos = {k: i for i, k in enumerate(keys)}
         # the same workload set recurs for every architecture variant of a grid: concatenating
         # and deduplicating its rows is done once
         rows = self._rowsets.get_or(keys, lambda: _RowSet(tuple(tabs[k] for k in keys)))
         res = _evaluate(rows.unique, pl)
-        ops = res["ops"]
-        per = rows.per_table(ops, pl, v.energy(dpp))
-        usd = v.token_cost_fn()
-        for it in items:
-            rec, wl, world, packages, pkey, _, dkey, _ = it
-            p, d = pos[pkey], pos[dkey]
-            ttft = per["latency"][p]
-            tpot = per["latency"][d]
-            batch = wl["batch"]
-            rec["status"], rec["reason"] = "ok", None
-            rec["ttft_s"] = ttft
-            rec["tpot_s"] = tpot
-            tps = batch / tpot if tpot > 0 else math.nan
-            rec["tokens_per_s"] = tps
-            rec["tokens_per_s_per_chip"] = tps / packages
-            rec["tokens_per_s_per_user"] = 1.0 / tpot if tpot > 0 else math.nan
-            rec["request_latency_s"] = ttft + wl["output_len"] * tpot
-            rec["prefill_bound"], rec["prefill_bound_share"] = per["bound"][p]
-            rec["decode_bound"], rec["decode_bound_share"] = per["bound"][d]
-            rec["system_cost_usd"] = rec["package_cost_usd"] * packages
-            pp = wl["pp"]
+        per = rows.per_table(res["ops"], pl, v.energy(dpp))
+        wps = [wp for _, wp in items]
+        P = np.fromiter((pos[wp.tables[0]] for wp in wps), np.int64, len(wps))
+        D = np.fromiter((pos[wp.tables[2]] for wp in wps), np.int64, len(wps))
+        batch, isl, osl, pp, world, packages = (
+            np.array([wp.scalars[j] for wp in wps], dtype=np.float64) for j in range(6))
+        lat = per["latency"]
+        ttft, tpot = lat[P], lat[D]
+        cols = {"ttft_s": ttft, "tpot_s": tpot}
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tps = np.where(tpot > 0, batch / tpot, np.nan)
+            cols["tokens_per_s"] = tps
+            cols["tokens_per_s_per_chip"] = tps / packages
+            cols["tokens_per_s_per_user"] = np.where(tpot > 0, 1.0 / tpot, np.nan)
+            cols["request_latency_s"] = ttft + osl * tpot
+            cols["prefill_bound_share"] = per["bound_share"][P]
+            cols["decode_bound_share"] = per["bound_share"][D]
+            cols["system_cost_usd"] = v.quantities()["package_cost_usd"] * packages
             e = per["energy"]
+            power = None
             if e is not None:
                 static = e.static_w * packages
-                j_dec = (per["e_dev"][d] * world / pp + per["e_pkg"][d] * world / (pp * dpp)
-                         + static * tpot)
-                j_pre = (per["e_dev"][p] * world / pp + per["e_pkg"][p] * world / (pp * dpp)
-                         + static * ttft)
-                rec["j_per_token"] = j_dec / batch
-                rec["j_per_token_prefill"] = j_pre / (batch * wl["input_len"])
-                rec["power_w"] = j_dec / (packages * tpot) if tpot > 0 else math.nan
-            if usd is not None and tps > 0:
-                rec["usd_per_mtoken"] = usd(tps / packages, rec.get("power_w"))
+                dev_m, pkg_m = world / pp, world / (pp * dpp)
+                j_dec = per["e_dev"][D] * dev_m + per["e_pkg"][D] * pkg_m + static * tpot
+                j_pre = per["e_dev"][P] * dev_m + per["e_pkg"][P] * pkg_m + static * ttft
+                cols["j_per_token"] = j_dec / batch
+                cols["j_per_token_prefill"] = j_pre / (batch * isl)
+                power = np.where(tpot > 0, j_dec / (packages * tpot), np.nan)
+                cols["power_w"] = power
+            usd = v.token_cost_coeffs()
+            if usd is not None:
+                a, b, tdp = usd
+                pw = power if power is not None else np.full(len(wps), np.nan)
+                pw = np.where(np.isfinite(pw), pw, np.nan if tdp is None else tdp)
+                cols["usd_per_mtoken"] = np.where(tps > 0, (a + b * (pw - 1.0)) /
+                                                  (tps / packages), np.nan)
+        names = list(cols)
+        bnames = per["bound_names"]
+        pb = [bnames[i] for i in per["bound_idx"][P].tolist()]
+        db = [bnames[i] for i in per["bound_idx"][D].tolist()]
+        lists = [cols[n].tolist() for n in names]
+        names += ["prefill_bound", "decode_bound", "status", "reason"]
+        oks = ["ok"] * len(wps)
+        nones = [None] * len(wps)
+        for (rec, _), *vals in zip(items, *lists, pb, db, oks, nones):
+            rec.update(zip(names, vals))
 
 
+def _row_ids(m) -> np.ndarray:
+    """Integer id per row of a 2-D array, equal rows equal ids (0 for zero columns)."""
+    if m.shape[1] == 0:
+        return np.zeros(m.shape[0], dtype=np.int64)
+    _, inv = np.unique(m, axis=0, return_inverse=True)
+    return inv.ravel().astype(np.int64)
 
 
 class _WorkloadPrep:
@@ -524,7 +577,7 @@ class _WorkloadPrep:
     it cannot be computed, and (on first use) the prefill and decode operator tables."""
 
     __slots__ = ("ev", "wl", "mapping", "why", "mem_why", "need", "world", "packages",
-                 "tables")
+                 "tables", "scalars")
 
     def __init__(self, ev, wl, arch):
         self.ev, self.wl = ev, wl
@@ -536,6 +589,8 @@ class _WorkloadPrep:
             return
         self.world = self.mapping.world
         self.packages = -(-self.world // wl["devices_per_package"])
+        self.scalars = (wl["batch"], wl["input_len"], wl["output_len"], wl["pp"], self.world,
+                        self.packages)
         need = ev._memory_need(wl, self.mapping)
         if isinstance(need, str):
             self.mem_why = "memory: " + need
@@ -547,7 +602,10 @@ class _WorkloadPrep:
         _, ctx = ev._contexts(wl)
         pkey, ptab = ev._table(wl, self.mapping, "prefill", ctx)
         dkey, dtab = ev._table(wl, self.mapping, "decode", ctx)
-        self.tables = (pkey, ptab, dkey, dtab)
+        # small integer ids stand for the table keys (hashing a key hashes its Mapping)
+        ids = ev._table_ids
+        self.tables = (ids.setdefault(pkey, len(ids)), ptab, ids.setdefault(dkey, len(ids)),
+                       dtab)
 
 
 class _Probe:
@@ -635,8 +693,8 @@ class _RowSet:
         bidx = share.argmax(axis=1)
         with np.errstate(divide="ignore", invalid="ignore"):
             bshare = share[np.arange(len(bidx)), bidx] / latency
-        bound = [(BOUNDS[b], float(s)) for b, s in zip(bidx, bshare)]
-        out = {"latency": latency, "bound": bound, "energy": None}
+        out = {"latency": latency, "bound_idx": bidx, "bound_share": bshare,
+               "bound_names": BOUNDS, "energy": None}
         if isinstance(energy, _EnergyCoef):
             e = energy
             flops = np.asarray(ops["flops"])[inv]

@@ -285,7 +285,10 @@ class SweepSpec:
 
     def points(self, indices) -> list:
         """Axis values of each point: a list of {axis name: value} dicts."""
-        raw = self.raw_columns(indices)
+        return self.values_from_raw(self.raw_columns(indices))
+
+    def values_from_raw(self, raw) -> list:
+        """`raw_columns` output -> list of {axis name: value} dicts."""
         cols = []
         for j, a in enumerate(self.axes):
             if a.discrete:
