@@ -321,3 +321,30 @@ def test_deterministic_and_bytes_conserved(p):
             pl.read_factor.sum() * r.total("hbm_bytes") + pl.ring_factor.sum() * ring,
             rel=1e-9)
     assert r.total("l2_bytes") >= r.total("hbm_bytes") * (1 - 1e-12)
+
+
+@pytest.mark.parametrize("act_quant", [None, True, False])
+def test_gemm_rows_are_the_kernel_api(h100, act_quant):
+    """A GEMM row costs exactly gemm_time on the compiled machine, with the activation warm in
+    L2 when it fits and the run-time activation quantisation of `act_quant`."""
+    from chipletarch.engine import gemm_time
+
+    r = simulate(h100, "llama3.1-8b", "decode", batch=8, context_len=1024, precision="fp8",
+                 act_quant=act_quant)
+    i = list(r.ops["name"]).index("mlp_gate_up")
+    want = gemm_time(compile_design(h100).machine, 8, 2 * 14336, 4096, "fp8", l2_warm=True,
+                     act_quant=act_quant)
+    assert r.ops["time_s"][i] == pytest.approx(want, rel=1e-12)
+    bf = simulate(h100, "llama3.1-8b", "decode", batch=8, context_len=1024, precision="bf16",
+                  act_quant=act_quant)
+    assert bf.latency_s == simulate(h100, "llama3.1-8b", "decode", batch=8, context_len=1024,
+                                    precision="bf16").latency_s
+
+
+def test_dynamic_activation_quantisation_costs_time(h100):
+    kw = dict(phase="decode", batch=8, context_len=1024, precision="fp8")
+    static = simulate(h100, "llama3.1-8b", **kw)
+    dynamic = simulate(h100, "llama3.1-8b", act_quant=True, **kw)
+    assert dynamic.latency_s > static.latency_s
+    with pytest.raises(SpecError, match="act_quant"):
+        simulate(h100, "llama3.1-8b", act_quant="yes", **kw)

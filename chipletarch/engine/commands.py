@@ -50,6 +50,10 @@ def _point_args(p, model_positional: bool) -> None:
                         "device, as B200 / MI300X present one GPU)")
     p.add_argument("--no-memory-check", action="store_true",
                    help="skip the memory-fit check (time a point that would not fit)")
+    p.add_argument("--act-quant", choices=("default", "dynamic", "none"), default="default",
+                   help="activation quantisation before GEMMs: default = static per-tensor "
+                        "FP8/INT8 scales, block formats quantised at run time; dynamic = also "
+                        "per-tensor at run time; none")
 
 
 def add_commands(subparsers) -> None:
@@ -82,7 +86,8 @@ def _simulate(arch, args):
                     pp=args.pp, ep=args.ep, dp=args.dp, attention_dp=args.attention_dp,
                     devices_per_package=args.devices_per_package,
                     chunk_context_len=args.chunk_context_len,
-                    check_memory=not args.no_memory_check)
+                    check_memory=not args.no_memory_check,
+                    act_quant={"default": None, "dynamic": True, "none": False}[args.act_quant])
 
 
 def cmd_run(args) -> int:

@@ -183,9 +183,10 @@ def _matrix_rates(mach: np.ndarray) -> np.ndarray:
     return 2.0 * macs * mach[IDX["cores"]] * mach[IDX["clock_hz"]]
 
 
-def _gemm_descriptors(cf, af, wf):
+def _gemm_descriptors(cf, af, wf, act_quant=None):
     """Descriptor table and row index for GEMM rows: the compute format's descriptor with the
-    activation (A) and weight (B) bytes per element of the formats actually stored."""
+    activation (A) and weight (B) bytes per element of the formats actually stored, and the
+    run-time activation quantisation of `act_quant` (as `gemm.gemm_time`'s argument)."""
     keys = cf.astype(np.int64) * (_NFORMATS * _NFORMATS) + af * _NFORMATS + wf
     uniq, rows = np.unique(keys, return_inverse=True)
     c, rest = np.divmod(uniq, _NFORMATS * _NFORMATS)
@@ -193,6 +194,15 @@ def _gemm_descriptors(cf, af, wf):
     desc = _FMT_DESC[c].copy()
     desc[:, F.A_BYTES] = np.where(a == c, desc[:, F.A_BYTES], _FMT_DESC[a, F.A_BYTES])
     desc[:, F.B_BYTES] = np.where(w == c, desc[:, F.B_BYTES], _FMT_DESC[w, F.B_BYTES])
+    # act_quant None: the GEMM API's serving default (gemm._descriptor): per-tensor FP8/INT8
+    # activation scales are static and fused into the producer (no quantisation kernel);
+    # block-scaled formats quantise activations at run time (charged by the kernel).
+    # True: the dynamic per-tensor path is charged too; False: no quantisation anywhere.
+    if act_quant is False:
+        desc[:, F.QUANT] = F.QUANT_NONE
+    elif act_quant is None:
+        desc[:, F.QUANT] = np.where(desc[:, F.QUANT] == F.QUANT_TENSOR, F.QUANT_NONE,
+                                    desc[:, F.QUANT])
     return np.ascontiguousarray(desc), rows.astype(np.int64)
 
 
@@ -235,7 +245,8 @@ def simulate(arch, model, phase: str = "prefill", batch: int = 1, seq_len: int |
              context_len: int = 0, precision="bf16", mapping=None, *, tp: int = 1, pp: int = 1,
              ep: int = 1, dp: int = 1, attention_dp: int = 1,
              devices_per_package: int | None = None, chunk_context_len: int = 0,
-             check_memory: bool = True, memory_utilization: float = 1.0) -> Result:
+             check_memory: bool = True, memory_utilization: float = 1.0,
+             act_quant: bool | None = None) -> Result:
     """Simulate one design point and return a `Result`.
 
     arch: Architecture or bundled name; model: Model or bundled name.
@@ -248,6 +259,10 @@ def simulate(arch, model, phase: str = "prefill", batch: int = 1, seq_len: int |
     package holds). Without one, tp/pp/ep/dp/attention_dp build it, with devices_per_package
     (default 1: the whole package is one device) and the scale-up domain of the architecture.
     check_memory: run the workload's memory-fit check first (InfeasibleError with its message).
+    act_quant: run-time activation quantisation before GEMMs, as `gemm_time`'s argument: None
+    (serving default: per-tensor FP8/INT8 scales static, block-scaled formats quantised at run
+    time), True (dynamic per-tensor quantisation charged too, as the measured torch flow),
+    False (none).
     """
     from ..workload import Mapping
 
@@ -293,7 +308,9 @@ def simulate(arch, model, phase: str = "prefill", batch: int = 1, seq_len: int |
 
     t = mdl.operators(phase, batch, seq_len, context_len, precision, mapping,
                       chunk_context_len=chunk_context_len)
-    res = _evaluate(t, pl)
+    if act_quant not in (None, True, False):
+        raise SpecError(f"simulate: act_quant must be None, True or False, got {act_quant!r}")
+    res = _evaluate(t, pl, act_quant)
     lat = float(res["total"].sum())
     if phase == "chunked":
         tokens = batch + seq_len
@@ -325,7 +342,7 @@ class _Prep:
     kind masks, index arrays, kernel descriptors, collective buffer sizes, report columns.
     Op tables are memoised and read-only, so this is cached per table (`_prepare`)."""
 
-    def __init__(self, t):
+    def __init__(self, t, act_quant=None):
         kind = np.asarray(t.kind, dtype=np.int64)
         self.n = n = len(kind)
         self.kind = kind
@@ -347,7 +364,7 @@ class _Prep:
         self.gi = gi
         if len(gi):
             self.g_desc, self.g_rows = _gemm_descriptors(t.compute_fmt[gi], t.act_fmt[gi],
-                                                         t.weight_fmt[gi])
+                                                         t.weight_fmt[gi], act_quant)
             self.g_m = np.ascontiguousarray(t.m[gi], dtype=np.int64)
             self.g_n = np.ascontiguousarray(t.n[gi] * np.maximum(t.groups[gi], 1), dtype=np.int64)
             self.g_k = np.ascontiguousarray(t.k[gi], dtype=np.int64)
@@ -397,20 +414,21 @@ class _Prep:
 _PREP: "OrderedDict[int, tuple]" = OrderedDict()
 
 
-def _prepare(t) -> _Prep:
-    hit = _PREP.get(id(t))
+def _prepare(t, act_quant=None) -> _Prep:
+    key = (id(t), act_quant)
+    hit = _PREP.get(key)
     if hit is not None and hit[0] is t:
         return hit[1]
-    p = _Prep(t)
-    _PREP[id(t)] = (t, p)          # holding t keeps its id from being reused while cached
+    p = _Prep(t, act_quant)
+    _PREP[key] = (t, p)            # holding t keeps its id from being reused while cached
     if len(_PREP) > 256:
         _PREP.popitem(last=False)
     return p
 
 
-def _evaluate(t, pl) -> dict:
+def _evaluate(t, pl, act_quant=None) -> dict:
     """Time every row of OpTable `t` on placement `pl`; per-op columns and per-resource sums."""
-    P = _prepare(t)
+    P = _prepare(t, act_quant)
     mach = pl.machine
     n = P.n
     time = np.zeros(n)
