@@ -208,7 +208,9 @@ def h200_sxm() -> Machine:
 
 
 def as_machine_array(m) -> np.ndarray:
-    """Accept a Machine, a machine array, or an Architecture (compiled via compile_machine)."""
+    """Accept a Machine, a machine array, an Architecture (compiled by the placement layer's
+    compile_machine), or a name: "h100-sxm"/"h200-sxm" (this module's calibrated instances) or
+    any bundled architecture / YAML path."""
     if isinstance(m, Machine):
         return m.to_array()
     if isinstance(m, np.ndarray):
@@ -219,6 +221,9 @@ def as_machine_array(m) -> np.ndarray:
         named = {"h100-sxm": h100_sxm, "h100": h100_sxm, "h200-sxm": h200_sxm, "h200": h200_sxm}
         if m.lower() in named:
             return named[m.lower()]().to_array()
+        from ..arch import load_architecture  # noqa: PLC0415 (bundled design by name or path)
+
+        m = load_architecture(m)
     compile_machine = _arch_compiler()
     if compile_machine is not None:
         return compile_machine(m).to_array()
