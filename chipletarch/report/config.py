@@ -199,11 +199,11 @@ def config_from_dict(d: dict, *, where: str = "<config>", text: str = "",
     workloads = d.get("workloads") or []
     if not isinstance(workloads, list):
         raise _err(where, lines, ("workloads",), "expected a list of workloads")
-    if not sweep and not (designs and workloads):
-        raise _err(where, lines, (), "needs 'designs' and 'workloads' (or a 'sweep' store)")
     if bool(designs) != bool(workloads):
         raise _err(where, lines, ("workloads" if designs else "designs",),
                    "designs and workloads go together: give both")
+    if not sweep and not designs:
+        raise _err(where, lines, (), "needs 'designs' and 'workloads' (or a 'sweep' store)")
     wl_keys = tuple(f.name for f in dataclasses.fields(WorkloadSpec))
     wls = []
     for i, w in enumerate(workloads):
@@ -261,7 +261,8 @@ def config_from_dict(d: dict, *, where: str = "<config>", text: str = "",
                         designs=tuple(str(x) for x in designs), workloads=tuple(wls),
                         economics=dict(econ), volume=None if vol is None else float(vol),
                         roofline=tuple(dict.fromkeys(roof)), serving=serving, sweep=sweep,
-                        source=text, base_dir=str(base_dir))
+                        source=text or yaml.safe_dump(d, sort_keys=False, allow_unicode=True),
+                        base_dir=str(base_dir))
 
 
 def load_report_config(path) -> ReportConfig:

@@ -38,7 +38,8 @@ img{max-width:100%;height:auto;border:1px solid #ddd;margin:4px 0}
 .band-low{color:#1b7f3b;font-weight:600}.band-moderate{color:#b36b00;font-weight:600}
 .band-high{color:#b00020;font-weight:600}
 nav ol{columns:2;font-size:14px}pre{background:#f4f4f4;padding:8px;font-size:12px;overflow:auto}
-.grid{display:flex;flex-wrap:wrap;gap:18px}.grid>div{flex:1 1 480px}
+.grid{display:flex;flex-wrap:wrap;gap:18px}.grid>div{flex:0 1 560px;min-width:0}
+td.l{max-width:420px}
 """
 
 
@@ -133,8 +134,12 @@ def _spec_table(d) -> str:
                         + (f"{cores} cores @ {_num(die.clock_ghz)} GHz" if cores else "")
                         + (f", systolic {die.core.systolic.rows}×{die.core.systolic.cols}"
                            if cores and die.core.systolic else ""))])
+    # formats that share a rate share a row (a Blackwell-class die lists 13 formats at 4 rates)
+    rates: dict = {}
     for f in a.supported_formats():
-        rows.append([f"peak {_e(f)}", f"{a.peak_flops(f) / 1e12:,.0f} TFLOP/s"])
+        rates.setdefault(a.peak_flops(f), []).append(f)
+    for v, fmts in sorted(rates.items()):
+        rows.append([f"peak {_e(', '.join(fmts))}", f"{v / 1e12:,.0f} TFLOP/s"])
     rows.append(["memory", f"{a.memory_capacity_bytes / 1e9:,.0f} GB, "
                            f"{a.memory_bandwidth_bytes_per_s / 1e12:,.2f} TB/s"])
     links = a.all_links()
@@ -252,15 +257,18 @@ def render_html(data: ReportData, progress=None) -> str:
             pg.add("<p class='small'>Each operator at its operational intensity (FLOPs per memory "
                    "byte) and achieved FLOP/s on one device; marker area = share of the phase's "
                    "time.</p>")
+            pg.add("<div class='grid'>")
             for w in wls:
                 for p in by_w[w.label]:
                     if not p.ok:
                         continue
                     for phase in cfg.roofline:
                         say(f"roofline {p.design} {w.label} {phase}")
-                        pg.add(f"<h3>{_e(p.design)} — {_e(w.label)} — {phase}</h3>")
+                        pg.add(f"<div><h3>{_e(p.design)} — {_e(w.label)} — {phase}</h3>")
                         pg.img(F.roofline_png(getattr(p, phase)),
                                f"roofline {p.design} {w.label} {phase}")
+                        pg.add("</div>")
+            pg.add("</div>")
 
         # ------------------------------------------------------------------ utilisation
         pg.h2("utilisation", "HBM and link utilisation")
