@@ -30,7 +30,10 @@ _WORKER = {}
 
 def _init_worker(spec, columns):
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the driver handles Ctrl-C
-    _WORKER["ev"] = Evaluator(spec)
+    ev = _WORKER.get("ev")
+    if ev is None or ev.spec is not spec:
+        # spawned (or no warm evaluator): build one; a forked worker keeps the driver's
+        _WORKER["ev"] = Evaluator(spec)
     _WORKER["columns"] = columns
 
 
@@ -118,7 +121,20 @@ def _run(spec, store, workers, dask, limit, progress, stream):
             for c, lo, hi in tasks:
                 commit(*_eval_rows(ev, store.columns, c, lo, hi))
         else:
-            _run_pool(spec, store.columns, tasks, workers or os.cpu_count() or 1, commit)
+            nproc = workers or os.cpu_count() or 1
+            if _fork_ok() and len(tasks) > nproc:
+                # Warm start: the driver evaluates the first chunk itself, which fills the
+                # evaluator's caches (operator tables, memory fit, placements) for the
+                # workloads of the sweep; the forked workers inherit them instead of each
+                # rebuilding them.
+                ev = _WORKER["ev"] = Evaluator(spec)
+                c, lo, hi = tasks[0]
+                commit(*_eval_rows(ev, store.columns, c, lo, hi))
+                tasks = tasks[1:]
+            try:
+                _run_pool(spec, store.columns, tasks, nproc, commit)
+            finally:
+                _WORKER.pop("ev", None)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -136,9 +152,12 @@ def _run(spec, store, workers, dask, limit, progress, stream):
     return summary
 
 
+def _fork_ok() -> bool:
+    return sys.platform.startswith("linux")
+
+
 def _run_pool(spec, columns, tasks, workers, commit):
-    method = "fork" if sys.platform.startswith("linux") else "spawn"
-    ctx = mp.get_context(method)
+    ctx = mp.get_context("fork" if _fork_ok() else "spawn")
     pool = ctx.Pool(processes=min(workers, len(tasks)), initializer=_init_worker,
                     initargs=(spec, columns))
     try:
