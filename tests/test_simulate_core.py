@@ -348,3 +348,20 @@ def test_dynamic_activation_quantisation_costs_time(h100):
     assert dynamic.latency_s > static.latency_s
     with pytest.raises(SpecError, match="act_quant"):
         simulate(h100, "llama3.1-8b", act_quant="yes", **kw)
+
+
+def test_named_files_reload_when_edited(tmp_path):
+    """Names and paths are cached per process, but an edited YAML is read again."""
+    import os
+    import shutil
+
+    from chipletarch.arch.loader import architecture_path
+
+    p = tmp_path / "mine.yaml"
+    shutil.copy(architecture_path("h100-sxm"), p)
+    before = simulate(str(p), "llama3.1-8b", "decode").latency_s
+    assert simulate(str(p), "llama3.1-8b", "decode").latency_s == before
+    p.write_text(p.read_text().replace("bandwidth_gb_s: 670", "bandwidth_gb_s: 1340"))
+    st = os.stat(p)
+    os.utime(p, (st.st_atime, st.st_mtime + 5))   # a new mtime even on coarse clocks
+    assert simulate(str(p), "llama3.1-8b", "decode").latency_s < before

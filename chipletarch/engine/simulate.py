@@ -37,8 +37,7 @@ pipelining of micro-batches across stages).
 """
 from __future__ import annotations
 
-import dataclasses
-import math
+import os
 from collections import OrderedDict
 
 import numpy as np
@@ -70,27 +69,40 @@ MATRIX_KINDS = (GEMM, GROUPED_GEMM, ATTN_PREFILL, ATTN_DECODE)
 
 PHASES = ("prefill", "decode", "chunked")
 
-_ARCHS: "OrderedDict[str, object]" = OrderedDict()
+_ARCHS: "OrderedDict[str, tuple]" = OrderedDict()
+_MODELS: "OrderedDict[str, tuple]" = OrderedDict()
 
 
-# ----------------------------------------------------------------------------- inputs
+def _mtime(path) -> float | None:
+    try:
+        return os.stat(path).st_mtime
+    except (OSError, TypeError):
+        return None
+
+
+def _cached(cache, key, path_of, load):
+    """Name -> object, reloaded when the file behind it changes (a notebook editing a YAML
+    between calls must not see a stale design)."""
+    hit = cache.get(key)
+    if hit is not None and _mtime(hit[0]) == hit[1]:
+        return hit[2]
+    obj = load(key)
+    path = path_of(key, obj)
+    cache[key] = (path, _mtime(path), obj)
+    if len(cache) > 32:
+        cache.popitem(last=False)
+    return obj
+
+
 def _resolve_arch(arch):
     if isinstance(arch, str):
-        hit = _ARCHS.get(arch)
-        if hit is None:
-            from ..arch import load_architecture
-            hit = load_architecture(arch)
-            _ARCHS[arch] = hit
-            if len(_ARCHS) > 32:
-                _ARCHS.popitem(last=False)
-        return hit
+        from ..arch import load_architecture
+        from ..arch.loader import architecture_path
+        return _cached(_ARCHS, arch, lambda k, _o: str(architecture_path(k)), load_architecture)
     if not hasattr(arch, "compute_die_instances") or not hasattr(arch, "to_graph"):
         raise SpecError(f"simulate: arch must be an Architecture or a name, got "
                         f"{type(arch).__name__}")
     return arch
-
-
-_MODELS: "OrderedDict[str, object]" = OrderedDict()
 
 
 def _resolve_model(model):
@@ -98,14 +110,7 @@ def _resolve_model(model):
     if isinstance(model, Model):
         return model
     if isinstance(model, str):
-        # bundled names are resolved once per process (load_model re-stats the file each call)
-        hit = _MODELS.get(model)
-        if hit is None:
-            hit = load_model(model)
-            _MODELS[model] = hit
-            if len(_MODELS) > 32:
-                _MODELS.popitem(last=False)
-        return hit
+        return _cached(_MODELS, model, lambda _k, o: getattr(o, "source", None), load_model)
     raise SpecError(f"simulate: model must be a Model or a name, got {type(model).__name__}")
 
 
