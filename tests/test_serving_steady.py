@@ -150,3 +150,16 @@ def test_gain_table():
     assert g[0]["gain"] == pytest.approx(1.2)
     assert g[1]["gain"] == pytest.approx(60 / 40)
     assert math.isnan(g[2]["colocated"]) and math.isnan(g[2]["gain"])
+
+
+def test_kv_ingress_caps_the_decode_rate():
+    L, OSL = 2000, 201
+    free = disaggregated_point(inst(2), inst(1), L, OSL, 4, 32, kv_seconds=0.0)
+    md = 32 / (200 * (C0 + D * 32 + E * 32 * round(L + OSL / 2)))
+    ing = 2.0 / md                     # ingress busy twice as long as a request's decode share
+    capped = disaggregated_point(inst(2), inst(1), L, OSL, 4, 32, kv_seconds=0.0,
+                                 kv_ingress_s=ing)
+    assert capped["kv_bound"] and not free["kv_bound"]
+    lp = 4 / (A + BP * 4 * L)
+    assert capped["tokens_per_s_per_chip"] == pytest.approx(OSL / (2 / lp + 1 / (1 / ing)))
+    assert capped["tokens_per_s_per_chip"] < free["tokens_per_s_per_chip"]

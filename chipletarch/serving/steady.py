@@ -155,16 +155,21 @@ def rate_match(prefill_rps: float, decode_rps: float, prefill_packages: int,
 
 def disaggregated_point(pre_inst: Instance, dec_inst: Instance, isl: float, osl: float,
                         prefill_batch: int, decode_batch: int, kv_seconds: float,
-                        max_packages: int | None = None) -> dict | None:
+                        max_packages: int | None = None, kv_ingress_s: float = 0.0) -> dict | None:
     """Rate-matched disaggregated design point. `max_packages` None: fluid matching (pools of
     any size in the exact ratio, the large-cluster limit, both pools fully used); else the
-    best integer pools within that many packages (`rate_match`)."""
+    best integer pools within that many packages (`rate_match`). `kv_ingress_s`: seconds one
+    request's KV cache occupies the decode instance's network ingress (bytes / its aggregate
+    port bandwidth); a decode instance cannot admit requests faster than 1 / kv_ingress_s."""
     _check_lengths(isl, osl)
     pre = prefill_pool(pre_inst, isl, prefill_batch)
     dec = decode_pool(dec_inst, isl, osl, decode_batch)
     if pre is None or dec is None:
         return None
     lp, md = pre["requests_per_s"], dec["requests_per_s"]
+    kv_bound = kv_ingress_s > 0 and md * kv_ingress_s > 1.0
+    if kv_bound:                     # the KV hand-over link, not the GPUs, limits the decode rate
+        md = 1.0 / kv_ingress_s
     Pp, Pd = pre["packages"], dec["packages"]
     tpot = dec["step_s"]
     if max_packages is None:
@@ -189,7 +194,9 @@ def disaggregated_point(pre_inst: Instance, dec_inst: Instance, isl: float, osl:
                 decode_batch=int(decode_batch), prefill_packages=Pp, decode_packages=Pd,
                 prefill_instances=n_p, decode_instances=n_d, packages=packages,
                 prefill_decode_ratio=ratio, prefill_step_s=pre["step_s"],
-                decode_step_s=dec["step_s"], kv_transfer_s=kv_seconds, ttft_s=ttft,
+                decode_step_s=dec["step_s"], kv_transfer_s=kv_seconds,
+                kv_ingress_utilization=min(1.0, dec["requests_per_s"] * kv_ingress_s),
+                kv_bound=bool(kv_bound), ttft_s=ttft,
                 tpot_s=tpot, requests_per_s=rps, tokens_per_s=rps * osl,
                 tokens_per_s_per_chip=tps_chip, tokens_per_s_per_user=1.0 / tpot)
 

@@ -134,9 +134,12 @@ class ServingStudy:
         for pi, pb in pre:
             for di, db in dec:
                 kv = kv_transfer(self.arch, self.model, self.precision, self.isl,
-                                 pi.packages, di.packages).seconds
-                p = disaggregated_point(pi, di, self.isl, self.osl, pb, db, kv,
-                                        self.max_packages)
+                                 pi.packages, di.packages)
+                # the decode instance receives over all its packages' ports
+                ingress = kv.bytes / (kv.bandwidth_bytes_per_s
+                                      / min(pi.packages, di.packages) * di.packages)
+                p = disaggregated_point(pi, di, self.isl, self.osl, pb, db, kv.seconds,
+                                        self.max_packages, kv_ingress_s=ingress)
                 if p is not None:
                     dis.append(p)
         self._pts = (co, dis)
