@@ -25,7 +25,21 @@ def _dim(x, name):
     return v
 
 
+_DESC_CACHE: dict = {}
+
+
 def _descriptor(fmt, act_quant):
+    """Read-only operand descriptor of (fmt, act_quant), cached (see `_make_descriptor`)."""
+    key = (fmt, act_quant)
+    d = _DESC_CACHE.get(key)
+    if d is None:
+        d = _make_descriptor(fmt, act_quant)
+        d.setflags(write=False)
+        _DESC_CACHE[key] = d
+    return d
+
+
+def _make_descriptor(fmt, act_quant):
     """Operand descriptor with the run-time activation quantisation switched as asked.
 
     act_quant=None (default): block-scaled formats quantise activations at run time (a per-token

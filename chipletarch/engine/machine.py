@@ -16,6 +16,7 @@ Units: seconds, bytes, Hz; "per core" means per SM / CU / tile; MACs are multipl
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 import numpy as np
 
@@ -142,7 +143,15 @@ class Machine:
             raise SpecError(f"machine {self.name}: overlap_p must be >= 1")
 
     def to_array(self) -> np.ndarray:
+        """A fresh float64[NSLOTS] array of this machine."""
         return np.array([float(getattr(self, f)) for f in SLOTS], dtype=np.float64)
+
+    @cached_property
+    def array(self) -> np.ndarray:
+        """The machine array, built once per (immutable) Machine and read-only."""
+        arr = self.to_array()
+        arr.setflags(write=False)
+        return arr
 
     @classmethod
     def from_array(cls, arr, name: str = "machine") -> "Machine":
@@ -212,7 +221,7 @@ def as_machine_array(m) -> np.ndarray:
     compile_machine), or a name: "h100-sxm"/"h200-sxm" (this module's calibrated instances) or
     any bundled architecture / YAML path."""
     if isinstance(m, Machine):
-        return m.to_array()
+        return m.array
     if isinstance(m, np.ndarray):
         if m.shape != (NSLOTS,) or m.dtype != np.float64:
             raise SpecError(f"machine array must be float64 of shape ({NSLOTS},)")
