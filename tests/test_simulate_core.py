@@ -249,8 +249,11 @@ def test_no_op_beats_its_roofline(p):
     pl = compile_design(_ARCHS[p["arch"]], p["dpp"])
     m = pl.machine
     t = o["time_s"]
-    # memory at peak stack bandwidth
+    # memory at peak stack bandwidth; L2 and SRAM at the machine's bandwidths
     assert np.all(t >= o["hbm_bytes"] / m[IDX["hbm_bw"]] * (1 - 1e-9))
+    assert np.all(t >= o["l2_bytes"] / m[IDX["l2_bw"]] * (1 - 1e-9))
+    assert np.all(t >= o["sram_bytes"] / (m[IDX["smem_bw"]] * m[IDX["cores"]]
+                                          * m[IDX["clock_hz"]]) * (1 - 1e-9))
     # FLOPs at the peak of the device for the row's compute format (fallback: 8-bit rate)
     for i in range(len(r)):
         f = o["compute_fmt"][i]

@@ -26,8 +26,9 @@ Multi-die packages: the remote share of every op's memory traffic crosses D2D li
 least launch + its busiest link's bytes / (efficiency x bandwidth). `bound_by` is then `d2d`.
 
 Roofline floor: whatever a model returns, no op finishes faster than its FLOPs at the device's
-peak for its compute format, its memory bytes at peak stack bandwidth, its D2D bytes at peak link
-bandwidth or its wire bytes at peak port bandwidth. Rows lifted to the floor are counted in
+peak for its compute format, its memory bytes at peak stack bandwidth, its L2 and SRAM bytes at
+the machine's L2 and SRAM-fill bandwidth, its D2D bytes at peak link bandwidth or its wire bytes
+at peak port bandwidth. Rows lifted to the floor are counted in
 `Result.notes` (a kernel that beats its roofline is a model gap to report, not a result).
 
 Latency: the sum of time x repeat over every row (with pp > 1 the table holds every stage's
@@ -561,12 +562,15 @@ def _evaluate(t, pl, act_quant=None) -> dict:
     port_bw = pl.scope_bw[P.scope]
     port_bw = np.where(port_bw > 0, port_bw, np.inf)
     f_flop, f_mem, f_wire = P.flops / peak, hbm / mach[IDX["hbm_bw"]], (net + d2d_comm) / port_bw
-    floor = np.maximum(np.maximum(f_flop, f_mem), np.maximum(busiest, f_wire))
+    f_l2 = l2 / mach[IDX["l2_bw"]]
+    f_sram = sram / (mach[IDX["smem_bw"]] * per_s)
+    floor = np.maximum(np.maximum(np.maximum(f_flop, f_mem), np.maximum(busiest, f_wire)),
+                       np.maximum(f_l2, f_sram))
     low = time < floor * (1.0 - 1e-12)
     notes = []
     if low.any():
-        which = np.stack([f_flop, f_mem, busiest, f_wire]).argmax(axis=0)
-        fb = np.array([B_COMPUTE, B_HBM, B_D2D, B_NETWORK], dtype=np.int8)[which]
+        which = np.stack([f_flop, f_mem, busiest, f_wire, f_l2, f_sram]).argmax(axis=0)
+        fb = np.array([B_COMPUTE, B_HBM, B_D2D, B_NETWORK, B_L2, B_SRAM], dtype=np.int8)[which]
         time = np.where(low, floor, time)
         bound = np.where(low, fb, bound).astype(np.int8)
         names = P.names[low]
