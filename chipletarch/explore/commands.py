@@ -128,7 +128,8 @@ def _cmd_pareto(args) -> int:
             full = st.read(objectives[:2], where=where)
             plot_frontier(full, objectives[0], objectives[1], maximize[:2],
                           frontier(full, objectives[:2], maximize[:2]), args.png,
-                          title=f"{st.manifest.get('spec_name')}: {n:,} points")
+                          title=f"{st.manifest.get('spec_name')}: {n:,} points"
+                                + (f" ({args.where})" if args.where else ""))
             print(f"plot: {args.png}")
     return 0
 
