@@ -375,18 +375,22 @@ cdef inline double kv_width(const double* a) noexcept nogil:
 
 
 cdef inline double attn_tile_cycles(const double[::1] mach, double rows, double keys,
-                                    const double* a, double macs, double* mma_out,
-                                    double* soft_out, double* load_out) noexcept nogil:
+                                    const double* a, double macs, double cached,
+                                    double* mma_out, double* soft_out,
+                                    double* load_out) noexcept nogil:
     """Cycles of one (rows x keys) tile of S = Q K^T, softmax, O += P V on one core.
 
     FlashAttention-3 overlaps the two MMAs of one warpgroup with the softmax of the other, so a
     tile costs the slowest of: the MMAs, the exp on the special-function units plus the FP32
-    vector work, and the K/V fill into shared memory."""
+    vector work, and the K/V fill into shared memory. `cached`: share of the keys read from the
+    KV cache (stored in its own format, converted if narrower); the rest are this step's new
+    K/V, still in the activation format (prefill without a prefix never reads the cache)."""
     cdef double mma = rows * keys * (a[A_DQK] + a[A_DV]) / (macs * mach[M_EFF_ATTN])
     cdef double soft = (rows * keys / mach[M_SFU] + rows * keys * SOFTMAX_VEC / mach[M_VEC])
-    cdef double load = keys * kv_width(a) * a[A_KVBYTES] / mach[M_SMEM_BW]
+    cdef double kvb = cached * a[A_KVBYTES] + (1.0 - cached) * a[A_QBYTES]
+    cdef double load = keys * kv_width(a) * kvb / mach[M_SMEM_BW]
     if a[A_KVCONVERT] > 0:
-        soft += keys * kv_width(a) * 2.0 / mach[M_VEC]
+        soft += cached * keys * kv_width(a) * 2.0 / mach[M_VEC]
     if a[A_BITS] < 16:
         # FP8 attention (FA3): P is converted to FP8 and V transposed in registers every tile
         soft += (rows * keys + keys * a[A_DV]) * 2.0 / mach[M_VEC]
@@ -404,7 +408,7 @@ cdef double attn_core(const double[::1] mach, const double* a, int* bound) noexc
     cdef double hk = a[A_KVHEADS], dqk = a[A_DQK], dv = a[A_DV], win = a[A_WINDOW]
     cdef double hbm_bw, byts, t_hbm, t_core, t, best_t, body, work, longest, rows, start, end
     cdef double units, tile, mma = 0.0, soft = 0.0, load = 0.0, mma_s = 0.0, soft_s = 0.0
-    cdef double load_s = 0.0, g, keys, unit_cyc, waves, rows_pad, fixed, s
+    cdef double load_s = 0.0, g, keys, unit_cyc, waves, rows_pad, fixed, s, cached
     cdef long nq, i, si
     cdef int best_bound = B_OVERHEAD
     if batch <= 0 or q <= 0 or kv <= 0 or h <= 0:
@@ -421,7 +425,9 @@ cdef double attn_core(const double[::1] mach, const double* a, int* bound) noexc
         # ---- prefill: one CTA per (sequence, head, 128-row query tile)
         hbm_bw = mach[M_HBM_BW] * mach[M_EFF_MEM]
         nq = <long>ceil(q / ATTN_BQ)
-        tile = attn_tile_cycles(mach, ATTN_BQ, ATTN_BK, a, macs, &mma, &soft, &load)
+        # keys before this prefill's first new token come from the cache
+        cached = (kv - q) / kv
+        tile = attn_tile_cycles(mach, ATTN_BQ, ATTN_BK, a, macs, cached, &mma, &soft, &load)
         work = 0.0
         longest = 0.0
         for i in range(nq):
@@ -446,7 +452,8 @@ cdef double attn_core(const double[::1] mach, const double* a, int* bound) noexc
         # Q read + O written once; K/V of every key some query can see read once per KV head
         # (the GQA group's CTAs share it through L2)
         keys = fmin(kv, win + q) if win > 0 else kv
-        byts = batch * (q * h * (dqk + dv) * a[A_QBYTES] + keys * hk * kv_width(a) * a[A_KVBYTES])
+        byts = batch * (q * h * (dqk + dv) * a[A_QBYTES] + hk * kv_width(a) * (
+            fmin(keys, q) * a[A_QBYTES] + fmax(0.0, keys - q) * a[A_KVBYTES]))
         t_hbm = byts / hbm_bw
         body = pnorm3(t_core, t_hbm, 0.0, p)
         t = fixed + body
@@ -472,7 +479,7 @@ cdef double attn_core(const double[::1] mach, const double* a, int* bound) noexc
         hk = h
         g = 1.0
     rows_pad = ceil(g * q / mach[M_TN_MIN]) * mach[M_TN_MIN]
-    tile = attn_tile_cycles(mach, rows_pad, ATTN_BK, a, macs, &mma, &soft, &load)
+    tile = attn_tile_cycles(mach, rows_pad, ATTN_BK, a, macs, 1.0, &mma, &soft, &load)
     # softmax work scales with the real rows, not the padding
     soft = soft * (g * q) / rows_pad
     tile = fmax(mma, fmax(soft, load))

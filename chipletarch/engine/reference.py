@@ -192,13 +192,15 @@ def kv_width(a):
     return a[A_DQK] + a[A_DV]
 
 
-def attn_tile_cycles(mach, rows, keys, a, macs):
-    """(tile, mma, softmax, load) cycles of one rows x keys attention tile on one core."""
+def attn_tile_cycles(mach, rows, keys, a, macs, cached):
+    """(tile, mma, softmax, load) cycles of one rows x keys attention tile on one core; `cached`
+    is the share of keys read from the KV cache (the rest are new K/V in activation format)."""
     mma = rows * keys * (a[A_DQK] + a[A_DV]) / (macs * mach[IDX["eff_mat_attn"]])
     soft = rows * keys / mach[IDX["sfu_ops"]] + rows * keys * SOFTMAX_VEC / mach[IDX["vec_flops"]]
-    load = keys * kv_width(a) * a[A_KVBYTES] / mach[IDX["smem_bw"]]
+    kvb = cached * a[A_KVBYTES] + (1.0 - cached) * a[A_QBYTES]
+    load = keys * kv_width(a) * kvb / mach[IDX["smem_bw"]]
     if a[A_KVCONVERT] > 0:
-        soft += keys * kv_width(a) * 2.0 / mach[IDX["vec_flops"]]
+        soft += cached * keys * kv_width(a) * 2.0 / mach[IDX["vec_flops"]]
     if a[A_BITS] < 16:      # FP8 attention: P converted to FP8, V transposed in registers
         soft += (rows * keys + keys * a[A_DV]) * 2.0 / mach[IDX["vec_flops"]]
     soft /= mach[IDX["eff_sfu"]]
@@ -221,7 +223,7 @@ def attn_one(mach, a):
     if a[A_PHASE] == 0:
         hbm_bw = mach[IDX["hbm_bw"]] * mach[IDX["eff_mem"]]
         nq = math.ceil(q / ATTN_BQ)
-        tile, mma, soft, load = attn_tile_cycles(mach, ATTN_BQ, ATTN_BK, a, macs)
+        tile, mma, soft, load = attn_tile_cycles(mach, ATTN_BQ, ATTN_BK, a, macs, (kv - q) / kv)
         work = longest = mma_s = soft_s = load_s = 0.0
         for i in range(nq):
             rows = min(ATTN_BQ, q - i * ATTN_BQ)
@@ -241,7 +243,8 @@ def attn_one(mach, a):
         waves = math.ceil(units / cores)
         t_core = max(work / cores, longest) / clock + waves * mach[IDX["attn_tile_s"]]
         keys = min(kv, win + q) if win > 0 else kv
-        byts = batch * (q * h * (dqk + dv) * a[A_QBYTES] + keys * hk * kv_width(a) * a[A_KVBYTES])
+        byts = batch * (q * h * (dqk + dv) * a[A_QBYTES] + hk * kv_width(a) * (
+            min(keys, q) * a[A_QBYTES] + max(0.0, keys - q) * a[A_KVBYTES]))
         t_hbm = byts / hbm_bw
         body = pnorm3(t_core, t_hbm, 0.0, p)
         t = fixed + body
@@ -260,7 +263,7 @@ def attn_one(mach, a):
         hk, g = h, 1.0      # GQA kernel: one CTA per query head, each streaming its own K/V
     tn_min = mach[IDX["tile_n_min"]]
     rows_pad = math.ceil(g * q / tn_min) * tn_min
-    _, mma, soft, load = attn_tile_cycles(mach, rows_pad, ATTN_BK, a, macs)
+    _, mma, soft, load = attn_tile_cycles(mach, rows_pad, ATTN_BK, a, macs, 1.0)
     soft = soft * (g * q) / rows_pad
     tile = max(mma, soft, load)
     best_t, best_bound = math.inf, OVERHEAD
