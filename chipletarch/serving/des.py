@@ -328,3 +328,64 @@ def run_disaggregated(pre_inst, dec_inst, isl, osl, *, n_prefill=1, n_decode=1, 
             start_decode(a, now)
     packages = n_prefill * pre_inst.packages + n_decode * dec_inst.packages
     return _stats(done, warmup, packages, t, area)
+
+
+# ----------------------------------------------------------------------------- agreement check
+CHECK_POINTS = (("colocated", 1024, 256, 32, 2048), ("colocated", 1024, 256, 64, 8192),
+                ("colocated", 4096, 128, 16, 8192), ("colocated", 512, 512, 128, 4096),
+                ("disaggregated", 4096, 256, 1, 64), ("disaggregated", 1024, 1024, 2, 128))
+
+
+def check(arch="h100-sxm", model="llama3.1-8b", precision="bf16") -> list:
+    """DES vs steady state at `CHECK_POINTS` on engine latencies (one TP1 instance type).
+    Co-located: closed loop at the point's concurrency, 12 x concurrency requests, chunked
+    policy. Disaggregated: integer pools from `rate_match` within 16 packages, a closed loop with
+    2 n_p b_p clients beyond the decode slots (both pools saturated), 5 x that many requests.
+    Returns rows of (point, steady, des) with TPOT, tokens/s and TTFT."""
+    from ..arch import load_architecture
+    from ..workload import Mapping, load_model
+    from .kv import kv_transfer
+    from .latency import Instance
+    from .steady import colocated_point, disaggregated_point
+    a, m = load_architecture(arch), load_model(model)
+    inst = Instance.simulated(a, m, precision, Mapping.for_architecture(a, tp=1))
+    rows = []
+    for mode, isl, osl, x, y in CHECK_POINTS:
+        if mode == "colocated":
+            s = colocated_point(inst, isl, osl, x, y)
+            d = run_colocated(inst, isl, osl, chunk=y, max_batch=x, concurrency=x,
+                              n_requests=12 * x, seed=1)
+            name = f"co-located {isl}/{osl} B={x} C={y}"
+        else:
+            def kvs(n):
+                return kv_transfer(a, m, precision, n, 1, 1).seconds
+            s = disaggregated_point(inst, inst, isl, osl, x, y, kvs(isl), max_packages=16)
+            npw, ndw = s["prefill_instances"], s["decode_instances"]
+            conc = ndw * y + 2 * npw * x
+            d = run_disaggregated(inst, inst, isl, osl, n_prefill=npw, n_decode=ndw,
+                                  prefill_batch=x, decode_batch=y, kv_seconds=kvs,
+                                  concurrency=conc, n_requests=5 * conc, seed=2)
+            name = f"disaggregated {isl}/{osl} P{npw}:D{ndw} b_p={x} b_d={y}"
+        rows.append((name, s, d))
+    return rows
+
+
+def main(argv=None) -> int:
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m chipletarch.serving.des",
+                                 description="DES vs steady-state agreement on engine latencies")
+    ap.add_argument("--arch", default="h100-sxm")
+    ap.add_argument("--model", default="llama3.1-8b")
+    ap.add_argument("--precision", default="bf16")
+    a = ap.parse_args(argv)
+    print("| point | TPOT ms (steady / DES) | tokens/s | TTFT ms |")
+    print("|---|---|---|---|")
+    for name, s, d in check(a.arch, a.model, a.precision):
+        print(f"| {name} | {s['tpot_s'] * 1e3:.2f} / {d['tpot_s'] * 1e3:.2f} | "
+              f"{s['tokens_per_s']:.0f} / {d['tokens_per_s']:.0f} | "
+              f"{s['ttft_s'] * 1e3:.0f} / {d['ttft_s'] * 1e3:.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
