@@ -165,3 +165,13 @@ def test_simba_keeps_the_model_in_sram():
     assert sum(s["bytes"] for s in r.stacks.values()) == pytest.approx(r.total("hbm_bytes"))
     with pytest.raises(InfeasibleError, match="GiB missing"):
         simulate(a, "llama3.1-8b", "decode", precision="int8")
+
+
+def test_devices_without_a_rank_are_idle(b200):
+    """b200 cut into two devices but tp=1: one rank, gpu0; gpu1, its stacks and NV-HBI idle."""
+    r = simulate(b200, "llama3.1-8b", "decode", devices_per_package=2)
+    per_stack = r.total("hbm_bytes") / 4
+    assert [s["bytes"] for s in r.stacks.values()] == pytest.approx([per_stack] * 4 + [0] * 4)
+    assert r.links["nv-hbi"]["bytes"] == 0
+    both = simulate(b200, "llama3.1-8b", "decode", devices_per_package=2, tp=2)
+    assert all(s["bytes"] > 0 for s in both.stacks.values())

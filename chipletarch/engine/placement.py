@@ -85,6 +85,8 @@ class Placement:
     link_bw: np.ndarray           # float64[n_links]: per direction
     read_factor: np.ndarray       # float64[2 n_links]: bytes on (link, dir) per byte each device reads
     write_factor: np.ndarray      # float64[2 n_links]: same per byte each device writes
+    read_factor_by_device: np.ndarray   # float64[n_dev, 2 n_links]: the same per device (the
+    write_factor_by_device: np.ndarray  # first k rows when only k devices of the package run)
     ring_factor: np.ndarray       # float64[2 n_links]: bytes on (link, dir) per byte each device
                                   # sends to its ring neighbour in a scope-0 collective
     rings: dict                   # group size -> (bandwidth, latency, ring factor) of scope-0
@@ -359,8 +361,8 @@ def _compile(arch, n_dev: int) -> Placement:
             links.append(a["name"])
             ends.append((u, v))
             lbw.append(a["bandwidth_bytes_per_s"])
-    rf = np.zeros(2 * len(links))
-    wf = np.zeros(2 * len(links))
+    rf_dev = np.zeros((n_dev, 2 * len(links)))     # per owning device
+    wf_dev = np.zeros((n_dev, 2 * len(links)))
     remote = 0.0
     for si, s in enumerate(stacks):
         grp = groups[owner[si]]
@@ -374,11 +376,13 @@ def _compile(arch, n_dev: int) -> Placement:
                 if (a, b) not in index:
                     continue                    # the memory edge (the stack itself)
                 li, direction = index[(a, b)]
-                wf[2 * li + direction] += w     # writes flow die -> stack
-                rf[2 * li + (1 - direction)] += w   # reads flow stack -> die
+                wf_dev[owner[si], 2 * li + direction] += w     # writes flow die -> stack
+                rf_dev[owner[si], 2 * li + (1 - direction)] += w   # reads flow stack -> die
                 crossed = True
             if crossed and owner[si] == 0:
                 remote += share[si] / len(grp)
+
+    rf, wf = rf_dev.sum(axis=0), wf_dev.sum(axis=0)
 
     # --- collective scopes
     eff_lat = _params.H100["link_latency_s"]
@@ -410,7 +414,7 @@ def _compile(arch, n_dev: int) -> Placement:
     per_dev = len(groups[0])
     peaks = {f: per_dev * d0.peak_flops(f) for f in d0.core.macs_per_cycle}
     vec = per_dev * d0.vector_flops
-    for arr in (stack_bw, stack_cap, share, rf, wf, owner):
+    for arr in (stack_bw, stack_cap, share, rf, wf, rf_dev, wf_dev, owner):
         arr.setflags(write=False)
     lb = np.array(lbw, dtype=np.float64)
     lb.setflags(write=False)
@@ -419,7 +423,9 @@ def _compile(arch, n_dev: int) -> Placement:
     return Placement(arch_name=arch.name, devices_per_package=n_dev, device_dies=tuple(groups),
                      machine=machine, peak_flops=peaks, vector_flops=float(vec), stacks=stacks,
                      stack_device=owner, stack_bw=stack_bw, stack_share=share, links=tuple(links),
-                     link_ends=tuple(ends), link_bw=lb, read_factor=rf, write_factor=wf, ring_factor=ring, rings=rings,
+                     link_ends=tuple(ends), link_bw=lb, read_factor=rf, write_factor=wf,
+                     read_factor_by_device=rf_dev, write_factor_by_device=wf_dev,
+                     ring_factor=ring, rings=rings,
                      remote_share=float(remote), memory_kind="sram" if sram_mode else "dram",
                      stack_capacity=stack_cap, scope_bw=sbw, scope_latency=slat,
                      scope_label=tuple(label))

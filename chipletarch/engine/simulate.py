@@ -316,7 +316,8 @@ def simulate(arch, model, phase: str = "prefill", batch: int = 1, seq_len: int |
                       chunk_context_len=chunk_context_len)
     if act_quant not in (None, True, False):
         raise SpecError(f"simulate: act_quant must be None, True or False, got {act_quant!r}")
-    res = _evaluate(t, pl, act_quant)
+    # ranks fill packages in order: the first package holds min(devices, world) of them
+    res = _evaluate(t, pl, act_quant, active=min(dpp, mapping.world))
     lat = float(res["total"].sum())
     if phase == "chunked":
         tokens = batch + seq_len
@@ -432,9 +433,18 @@ def _prepare(t, act_quant=None) -> _Prep:
     return p
 
 
-def _evaluate(t, pl, act_quant=None) -> dict:
-    """Time every row of OpTable `t` on placement `pl`; per-op columns and per-resource sums."""
+def _evaluate(t, pl, act_quant=None, active=None) -> dict:
+    """Time every row of OpTable `t` on placement `pl`; per-op columns and per-resource sums.
+    `active`: devices of the package that run (the first ones; default all): a mapping with
+    fewer ranks than devices leaves the others, their stacks and their traffic idle."""
     P = _prepare(t, act_quant)
+    dpp = pl.devices_per_package
+    active = dpp if active is None else max(1, min(int(active), dpp))
+    if active == dpp:
+        rfac, wfac = pl.read_factor, pl.write_factor
+    else:
+        rfac = pl.read_factor_by_device[:active].sum(axis=0)
+        wfac = pl.write_factor_by_device[:active].sum(axis=0)
     mach = pl.machine
     n = P.n
     time = np.zeros(n)
@@ -535,8 +545,8 @@ def _evaluate(t, pl, act_quant=None) -> dict:
     # ---- remote memory share over D2D links: every (link, direction) is a bandwidth server
     nl = len(pl.links)
     if nl:
-        link_dir_bytes = np.outer(reads, pl.read_factor) + np.outer(writes, pl.write_factor)
-        if pl.devices_per_package > 1 and len(ci) and d2d_comm.any():
+        link_dir_bytes = np.outer(reads, rfac) + np.outer(writes, wfac)
+        if dpp > 1 and len(ci) and d2d_comm.any():
             # scope-0 collectives: each device sends its bus bytes to its ring neighbour
             for size in np.unique(P.c_ranks[P.c_scope == 0]):
                 ring = pl.rings.get(int(size))
@@ -552,7 +562,7 @@ def _evaluate(t, pl, act_quant=None) -> dict:
         time = np.where(lifted, t_link, time)
         bound = np.where(lifted, np.where(body >= launch, B_D2D, B_OVERHEAD),
                          bound).astype(np.int8)
-        d2d = np.where(P.is_comm, d2d_comm, link_dir_bytes.sum(axis=1) / pl.devices_per_package)
+        d2d = np.where(P.is_comm, d2d_comm, link_dir_bytes.sum(axis=1) / active)
     else:
         busiest = np.zeros(n)
         d2d = d2d_comm
@@ -593,7 +603,7 @@ def _evaluate(t, pl, act_quant=None) -> dict:
     latency = float(total.sum())
     inv = 1.0 / latency if latency > 0 else 0.0
     hbm_tot = float(hbm @ P.rep)
-    sb = hbm_tot * pl.stack_share
+    sb = hbm_tot * pl.stack_share * (pl.stack_device < active)
     su = sb / pl.stack_bw * inv
     stacks = {s: dict(bytes=float(sb[i]), bandwidth_bytes_per_s=float(pl.stack_bw[i]),
                       utilization=float(su[i]), device=int(pl.stack_device[i]),
@@ -608,9 +618,8 @@ def _evaluate(t, pl, act_quant=None) -> dict:
                             utilization=float(lu[j]), ends=list(pl.link_ends[j]))
                  for j, name in enumerate(pl.links)}
     ports = {}
-    dpp = pl.devices_per_package
     for s, key in ((1, "scale_up"), (2, "scale_out")):
-        b = float((net * P.rep)[P.scope == s].sum()) * dpp
+        b = float((net * P.rep)[P.scope == s].sum()) * active
         bw = float(pl.scope_bw[s]) * dpp
         ports[key] = dict(bytes=b, bandwidth_bytes_per_s=bw,
                           utilization=b / bw * inv if bw > 0 else 0.0, label=pl.scope_label[s])
