@@ -102,6 +102,21 @@ def test_decode_memory_bound_closed_form(h100):
     assert r.bound_share().get("hbm", 0) > 0.6
 
 
+def test_tiny_decode_is_launches(h100):
+    """The tiny model's decode step moves ~0.2 MB: every op is its launch and fixed costs, so
+    Σ repeat x launch <= TPOT <= Σ repeat x (largest fixed cost) + Σ bytes / bandwidth."""
+    r = simulate(h100, "tiny", "decode", batch=1, context_len=16)
+    m = _mach(h100)
+    rep = r.ops["repeat"]
+    launches = float(rep.sum()) * m[IDX["launch_s"]]
+    fixed = (3 * m[IDX["launch_s"]] + m[IDX["mem_latency_s"]]
+             + max(m[IDX["attn_fixed_s"]], m[IDX["attn_dec_fixed_s"]]) + m[IDX["attn_tile_s"]])
+    stream = r.total("hbm_bytes") / (0.5 * m[IDX["hbm_bw"]])
+    assert launches <= r.latency_s <= float(rep.sum()) * fixed + stream
+    assert r.total("hbm_bytes") < 1e6
+    assert set(r.ops["bound_by"]) == {"overhead"}
+
+
 def test_prefill_never_beats_peak(h100):
     """TTFT >= 2 x params x tokens / peak (the matmul FLOPs of the whole pass at dense peak)."""
     model = load_model("llama3.1-8b")
