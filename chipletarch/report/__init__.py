@@ -17,10 +17,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from .config import ReportConfig, ServingSpec, SweepSpec, WorkloadSpec, config_from_dict, load_report_config
-from .evaluate import ReportData, evaluate_config, precision_accuracy, risk_band
+from .evaluate import RISK_BANDS, ReportData, evaluate_config, precision_accuracy, risk_band
 
 __all__ = ["ReportConfig", "WorkloadSpec", "ServingSpec", "SweepSpec", "load_report_config",
            "config_from_dict", "ReportData", "evaluate_config", "precision_accuracy", "risk_band",
+           "RISK_BANDS",
            "build_report", "write_report"]
 
 
