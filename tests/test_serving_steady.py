@@ -163,3 +163,24 @@ def test_kv_ingress_caps_the_decode_rate():
     lp = 4 / (A + BP * 4 * L)
     assert capped["tokens_per_s_per_chip"] == pytest.approx(OSL / (2 / lp + 1 / (1 / ing)))
     assert capped["tokens_per_s_per_chip"] < free["tokens_per_s_per_chip"]
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(lp=st.floats(0.1, 50), md=st.floats(0.1, 50), pp=st.integers(1, 8),
+       pd=st.integers(1, 8), budget=st.integers(2, 64))
+def test_rate_match_is_optimal_against_brute_force(lp, md, pp, pd, budget):
+    if pp + pd > budget:
+        with pytest.raises(Exception):
+            rate_match(lp, md, pp, pd, budget)
+        return
+    m = rate_match(lp, md, pp, pd, budget)
+    assert m["packages"] == m["prefill_instances"] * pp + m["decode_instances"] * pd <= budget
+    assert m["requests_per_s"] == pytest.approx(min(m["prefill_instances"] * lp,
+                                                    m["decode_instances"] * md))
+    best = max(min(a * lp, b * md) / (a * pp + b * pd)
+               for a in range(1, budget // pp + 1) for b in range(1, budget // pd + 1)
+               if a * pp + b * pd <= budget)
+    assert m["requests_per_s"] / m["packages"] == pytest.approx(best, rel=1e-9)

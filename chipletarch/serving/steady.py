@@ -133,9 +133,11 @@ def rate_match(prefill_rps: float, decode_rps: float, prefill_packages: int,
         left = max_packages - nd * decode_packages
         if left < prefill_packages:
             break
-        # the two candidates around the exact match
+        # served rate / packages is maximised at the exact match or next to it; the budget may
+        # cut the prefill pool shorter (at most left // prefill_packages instances)
         exact = nd * decode_rps / prefill_rps
-        for np_ in {max(1, math.floor(exact)), max(1, math.ceil(exact))}:
+        cap = left // prefill_packages
+        for np_ in {min(cap, max(1, math.floor(exact))), min(cap, max(1, math.ceil(exact)))}:
             pk = np_ * prefill_packages + nd * decode_packages
             if pk > max_packages:
                 continue
