@@ -175,3 +175,18 @@ def test_devices_without_a_rank_are_idle(b200):
     assert r.links["nv-hbi"]["bytes"] == 0
     both = simulate(b200, "llama3.1-8b", "decode", devices_per_package=2, tp=2)
     assert all(s["bytes"] > 0 for s in both.stacks.values())
+
+
+def test_efficiency_block_overrides_the_fit():
+    """Fields set in the architecture's efficiency block replace the fitted H100 values; fields
+    left at their ideal defaults do not."""
+    h = load_architecture("h100-sxm")
+    base = compile_design(h).machine
+    tuned = h.evolve(efficiency={"memory_efficiency": 0.5, "kernel_launch_overhead_us": 10.0})
+    m = compile_design(tuned).machine
+    assert m[IDX["eff_mem"]] == 0.5 and m[IDX["eff_stream"]] == 0.5
+    assert m[IDX["launch_s"]] == pytest.approx(10e-6)
+    assert m[IDX["eff_mat_16"]] == base[IDX["eff_mat_16"]]       # not given: the fit
+    kw = dict(phase="decode", batch=1, context_len=512)
+    assert simulate(tuned, "llama3.1-8b", **kw).latency_s > simulate(h, "llama3.1-8b",
+                                                                      **kw).latency_s

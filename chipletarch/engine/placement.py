@@ -15,11 +15,11 @@ Design decisions (docs/SIMULATE.md has the long form):
   SRAM fill rate, L2 bandwidth when unpublished, the efficiency parameters) follow the H100 fit in
   `params.py` as a method, which is what the calibration brief asks for B200. An explicitly set
   field of the architecture's `efficiency:` block overrides the fitted value.
-* **Memory.** (A package without memory stacks, such as Simba, keeps the model in its compute
-  dies' on-chip SRAM: every compute die is then a "stack" of its SRAM + cache bytes, reached by
-  the other dies over the D2D links; see `_sram_bandwidth`.) Each memory stack belongs to the device whose dies reach it in the fewest hops
+* **Memory.** Each memory stack belongs to the device whose dies reach it in the fewest hops
   (ties: the device with fewer stacks so far, then the lower index), so one device per package
-  interleaves over every stack. Addresses interleave evenly: every die of the device sends the
+  interleaves over every stack. A package without memory stacks (Simba) keeps the model in its
+  compute dies' on-chip SRAM: every compute die is then a "stack" of its SRAM + cache bytes,
+  reached by the other dies over the D2D links (`_sram_bandwidth`). Addresses interleave evenly: every die of the device sends the
   same share of its bytes to every stack of the device. The device's memory bandwidth is
   therefore `n_stacks x` the slowest stack's bandwidth (even interleave is paced by the slowest).
 * **Remote traffic.** Die d's share to stack s follows `graph.memory_path(d, s)`; every
@@ -144,7 +144,8 @@ def _efficiency_overrides(arch) -> dict:
     if "vector_efficiency" in given:
         out["eff_sfu"] = eff.vector_efficiency
     if "memory_efficiency" in given:
-        out.update(eff_mem=eff.memory_efficiency, attn_dec_eff_mem=eff.memory_efficiency)
+        out.update(eff_mem=eff.memory_efficiency, attn_dec_eff_mem=eff.memory_efficiency,
+                   eff_stream=eff.memory_efficiency)
     if "link_efficiency" in given:
         out["eff_link"] = eff.link_efficiency
     if "kernel_launch_overhead_us" in given:
