@@ -94,6 +94,8 @@ def colocated_point(inst: Instance, isl: float, osl: float, concurrency: int, ch
     else:
         rate = p / (L * t)
         tpot = float("nan")
+        # prefill only: all B requests queue for prompt tokens; Little's law gives the sojourn
+        ttft = max(ttft, B / rate)
     out_tps = rate * osl
     return dict(mode="colocated", mapping=inst.label, packages=inst.packages,
                 concurrency=B, chunk=C, decode_batch=bd, prefill_tokens_per_step=p,
