@@ -187,7 +187,8 @@ class Result:
         lines.append("bound by: " + ", ".join(f"{k} {v:.1%}" for k, v in
                                               sorted(self.bound_share().items(),
                                                      key=lambda kv: -kv[1])))
-        busiest = [(n, d["utilization"]) for n, d in {**self.stacks, **self.links}.items()]
+        busiest = [(n, d["utilization"]) for n, d in
+                   {**self.stacks, **self.links, **self.ports}.items()]
         if busiest:
             n, u = max(busiest, key=lambda kv: kv[1])
             lines.append(f"busiest resource: {n} at {u:.1%} average utilisation")
