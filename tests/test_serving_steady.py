@@ -189,7 +189,7 @@ def test_rate_match_is_optimal_against_brute_force(lp, md, pp, pd, budget):
 def test_prefill_only_ttft_obeys_littles_law():
     # OSL 1: the instance only prefills; 8 clients share 2 prompts per iteration
     p = colocated_point(inst(), 1000, 1, 8, 2048)
-    t = A + BP * 2 * 1000
+    t = A + BP * 2048                  # the full budget of prompt tokens per iteration
     assert p["step_s"] == pytest.approx(t)
-    assert p["requests_per_s"] == pytest.approx(2 / t)
-    assert p["ttft_s"] == pytest.approx(8 / (2 / t))
+    assert p["requests_per_s"] == pytest.approx(2.048 / t)
+    assert p["ttft_s"] == pytest.approx(8 / (2.048 / t))

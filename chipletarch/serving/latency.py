@@ -122,10 +122,10 @@ def mixed_step(lat: PhaseFn, decode_batch: int, context: float, prefill_tokens: 
 
     * p <= L (a chunk of one prompt): the 'chunked' phase, the chunk's cached prefix set to the
       mean over a prompt's chunks, (L - p) / 2.
-    * p > L (whole prompts, k = p / L of them): the 'chunked' phase would make the p tokens one
-      causal sequence (attention ~ p^2 instead of k L^2). The overcount is removed with two pure
-      prefills of the same token count, which differ only in that attention (weights, GEMM rows
-      and collectives are identical): t = chunked(p) - [prefill(1 x p) - prefill(k x L)].
+    * p > L (about k = round(p / L) whole prompts): the 'chunked' phase would make the p tokens
+      one causal sequence (attention ~ p^2 instead of k L^2). The over-count is removed with two
+      pure prefills of k L tokens, which differ only in that attention (weights, GEMM rows and
+      collectives are identical): t = chunked(p) - [prefill(1 x kL) - prefill(k x L)].
     * no decode batch: a pure prefill step.
     """
     p = int(prefill_tokens)
@@ -138,9 +138,12 @@ def mixed_step(lat: PhaseFn, decode_batch: int, context: float, prefill_tokens: 
             return lat("prefill", 1, p, max(0, (L - p) // 2))
         return lat("chunked", b, p, int(round(context)), max(0, (L - p) // 2))
     k = max(1, int(round(p / L)))
-    p = k * L
+    # the over-count of k prompts as one sequence, measured on whole prompts (k L tokens)
+    corr = lat("prefill", 1, k * L, 0) - lat("prefill", k, L, 0)
     if b == 0:
-        return lat("prefill", k, L, 0)
-    t = lat("chunked", b, p, int(round(context)), 0)
-    corr = lat("prefill", 1, p, 0) - lat("prefill", k, L, 0)
-    return max(t - corr, decode_step(lat, b, context))
+        base = lat("prefill", 1, p, 0)
+        floor = lat("prefill", k, L, 0) * min(1.0, p / (k * L))
+    else:
+        base = lat("chunked", b, p, int(round(context)), 0)
+        floor = decode_step(lat, b, context)
+    return max(base - corr, floor)
