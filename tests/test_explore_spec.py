@@ -127,6 +127,16 @@ def test_bad_specs_name_file_and_line(extra, line, needle):
     assert needle in msg, msg
 
 
+def test_paths_must_be_written_in_the_base_yaml():
+    # h100-sxm.yaml leaves `efficiency` to the defaults: the sweep writes into the YAML as
+    # written, so the container must be there
+    with pytest.raises(SpecError, match=r"t.yaml:5: axes\[0\].path: 'efficiency' is not "
+                                        r"written in the base YAML"):
+        sweep_from_yaml("name: t\nbase: h100-sxm\nworkload: {model: llama3.1-8b}\naxes:\n"
+                        "  - {name: x, path: efficiency.matrix_efficiency, values: [0.5]}\n",
+                        "t.yaml")
+
+
 def test_duplicate_keys_and_syntax_errors_have_lines():
     with pytest.raises(SpecError, match=r"t.yaml:4: .*duplicate key 'name'"):
         sweep_from_yaml(BASE + "name: again\n", "t.yaml")

@@ -119,11 +119,18 @@ def test_worker_processes_and_dask_give_the_same_table(tmp_path, reference):
     p = tmp_path / "w.sqlite"
     run_sweep(spec, p, workers=2, chunk_size=8, progress=False)
     assert table(p) == reference
-    pytest.importorskip("dask.distributed")
+    distributed = pytest.importorskip("dask.distributed")
     q = tmp_path / "d.sqlite"
     s = run_sweep(spec, q, dask="local", workers=2, chunk_size=8, progress=False)
     assert s["mode"] == "dask" and s["complete"]
     assert table(q) == reference
+    # a running scheduler reached by address (what --dask tcp://host:8786 does)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        r = tmp_path / "r.sqlite"
+        s = run_sweep(spec, r, dask=cluster.scheduler_address, chunk_size=16, progress=False)
+        assert cluster.scheduler_address.startswith("tcp://") and s["complete"]
+    assert table(r) == reference
 
 
 def test_manifest_mismatch_is_refused(tmp_path):

@@ -204,15 +204,16 @@ class ArchVariant:
             self._placements[dpp] = pl
         return pl
 
-    def energy(self, dpp: int):
-        """Per-row energy coefficients for placement dpp (see _EnergyCoef), or an error string."""
-        e = self._energy.get(dpp)
+    def energy(self, dpp: int, active: int):
+        """Per-row energy coefficients for placement dpp with `active` running devices (see
+        _EnergyCoef), or an error string."""
+        e = self._energy.get((dpp, active))
         if e is None:
             try:
-                e = _EnergyCoef(self.arch, self.placement(dpp))
+                e = _EnergyCoef(self.arch, self.placement(dpp), active)
             except ChipletarchError as exc:
                 e = str(exc).splitlines()[0]
-            self._energy[dpp] = e
+            self._energy[(dpp, active)] = e
         return e
 
 
@@ -221,19 +222,29 @@ class _EnergyCoef:
     are linear in the per-op counts): J of a row = dev part x world/pp + pkg part x world/(pp
     dpp), plus static power x packages x latency."""
 
-    def __init__(self, arch, pl):
+    def __init__(self, arch, pl, active):
         from ..energy import coefficients_of
         from ..engine.simulate import _FMT_NAMES
         co = coefficients_of(arch)
+        dpp = pl.devices_per_package
+        # a mapping with fewer ranks than the package has devices leaves the others idle:
+        # the engine charges only the running devices' stacks and link traffic
+        rfac, wfac = pl.read_factor, pl.write_factor
+        on = np.ones(len(pl.stacks), dtype=bool)
+        if active < dpp and hasattr(pl, "read_factor_by_device"):
+            rfac = pl.read_factor_by_device[:active].sum(axis=0)
+            wfac = pl.write_factor_by_device[:active].sum(axis=0)
+            on = np.asarray(pl.stack_device) < active
+        self.active = active
         self.mac_pj = np.array([co.mac_pj.get(f, np.nan) for f in _FMT_NAMES])
         self.vec = co.vector_pj_per_flop
         self.sram = co.sram_pj_per_bit
         self.l2 = co.cache_pj_per_bit
         self.hbm = float(sum(pl.stack_share[i] * co.stack_pj_per_bit[s]
-                             for i, s in enumerate(pl.stacks)))
+                             for i, s in enumerate(pl.stacks) if on[i]))
         pj2 = np.repeat(np.array([co.link_pj_per_bit[n] for n in pl.links], dtype=np.float64), 2)
-        self.read = float(pl.read_factor @ pj2) if len(pj2) else 0.0
-        self.write = float(pl.write_factor @ pj2) if len(pj2) else 0.0
+        self.read = float(rfac @ pj2) if len(pj2) else 0.0
+        self.write = float(wfac @ pj2) if len(pj2) else 0.0
         # scope-0 collectives ring over groups of their own size (placement.rings; the
         # package-wide ring_factor for sizes it does not list), as the engine charges links
         self.ring = {}
@@ -244,7 +255,7 @@ class _EnergyCoef:
         self.port = np.array([0.0, co.port_pj_per_bit.get("scale_up", np.nan),
                               co.port_pj_per_bit.get("scale_out", np.nan)])
         self.static_w = (co.static_w or 0.0) + co.hbm_background_w + co.link_standby_w
-        self.dpp = pl.devices_per_package
+        self.dpp = dpp
 
 
 # ----------------------------------------------------------------------------- evaluator
@@ -409,7 +420,7 @@ class Evaluator:
         wkey = _row_ids(raw[:, self._wl_cols])
         self._chunk_arch, self._chunk_wl = {}, {}
         records = []
-        groups: dict = {}     # (id(variant), dpp) -> (variant, dpp, [(rec, workload prep)])
+        groups: dict = {}     # (id(variant), dpp, active) -> (variant, dpp, active, [(rec, prep)])
         for idx, values, ak, wk in zip(idx_arr.tolist(), values_list, akey.tolist(),
                                        wkey.tolist()):
             rec = {"idx": idx}
@@ -423,13 +434,18 @@ class Evaluator:
                 rec["reason"] = f"{type(exc).__name__}: {exc} | " + \
                     traceback.format_exc(limit=3).replace("\n", " ")[-400:]
             records.append(rec)
-        for variant, dpp, items in groups.values():
+        for variant, dpp, active, items in groups.values():
             try:
-                self._evaluate_group(variant, dpp, items)
+                self._evaluate_group(variant, dpp, active, items)
             except ChipletarchError as exc:
                 for it in items:
                     it[0]["status"] = "infeasible"
                     it[0]["reason"] = " ".join(str(exc).split())
+            except Exception as exc:  # noqa: BLE001  (a bug: recorded for every point of it)
+                why = f"{type(exc).__name__}: {exc} | " + \
+                    traceback.format_exc(limit=3).replace("\n", " ")[-400:]
+                for it in items:
+                    it[0]["status"], it[0]["reason"] = "error", why
         return records
 
     def _prepare(self, rec, values, groups, ak, wk):
@@ -492,12 +508,13 @@ class Evaluator:
             return
         if wp.tables is None:
             wp.load_tables()
-        g = groups.get((id(v), dpp))
+        active = min(dpp, wp.world)     # ranks fill the first package's devices in order
+        g = groups.get((id(v), dpp, active))
         if g is None:
-            g = groups[(id(v), dpp)] = (v, dpp, [])
-        g[2].append((rec, wp))
+            g = groups[(id(v), dpp, active)] = (v, dpp, active, [])
+        g[3].append((rec, wp))
 
-    def _evaluate_group(self, v, dpp, items):
+    def _evaluate_group(self, v, dpp, active, items):
         """Time every point of one (architecture variant, devices_per_package) group: one
         engine call over the group's distinct operator rows, then the metrics as array
         arithmetic over its points."""
@@ -515,8 +532,8 @@ class Evaluator:
         # the same workload set recurs for every architecture variant of a grid: concatenating
         # and deduplicating its rows is done once
         rows = self._rowsets.get_or(keys, lambda: _RowSet(tuple(tabs[k] for k in keys)))
-        res = _evaluate(rows.unique, pl)
-        per = rows.per_table(res["ops"], pl, v.energy(dpp))
+        res = _evaluate(rows.unique, pl, **({"active": active} if _ACTIVE_KW else {}))
+        per = rows.per_table(res["ops"], pl, v.energy(dpp, active))
         wps = [wp for _, wp in items]
         P = np.fromiter((pos[wp.tables[0]] for wp in wps), np.int64, len(wps))
         D = np.fromiter((pos[wp.tables[2]] for wp in wps), np.int64, len(wps))
@@ -562,6 +579,15 @@ class Evaluator:
         nones = [None] * len(wps)
         for (rec, _), *vals in zip(items, *lists, pb, db, oks, nones):
             rec.update(zip(names, vals))
+
+
+def _engine_takes_active() -> bool:
+    import inspect
+    from ..engine.simulate import _evaluate
+    return "active" in inspect.signature(_evaluate).parameters
+
+
+_ACTIVE_KW = _engine_takes_active()
 
 
 def _row_ids(m) -> np.ndarray:
@@ -716,7 +742,7 @@ class _RowSet:
                 pkg = pkg + np.where(is_comm & (self.scope == 0), d2d, 0.0) * ring * 8
             port = e.port[np.clip(self.scope, 0, 2)]
             pkg = pkg + np.where(is_comm & (self.scope > 0) & (net > 0), net * port, 0.0) \
-                * 8 * e.dpp
+                * 8 * e.active
             out["e_dev"] = np.bincount(seg, weights=dev * self.repeat * 1e-12,
                                        minlength=len(self.tables))
             out["e_pkg"] = np.bincount(seg, weights=pkg * self.repeat * 1e-12,

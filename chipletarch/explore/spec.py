@@ -151,6 +151,22 @@ def _check_path_on(arch, parts: tuple, where: str) -> None:
             raise SpecError(f"{where}: '{format_path(parts[:depth + 1])}' is not set in the base")
 
 
+def _check_path_in_yaml(raw, parts: tuple, where: str) -> None:
+    """Values are written into the base YAML as written (so catalog defaults follow a swept
+    generation or node): the containers along the path must be in that YAML."""
+    if raw is None:
+        return
+    obj = raw
+    for depth, p in enumerate(parts[:-1]):
+        ok = (isinstance(p, int) and isinstance(obj, list) and p < len(obj)) or \
+            (isinstance(p, str) and isinstance(obj, dict) and p in obj)
+        if not ok:
+            raise SpecError(f"{where}: '{format_path(parts[:depth + 1])}' is not written in the "
+                            f"base YAML (a default or the catalog fills it); write it there to "
+                            f"sweep '{format_path(parts)}'")
+        obj = obj[p]
+
+
 def set_path(data: dict, parts: tuple, value) -> None:
     """Set `value` at `parts` inside the plain dict/list form of an architecture."""
     obj = data
@@ -452,6 +468,13 @@ def _build(data, filename, root, base_dir) -> SweepSpec:
     except SpecError as exc:
         raise SpecError(f"{where('base')}: {exc}") from None
 
+    try:
+        import yaml
+        with open(base_file, encoding="utf-8") as fh:
+            base_yaml = yaml.safe_load(fh)
+    except (OSError, yaml.YAMLError):
+        base_yaml = None
+
     wl_raw = data.get("workload") or {}
     if not isinstance(wl_raw, dict):
         raise SpecError(f"{where('workload')}: expected a mapping of workload keys")
@@ -483,6 +506,7 @@ def _build(data, filename, root, base_dir) -> SweepSpec:
         else:
             parts = parse_path(path, where(*loc, "path"))
             _check_path_on(base, parts, where(*loc, "path"))
+            _check_path_in_yaml(base_yaml, parts, where(*loc, "path"))
             if aname is None:
                 aname = format_path(parts).replace("[", "_").replace("]", "").replace(".", "_")
         if not isinstance(aname, str) or not _NAME_RE.match(aname):
@@ -575,6 +599,7 @@ def _build(data, filename, root, base_dir) -> SweepSpec:
     for key, text in d_raw.items():
         parts = parse_path(key, where("derived", key))
         _check_path_on(base, parts, where("derived", key))
+        _check_path_in_yaml(base_yaml, parts, where("derived", key))
         if any(a.path == parts for a in axes):
             raise SpecError(f"{where('derived', key)}: '{key}' is also an axis")
         e = compile_expr(str(text) if isinstance(text, (int, float)) else text,
