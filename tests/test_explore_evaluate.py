@@ -49,6 +49,7 @@ axes:
   - {name: tp, values: [1, 2, 4, 8]}
   - {name: model, values: [llama3.1-8b, mixtral-8x7b]}
   - {name: ep, values: [1, 2]}
+  - {name: pp, values: [1, 2]}
 """
 
 
@@ -58,11 +59,13 @@ def test_batched_equals_reference_for_multi_device_packages_and_collectives():
     ok = [r for r in recs if r["status"] == "ok"]
     assert {(r["devices_per_package"], r["tp"]) for r in ok} >= {(2, 2), (4, 4), (4, 8), (1, 8)}
     assert any(r["ep"] == 2 and r["model"] == "mixtral-8x7b" for r in ok)
+    assert any(r["pp"] == 2 and r["devices_per_package"] == 4 for r in ok)
     _check_against_reference(spec, ok)
     # narrow D2D links make the 4-device package slower, never faster
-    by = {(r["link"], r["devices_per_package"], r["tp"], r["model"], r["ep"]): r for r in ok}
-    for (link, dpp, tp, model, ep), r in by.items():
-        wide = by.get((2048, dpp, tp, model, ep))
+    by = {(r["link"], r["devices_per_package"], r["tp"], r["model"], r["ep"], r["pp"]): r
+          for r in ok}
+    for (link, dpp, tp, model, ep, pp), r in by.items():
+        wide = by.get((2048, dpp, tp, model, ep, pp))
         if link == 256 and wide is not None:
             assert r["tpot_s"] >= wide["tpot_s"] * (1 - 1e-12)
     # ep=2 on a dense model and a split the package cannot hold are pruned with reasons

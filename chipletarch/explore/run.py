@@ -209,7 +209,8 @@ def _progress(total, initial, enabled, stream):
         from tqdm import tqdm
     except ImportError:
         return _PlainProgress(total, initial, stream or sys.stderr)
-    return tqdm(total=total, initial=initial, unit="pt", unit_scale=True, smoothing=0.1,
+    return tqdm(total=total, initial=initial, unit="pt", unit_scale=total >= 10_000,
+                smoothing=0.1,
                 dynamic_ncols=True, file=stream or sys.stderr, desc="sweep")
 
 
