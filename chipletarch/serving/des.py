@@ -348,7 +348,9 @@ def check(arch="h100-sxm", model="llama3.1-8b", precision="bf16") -> list:
     from .latency import Instance
     from .steady import colocated_point, disaggregated_point
     a, m = load_architecture(arch), load_model(model)
-    inst = Instance.simulated(a, m, precision, Mapping.for_architecture(a, tp=1))
+    dom = int(getattr(getattr(a, "scale_up", None), "domain_size", 0) or 8)
+    inst = Instance.simulated(a, m, precision, Mapping(tp=1, dies_per_package=1,
+                                                       scaleup_packages=dom))
     rows = []
     for mode, isl, osl, x, y in CHECK_POINTS:
         if mode == "colocated":

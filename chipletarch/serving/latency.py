@@ -38,7 +38,11 @@ class SimLatency:
         self.arch = _resolve_arch(arch)
         self.model = _resolve_model(model)
         self.precision = precision
-        self.mapping = mapping if mapping is not None else Mapping.for_architecture(self.arch)
+        if mapping is None:
+            port = getattr(self.arch, "scale_up", None)
+            mapping = Mapping(dies_per_package=1,
+                              scaleup_packages=int(getattr(port, "domain_size", 0) or 8))
+        self.mapping = mapping
         self.memory_utilization = memory_utilization
         self._cache: dict = {}
         self._fit: dict = {}
@@ -72,7 +76,8 @@ class SimLatency:
         if key not in self._fit:
             from ..workload import check_memory_fit
             try:
-                check_memory_fit(self.model, self.arch, self.mapping, batch=int(batch),
+                check_memory_fit(self.model, _Ranks(self.arch, self.mapping.dies_per_package),
+                                 self.mapping, batch=int(batch),
                                  context_len=int(context_len), precision=self.precision,
                                  memory_utilization=self.memory_utilization)
                 self._fit[key] = True
@@ -90,6 +95,19 @@ class SimLatency:
         if m.attention_dp > 1:
             s += f"adp{m.attention_dp}"
         return s
+
+
+class _Ranks:
+    """What `check_memory_fit` reads of an architecture, with the mapping's ranks per package
+    (it would otherwise take the die count: a multi-die package serving as one device, the
+    serving default, holds one rank)."""
+
+    def __init__(self, arch, ranks_per_package):
+        self.memory_capacity_bytes = arch.memory_capacity_bytes
+        self._n = int(ranks_per_package)
+
+    def compute_die_instances(self):
+        return [(f"rank{i}", None) for i in range(self._n)]
 
 
 @dataclass

@@ -2,7 +2,8 @@
 disaggregated design points, frontiers and gains; `evaluate_point` for sweeps.
 
 Mappings tried per instance (`candidate_mappings`): TP of 1, 2, 4, ... packages up to the
-scale-up domain (and `max_tp`); MoE models also with experts spread (ep = tp) and with
+scale-up domain (and `max_tp`), each package one device whatever its die count (as serving
+stacks see a multi-die GPU); MoE models also with experts spread (ep = tp) and with
 DP-attention + EP (ep = tp = attention_dp, the DeepSeek/SGLang layout). Mappings whose weights
 do not fit, or that the model's shapes cannot split, are skipped. Everything here is memoised
 through one `SimLatency` per (arch, model, precision, mapping).
@@ -51,8 +52,7 @@ def candidate_mappings(arch, model, precision="bf16", max_tp: int | None = None,
     from ..workload import Mapping
     a, m = _resolve(arch, model)
     dom = int(getattr(getattr(a, "scale_up", None), "domain_size", 1) or 1)
-    dies = max(1, len(a.compute_die_instances()))
-    limit = min(max_tp or 64, dom * dies)
+    limit = min(max_tp or 64, dom)
     out = []
     tp = 1
     while tp <= limit:
@@ -62,7 +62,8 @@ def candidate_mappings(arch, model, precision="bf16", max_tp: int | None = None,
                 variants += [dict(tp=tp, ep=tp), dict(tp=tp, ep=tp, attention_dp=tp)]
         for v in variants:
             try:
-                mp = Mapping.for_architecture(a, **v)
+                # a package is one device (a GPU, whatever its die count): TP counts packages
+                mp = Mapping(dies_per_package=1, scaleup_packages=dom, **v)
                 mp.validate(m.config)
             except (InfeasibleError, SpecError):
                 continue

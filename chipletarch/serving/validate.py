@@ -101,7 +101,9 @@ def _precision(row) -> str:
 def _mapping(arch, tp, adp, ep, pp):
     from ..workload import Mapping
     tp, adp, ep, pp = tp or 1, adp or 1, ep or 1, pp or 1
-    return Mapping.for_architecture(arch, tp=tp * adp, attention_dp=adp, ep=ep, pp=pp)
+    dom = int(getattr(getattr(arch, "scale_up", None), "domain_size", 0) or 8)
+    return Mapping(tp=tp * adp, attention_dp=adp, ep=ep, pp=pp, dies_per_package=1,
+                   scaleup_packages=dom)
 
 
 def _concurrency(row):
