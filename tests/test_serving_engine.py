@@ -122,3 +122,13 @@ def test_cli_serve_trace(capsys):
                "--tpot-slo", "50", "--max-tp", "2"])
     out = capsys.readouterr().out
     assert rc == 0 and "chip-hours" in out and "re-matched per interval" in out
+
+
+def test_multi_die_package_is_one_device():
+    from chipletarch.serving import candidate_mappings
+    ms = candidate_mappings("mi300x", "llama3.1-70b", "fp8")
+    assert [m.tp for m in ms][:2] == [1, 2] and all(m.dies_per_package == 1 for m in ms)
+    s = SimLatency("mi300x", "llama3.1-70b", "fp8", ms[1])
+    assert s.packages == 2
+    # 70B fp8 (~70 GB) fits one 192 GB package with room for KV
+    assert s.fits(64, 4096)
