@@ -132,3 +132,18 @@ def test_multi_die_package_is_one_device():
     assert s.packages == 2
     # 70B fp8 (~70 GB) fits one 192 GB package with room for KV
     assert s.fits(64, 4096)
+
+
+def test_evaluate_config_matches_the_study_point():
+    from chipletarch.serving import evaluate_config
+    d = evaluate_config("h100-sxm", "llama3.1-8b", None, "disaggregated", isl=4096, osl=256,
+                        prefill_tp=2, decode_tp=1, prefill_batch=1, decode_batch=64)
+    st = ServingStudy("h100-sxm", "llama3.1-8b", "bf16", 4096, 256, **SMALL)
+    same = [p for p in st.points()[1] if p["prefill_mapping"] == "tp2" and p["prefill_batch"] == 1
+            and p["decode_mapping"] == "tp1" and p["decode_batch"] == 64]
+    assert len(same) == 1
+    assert d["tokens_per_s_per_chip"] == pytest.approx(same[0]["tokens_per_s_per_chip"])
+    assert d["ttft_ms"] == pytest.approx(same[0]["ttft_s"] * 1e3)
+    c = evaluate_config("h100-sxm", "llama3.1-8b", None, "colocated", isl=4096, osl=256, tp=1,
+                        concurrency=64, chunk=8192, tpot_slo_ms=1.0)
+    assert c["feasible"] is False and c["tpot_ms"] > 1.0

@@ -6,7 +6,8 @@ Layers, each usable alone:
 - `kv`: KV-cache hand-over size and time on the scale-up / scale-out network;
 - `steady`: steady-state co-located (continuous batching + chunked prefill) and disaggregated
   (rate-matched pools) design points, Pareto frontiers and gains;
-- `study`: mapping / batch enumeration on the engine, `ServingStudy`, `evaluate_point` (sweeps);
+- `study`: mapping / batch enumeration on the engine, `ServingStudy`; for sweeps `evaluate_point`
+  (best configuration under SLOs) and `evaluate_config` (one fixed configuration, fast);
 - `des`: request-level discrete-event simulation that checks the steady state;
 - `elastic`: time-varying traces, re-matched vs fixed pool sizes (chip-hours, SLO attainment);
 - `validate`: predictions of measured H100 deployments (`python -m chipletarch.serving.validate`).
@@ -17,9 +18,9 @@ from .kv import KVTransfer, kv_bytes, kv_transfer
 from .latency import Instance, SimLatency, decode_step, mixed_step
 from .steady import (best_at, colocated_point, decode_pool, disaggregated_point, gain_table,
                      meets, pareto, prefill_pool, rate_match)
-from .study import ServingStudy, candidate_mappings, evaluate_point
+from .study import ServingStudy, candidate_mappings, evaluate_config, evaluate_point
 
 __all__ = ["Instance", "SimLatency", "decode_step", "mixed_step", "KVTransfer", "kv_bytes",
            "kv_transfer", "colocated_point", "prefill_pool", "decode_pool", "rate_match",
            "disaggregated_point", "pareto", "best_at", "gain_table", "meets", "ServingStudy",
-           "candidate_mappings", "evaluate_point"]
+           "candidate_mappings", "evaluate_point", "evaluate_config"]

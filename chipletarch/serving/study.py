@@ -226,3 +226,55 @@ def evaluate_point(arch, model, traffic=None, mode="disaggregated", *, isl=None,
     c, d = out["colocated_tokens_per_s_per_chip"], out["disaggregated_tokens_per_s_per_chip"]
     out["disagg_gain"] = d / c if np.isfinite(c) and np.isfinite(d) and c > 0 else float("nan")
     return out
+
+
+def _mapping_for(arch, tp=1, ep=1, attention_dp=1, pp=1):
+    from ..workload import Mapping
+    dom = int(getattr(getattr(arch, "scale_up", None), "domain_size", 0) or 8)
+    return Mapping(tp=int(tp), ep=int(ep), attention_dp=int(attention_dp), pp=int(pp),
+                   dies_per_package=1, scaleup_packages=dom)
+
+
+def evaluate_config(arch, model, traffic=None, mode="disaggregated", *, isl=None, osl=None,
+                    precision="bf16", tp=1, ep=1, attention_dp=1, pp=1, concurrency=64,
+                    chunk=8192, prefill_tp=None, prefill_ep=None, prefill_attention_dp=None,
+                    prefill_batch=1, decode_tp=None, decode_ep=None, decode_attention_dp=None,
+                    decode_batch=64, max_packages=None, ttft_slo_ms=None,
+                    tpot_slo_ms=None) -> dict:
+    """One fixed serving configuration, no search (milliseconds once the engine calls are
+    memoised): every argument can be a sweep axis.
+
+    'colocated': one instance of (tp, ep, attention_dp, pp) at `concurrency` with a `chunk`-token
+    budget. 'disaggregated': prefill instances of (prefill_tp, prefill_ep, ...; default the
+    shared tp/ep/attention_dp) running batches of `prefill_batch` prompts, decode instances of
+    (decode_tp, ...) holding `decode_batch` sequences, rate-matched (fluid, or integer pools
+    within `max_packages`), KV hand-over on the network. Returns the design point's keys plus
+    `ttft_ms`, `tpot_ms`, `feasible` (memory fits and the SLOs, when given, are met)."""
+    L, O = _traffic_lengths(traffic, isl, osl)
+    a, m = _resolve(arch, model)
+
+    def inst(t, e, d):
+        mp = _mapping_for(a, t, e, d, pp)
+        mp.validate(m.config)
+        return _instance(a, m, precision, mp)
+
+    base = dict(arch=a.name, model=m.name, precision=str(precision), isl=L, osl=O, mode=mode)
+    if mode == "colocated":
+        p = colocated_point(inst(tp, ep, attention_dp), L, O, concurrency, chunk)
+    elif mode == "disaggregated":
+        pi = inst(prefill_tp or tp, prefill_ep or ep, prefill_attention_dp or attention_dp)
+        di = inst(decode_tp or tp, decode_ep or ep, decode_attention_dp or attention_dp)
+        kv = kv_transfer(a, m, precision, L, pi.packages, di.packages)
+        ingress = kv.bytes / (kv.bandwidth_bytes_per_s / min(pi.packages, di.packages)
+                              * di.packages)
+        p = disaggregated_point(pi, di, L, O, prefill_batch, decode_batch, kv.seconds,
+                                max_packages, kv_ingress_s=ingress)
+    else:
+        raise SpecError(f"evaluate_config: mode must be colocated or disaggregated, got {mode!r}")
+    if p is None:
+        return {**base, "feasible": False, "reason": "KV cache or activations do not fit"}
+    ok = meets(p, None if ttft_slo_ms is None else ttft_slo_ms / 1e3,
+               None if tpot_slo_ms is None else tpot_slo_ms / 1e3)
+    out = {**base, **{k: v for k, v in p.items() if k not in ("ttft_s", "tpot_s", "mode")}}
+    out.update(ttft_ms=p["ttft_s"] * 1e3, tpot_ms=p["tpot_s"] * 1e3, feasible=bool(ok))
+    return out
