@@ -97,3 +97,14 @@ def test_policies_prefill_first_synchronises_cohorts():
     assert r["prefill_first"]["tpot_s"] < r["chunked"]["tpot_s"]
     with pytest.raises(Exception, match="policy"):
         run_colocated(inst(), 100, 10, policy="nope", concurrency=2, n_requests=4)
+
+
+def test_des_samples_traffic_profile_lengths():
+    from chipletarch.workload import load_traffic
+    prof = load_traffic("chat")
+    r = run_colocated(inst(), prof.isl, prof.osl, chunk=4096, max_batch=32, concurrency=32,
+                      n_requests=200, seed=4)
+    assert r["little"]["mean_in_system"] == pytest.approx(r["little"]["rate_x_sojourn"],
+                                                          rel=1e-9)
+    # mean output tokens per request ~ the profile's mean (lognormal, 200 samples)
+    assert r["tokens_per_s"] / r["requests_per_s"] == pytest.approx(prof.osl.mean, rel=0.25)
