@@ -77,3 +77,18 @@ def test_accuracy_rows_follow_the_precision_preset():
     assert rows["weights"]["worst_db"] < 10 and rows["weights"]["band"] == "high"
     assert rows["weights"]["worst_sample"].endswith("+outlier")
     assert risk_band(30) == "low" and risk_band(20) == "moderate" and risk_band(3) == "high"
+
+
+def test_yaml_1_1_exponent_strings_are_numbers(tmp_path):
+    # PyYAML reads 1.0e6 (no sign after e) as a string; the config takes it as the number meant
+    p = _write(tmp_path, """\
+        designs: [h100-sxm]
+        workloads: [{model: llama3.1-8b}]
+        volume: 1.0e6
+        economics: {utilisation: 0.5, energy_usd_per_kwh: 1.2e-1}
+        """)
+    cfg = load_report_config(p)
+    assert cfg.volume == 1e6 and cfg.economics == {"utilisation": 0.5, "energy_usd_per_kwh": 0.12}
+    with pytest.raises(SpecError, match=r"economics\.pue: expected a number, got 'high'"):
+        config_from_dict({"designs": ["a"], "workloads": [{"model": "m"}],
+                          "economics": {"pue": "high"}})

@@ -34,7 +34,7 @@ def cmd_report(args) -> int:
     say = None if args.quiet else (lambda msg: print(f"  {msg}", file=sys.stderr))
     path = write_report(cfg, args.output, progress=say)
     size = path.stat().st_size
-    print(f"wrote {path} ({size / 1e6:.1f} MB, {time.perf_counter() - t0:.1f} s)")
+    print(f"wrote {path} ({size / 1024:,.0f} KiB, {time.perf_counter() - t0:.1f} s)")
     return 0
 
 

@@ -164,6 +164,20 @@ def _pos_int(v, where, lines, path):
     return int(v)
 
 
+def _number(v, where, lines, path, positive=True):
+    """A number; also a numeric string, because PyYAML (YAML 1.1) reads `1.0e6` (no sign after
+    the e) as a string, a trap the user should not have to know about."""
+    if isinstance(v, str):
+        try:
+            v = float(v)
+        except ValueError:
+            pass
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or (positive and not v > 0):
+        raise _err(where, lines, path, f"expected a {'positive ' if positive else ''}number, "
+                                       f"got {v!r}")
+    return v
+
+
 def _mapping(v, where, lines, path):
     if v is None or v == "auto":
         return "auto"
@@ -232,6 +246,8 @@ def config_from_dict(d: dict, *, where: str = "<config>", text: str = "",
     from ..cost import Economics
     allowed = tuple(f.name for f in dataclasses.fields(Economics) if f.name != "volume")
     _check_keys(econ, allowed, where, lines, ("economics",))
+    econ = {k: (None if v is None else _number(v, where, lines, ("economics", k), positive=False))
+            for k, v in econ.items()}
     roof = d.get("roofline", ["decode"])
     roof = [roof] if isinstance(roof, str) else list(roof or [])
     for i, ph in enumerate(roof):
@@ -250,13 +266,18 @@ def config_from_dict(d: dict, *, where: str = "<config>", text: str = "",
             raise _err(where, lines, ("serving",), "give 'traffic' (a profile) or both 'isl' and 'osl'")
         kw = {k: s[k] for k in keys if k in s}
         kw["workload"] = wname
+        for k in ("isl", "osl", "ttft_slo_ms", "tpot_slo_ms"):
+            if kw.get(k) is not None:
+                kw[k] = _number(kw[k], where, lines, ("serving", k))
+        if kw.get("max_tp") is not None:
+            kw["max_tp"] = _pos_int(kw["max_tp"], where, lines, ("serving", "max_tp"))
         for k in ("batches", "chunks", "prefill_batches"):
             if k in kw:
                 kw[k] = tuple(_pos_int(x, where, lines, ("serving", k, j)) for j, x in enumerate(kw[k]))
         serving = ServingSpec(**kw)
     vol = d.get("volume")
-    if vol is not None and (isinstance(vol, bool) or not isinstance(vol, (int, float)) or vol <= 0):
-        raise _err(where, lines, ("volume",), f"expected a positive number of packages, got {vol!r}")
+    if vol is not None:
+        vol = _number(vol, where, lines, ("volume",))
     return ReportConfig(title=str(d.get("title") or "chipletarch design report"),
                         designs=tuple(str(x) for x in designs), workloads=tuple(wls),
                         economics=dict(econ), volume=None if vol is None else float(vol),
