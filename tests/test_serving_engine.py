@@ -66,9 +66,11 @@ def test_cli_serve(tmp_path, capsys):
     from chipletarch.cli import main
     png = tmp_path / "f.png"
     rc = main(["serve", "h100-sxm", "llama3.1-8b", "--isl", "2048", "--osl", "256",
-               "--ttft-slo", "1000", "--tpot-slo", "40", "--max-tp", "2", "--png", str(png)])
+               "--ttft-slo", "1000", "--tpot-slo", "40", "--max-tp", "2", "--png", str(png),
+               "--frontier"])
     out = capsys.readouterr().out
     assert rc == 0 and "best disaggregated" in out and "gain" in out
+    assert "disaggregated frontier" in out
     assert png.stat().st_size > 10_000
 
 

@@ -29,6 +29,8 @@ def add_commands(subparsers) -> None:
                    help="integer pool sizes within this many packages (default: fluid ratio)")
     p.add_argument("--png", default=None, help="draw both frontiers to this PNG")
     p.add_argument("--json", action="store_true", help="print points, frontiers, gains as JSON")
+    p.add_argument("--frontier", action="store_true",
+                   help="also list every Pareto-frontier point of both modes")
     p.add_argument("--trace", default=None,
                    help="elastic scaling over a time-varying trace (e.g. diurnal): chip-hours "
                         "and SLO attainment of re-matched vs fixed pools (lengths from the trace)")
@@ -114,6 +116,11 @@ def cmd_serve(args) -> int:
         gv = "     -" if not math.isfinite(g["gain"]) else f"{g['gain']:6.2f}"
         print(f"  {g['tokens_per_s_per_user']:10.0f} {f(g['colocated'])} "
               f"{f(g['disaggregated'])} {gv}")
+    if args.frontier:
+        for mode, front in (("colocated", co_f), ("disaggregated", dis_f)):
+            print(f"{mode} frontier ({len(front)} points, TTFT target applied):")
+            for p in front:
+                print(_fmt(p))
     if args.png:
         print(f"frontiers: {args.png}")
     return 0
