@@ -108,3 +108,19 @@ def test_des_samples_traffic_profile_lengths():
                                                           rel=1e-9)
     # mean output tokens per request ~ the profile's mean (lognormal, 200 samples)
     assert r["tokens_per_s"] / r["requests_per_s"] == pytest.approx(prof.osl.mean, rel=0.25)
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+
+@settings(max_examples=12, deadline=None)
+@given(isl=st.integers(16, 3000), osl=st.integers(1, 200), conc=st.integers(1, 48),
+       chunk=st.integers(64, 4096), policy=st.sampled_from(["chunked", "whole", "prefill_first"]),
+       seed=st.integers(0, 1000))
+def test_littles_law_and_token_count_hold_for_any_colocated_run(isl, osl, conc, chunk, policy,
+                                                                seed):
+    r = run_colocated(inst(), isl, osl, chunk=chunk, max_batch=conc, concurrency=conc,
+                      n_requests=3 * conc, seed=seed, policy=policy, warmup=0.0)
+    lit = r["little"]
+    assert lit["mean_in_system"] == pytest.approx(lit["rate_x_sojourn"], rel=1e-9)
+    assert r["ttft_s"] > 0 and r["requests"] == 3 * conc
