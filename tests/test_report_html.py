@@ -243,3 +243,22 @@ def test_opens_in_headless_chromium(report, tmp_path):
     assert shot.is_file() and _content(shot.read_bytes()) > 0.05   # a rendered, non-blank page
     ok, n = _images_ok(html, tmp_path, "probe.html")
     assert n == len(_pngs(html)) and ok == n
+
+
+def test_a_model_bug_is_reported_not_fatal(monkeypatch):
+    """An unexpected exception inside a model (here a stand-in KeyError from energy_of) marks
+    that point as an internal error in the page; the other numbers are still reported."""
+    import chipletarch.energy as energy
+
+    def broken(result, arch, **kw):
+        raise KeyError("chiplet0")
+
+    monkeypatch.setattr(energy, "energy_of", broken)
+    cfg = config_from_dict({"designs": ["h100-sxm"], "roofline": [],
+                            "workloads": [{"model": "tiny", "batch": 2, "input_len": 64,
+                                           "output_len": 16, "mapping": {"tp": 1}}]})
+    html = build_report(cfg)
+    refused = html.split('id="refusals"')[1]
+    assert "internal error in the energy model (KeyError: &#x27;chiplet0&#x27;)" in refused
+    assert "this is a bug in chipletarch" in refused
+    assert re.search(r"<td class=\"l\">h100-sxm</td><td>tp=1</td><td>1</td><td>[\d.]+</td>", html)

@@ -91,6 +91,13 @@ class ReportData:
         return None
 
 
+def _internal(layer: str, exc: Exception) -> str:
+    """Text for an unexpected exception inside a model. The report keeps going so the other
+    points are still shown, but says plainly that this is a bug, not an infeasible design."""
+    return (f"internal error in the {layer} ({type(exc).__name__}: {exc}); this is a bug in "
+            f"chipletarch, not a property of the design — please report it")
+
+
 # ----------------------------------------------------------------------------- designs
 def _load_design(ref: str, base_dir: str):
     from ..arch import load_architecture, list_architectures
@@ -151,6 +158,9 @@ def evaluate_point(design: DesignInfo, w: WorkloadSpec, economics: dict) -> Poin
         except ChipletarchError as exc:
             last = exc
             break
+        except Exception as exc:    # noqa: BLE001 - see _internal
+            last = _internal("engine", exc)
+            break
     if pr.decode is None:
         what = "auto mapping (tp " + ", ".join(str(c["tp"]) for c in tried) + ")" \
             if m == "auto" and tried else f"mapping {m}"
@@ -164,6 +174,9 @@ def evaluate_point(design: DesignInfo, w: WorkloadSpec, economics: dict) -> Poin
         pr.e_decode = energy_of(pr.decode, arch)
     except ChipletarchError as exc:
         pr.error = f"energy model: {exc}"
+        return pr
+    except Exception as exc:    # noqa: BLE001 - a model bug must show in the report, not kill it
+        pr.error = _internal("energy model", exc)
         return pr
     if design.cost is not None:
         try:
@@ -232,6 +245,8 @@ def _serving(design: DesignInfo, cfg: ReportConfig) -> dict:
                 "isl": isl, "osl": osl, "error": ""}
     except ChipletarchError as exc:
         return {"co": [], "dis": [], "gains": [], "best": {}, "error": str(exc)}
+    except Exception as exc:    # noqa: BLE001 - see _internal
+        return {"co": [], "dis": [], "gains": [], "best": {}, "error": _internal("serving model", exc)}
 
 
 def _sweep(cfg: ReportConfig) -> dict:
@@ -280,6 +295,8 @@ def evaluate_config(cfg: ReportConfig, progress=None) -> ReportData:
                 info.cost = package_cost(info.arch, volume=cfg.volume)
             except ChipletarchError as exc:
                 info.error = f"cost model: {exc}"
+            except Exception as exc:    # noqa: BLE001 - see _internal
+                info.error = _internal("cost model", exc)
         data.designs.append(info)
     names = [d.name for d in data.designs]
     if len(set(names)) != len(names):

@@ -127,7 +127,7 @@ def _stacked(ax, labels, parts: dict, order, colors=None, fmt="{:.3g}"):
 
 def energy_png(points) -> bytes:
     """J per token by component: decode (per generated token) and prefill (per prompt token)."""
-    pts = [p for p in points if p.ok]
+    pts = [p for p in points if p.ok and p.e_decode is not None]
     fig = _figure(12, 4.4)
     ax1, ax2 = fig.subplots(1, 2)
     labels = [p.design for p in pts]

@@ -192,6 +192,7 @@ def render_html(data: ReportData, progress=None) -> str:
             pg.add(_spec_table(d))
             if d.error:
                 pg.add(f"<p class='err'>{_e(d.error)}</p>")
+                refusals.append((d.name, "(package cost)", d.error))
             pg.add("</div>")
         pg.add("</div>")
 
@@ -299,7 +300,7 @@ def render_html(data: ReportData, progress=None) -> str:
         # ------------------------------------------------------------------ energy
         pg.h2("energy", "Energy")
         for w in wls:
-            ok = [p for p in by_w[w.label] if p.ok]
+            ok = [p for p in by_w[w.label] if p.ok and p.e_decode is not None]
             if not ok:
                 continue
             pg.add(f"<h3>{_e(w.label)}</h3>")
