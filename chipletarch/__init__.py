@@ -75,6 +75,10 @@ _LAZY = {
     # serving at cluster scale (chipletarch.serving)
     "ServingStudy": "chipletarch.serving",
     "evaluate_point": "chipletarch.serving",
+    # HTML reports (chipletarch.report)
+    "load_report_config": "chipletarch.report",
+    "build_report": "chipletarch.report",
+    "write_report": "chipletarch.report",
 }
 
 _SUBMODULES = {"arch", "formats", "workload", "engine", "energy", "cost", "serving", "explore",

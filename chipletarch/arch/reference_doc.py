@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from . import catalog
 from .efficiency import Efficiency
+from .energy_spec import EnergySpec
 from .schema import Architecture, ComputeDie, Core, IODie, Link, MemoryStack, Port, Systolic, Topology
 from .units import unit_of
 
@@ -29,6 +30,7 @@ _SECTIONS = [
     ("Topology (`topology[]`; `link` takes the Link keys except `endpoints`, `name`)", Topology),
     ("Port (`scale_up`, `scale_out`)", Port),
     ("Efficiency (`efficiency`)", Efficiency),
+    ("EnergySpec (`energy`; the energy model's overrides, docs/ENERGY_MODEL.md)", EnergySpec),
 ]
 
 

@@ -60,14 +60,25 @@ def _num(v, spec=".3g", none="–") -> str:
     return format(v, spec)
 
 
+class _Span:
+    """A table cell spanning `n` columns (HTML already escaped)."""
+
+    def __init__(self, n: int, html_: str):
+        self.n, self.html = n, html_
+
+
 def _table(headers, rows, left=1) -> str:
     h = "".join(f'<th class="l">{_e(c)}</th>' if i < left else f"<th>{_e(c)}</th>"
                 for i, c in enumerate(headers))
     body = []
     for r in rows:
-        body.append("<tr>" + "".join(
-            (f'<td class="l">{c}</td>' if i < left else f"<td>{c}</td>") for i, c in enumerate(r))
-            + "</tr>")
+        cells = []
+        for i, c in enumerate(r):
+            if isinstance(c, _Span):        # a refusal reads across the numeric columns
+                cells.append(f'<td class="l" colspan="{c.n}">{c.html}</td>')
+            else:
+                cells.append(f'<td class="l">{c}</td>' if i < left else f"<td>{c}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
     return f"<table><thead><tr>{h}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
@@ -214,8 +225,8 @@ def render_html(data: ReportData, progress=None) -> str:
             rows = []
             for p in by_w[w.label]:
                 if not p.ok:
-                    rows.append([_e(p.design), f"<span class='err'>{_e(p.error)}</span>"]
-                                + [""] * 8)
+                    rows.append([_e(p.design),
+                                 _Span(9, f"<span class='err'>{_e(p.error)}</span>")])
                     continue
                 rows.append([
                     _e(p.design), _e(_mapping_text(p.mapping)), str(p.packages),
