@@ -10,7 +10,8 @@ from chipletarch.cost import package_cost, token_cost
 from chipletarch.explore import Evaluator, load_sweep, reference_point, sweep_from_yaml
 
 METRIC_KEYS = ("ttft_s", "tpot_s", "tokens_per_s", "tokens_per_s_per_chip", "j_per_token",
-               "j_per_token_prefill", "power_w", "package_cost_usd", "usd_per_mtoken",
+               "j_per_token_prefill", "power_w", "power_prefill_w", "package_cost_usd",
+               "usd_per_mtoken",
                "decode_bound", "prefill_bound")
 
 
@@ -84,11 +85,13 @@ axes:
   - {name: cores, path: "dies[0].cores", values: [32, 200]}
   - {name: stacks, path: "memory[0].count", values: [4, 8]}
   - {name: devices_per_package, values: [1, 3]}
-  - {name: batch, values: [1, 2048]}
+  - {name: batch, values: [1, 2, 2048]}
 derived:
   "dies[0].area_mm2": "base.dies[0].area_mm2 * cores / base.dies[0].cores"
 constraints:
   - {name: cost_cap, require: "package_cost_usd <= 9000", reason: "budget"}
+  - {name: power, require: "max(power_w, power_prefill_w) <= tdp_w", reason: "TDP"}
+  - {name: slo, require: "ttft_s <= 0.15", reason: "150 ms TTFT"}
 """
 
 
@@ -115,6 +118,15 @@ def test_pruning_records_reasons():
     r = by[(32, 4, 1, 1)]
     assert r["status"] == "ok" and r["memory_used_gib"] < 144e9 / 2 ** 30
     assert {r["status"] for r in recs} == {"ok", "pruned"}
+    # constraints on metrics run after the evaluation: the point keeps its metrics
+    assert [c.post for c in spec.constraints] == [False, True, True]
+    r = by[(32, 4, 1, 2)]
+    assert r["status"] == "pruned"
+    assert r["reason"] == "constraint slo: ttft_s <= 0.15 (150 ms TTFT)"
+    assert r["ttft_s"] > 0.15 and r["tpot_s"] > 0
+    for r in recs:
+        if r["status"] == "ok":
+            assert r["ttft_s"] <= 0.15 and max(r["power_w"], r["power_prefill_w"]) <= 1000
 
 
 def test_token_cost_linearisation_is_exact():

@@ -61,6 +61,7 @@ METRICS = {
     "j_per_token": "decode energy per generated token, J (energy model, whole deployment)",
     "j_per_token_prefill": "prefill energy per prompt token, J",
     "power_w": "average package power while decoding, W (energy model)",
+    "power_prefill_w": "average package power during the prefill, W (energy model)",
     "package_cost_usd": "manufacturing cost of one good package, US$",
     "system_cost_usd": "packages x package cost, US$",
     "usd_per_mtoken": "$ per million decode tokens (token_cost at the energy model's power)",
@@ -286,6 +287,8 @@ class Evaluator:
         self._rowsets = _LRU(64)
         self._table_ids = {}
         self._wl_names = [a.name for a in spec.workload_axes]
+        self._pre = [c for c in spec.constraints if not c.post]
+        self._post = [c for c in spec.constraints if c.post]
         names = [a.name for a in spec.axes]
         # an architecture variant is decided by the architecture axes and by any workload axis
         # a derived field reads
@@ -446,7 +449,33 @@ class Evaluator:
                     traceback.format_exc(limit=3).replace("\n", " ")[-400:]
                 for it in items:
                     it[0]["status"], it[0]["reason"] = "error", why
+            if self._post:
+                self._post_constraints(variant, items)
         return records
+
+    def _post_constraints(self, v, items):
+        """Constraints on metrics: a failing point keeps its metrics, status pruned."""
+        q = v.quantities()
+        base = self.spec.base
+        for rec, wp in items:
+            if rec.get("status") != "ok":
+                continue
+            ns = dict(q)
+            ns.update(wp.wl)
+            ns.update(rec)
+            ns.update(world=wp.world, packages=wp.packages, base=base, arch=v.arch)
+            for c in self._post:
+                try:
+                    ok = c.require(ns)
+                except SpecError as exc:      # e.g. a metric the energy model left empty
+                    rec["status"] = "pruned"
+                    rec["reason"] = f"constraint {c.name}: cannot evaluate ({exc})"
+                    break
+                if not ok:
+                    rec["status"] = "pruned"
+                    rec["reason"] = f"constraint {c.name}: {c.require.text}" + \
+                        (f" ({c.reason})" if c.reason else "")
+                    break
 
     def _prepare(self, rec, values, groups, ak, wk):
         spec = self.spec
@@ -484,12 +513,12 @@ class Evaluator:
         if isinstance(pl, Exception):
             rec["status"], rec["reason"] = "pruned", "placement: " + " ".join(str(pl).split())
             return
-        if spec.constraints:
+        if self._pre:
             ns = dict(q)
             ns.update(wl)
             ns.update(values)
             ns.update(world=wp.world, packages=wp.packages, base=spec.base, arch=arch)
-            for c in spec.constraints:
+            for c in self._pre:
                 if not c.require(ns):
                     rec["status"] = "pruned"
                     rec["reason"] = f"constraint {c.name}: {c.require.text}" + \
@@ -562,6 +591,7 @@ class Evaluator:
                 cols["j_per_token_prefill"] = j_pre / (batch * isl)
                 power = np.where(tpot > 0, j_dec / (packages * tpot), np.nan)
                 cols["power_w"] = power
+                cols["power_prefill_w"] = np.where(ttft > 0, j_pre / (packages * ttft), np.nan)
             usd = v.token_cost_coeffs()
             if usd is not None:
                 a, b, tdp = usd
@@ -783,7 +813,8 @@ def reference_point(spec, i: int) -> dict:
             "j_per_token": ed.total / dec.tokens_per_step if hasattr(ed, "total")
             else sum(ed.components.values()) / dec.tokens_per_step,
             "j_per_token_prefill": sum(ep.components.values()) / pre.tokens_per_step,
-            "power_w": ed.average_power_w, "package_cost_usd": pc.total,
+            "power_w": ed.average_power_w, "power_prefill_w": ep.average_power_w,
+            "package_cost_usd": pc.total,
             "usd_per_mtoken": token_cost(pc, tps / packages,
                                          power_w=ed.average_power_w).usd_per_million_tokens,
             "decode_bound": max(dec.bound_share().items(), key=lambda kv: kv[1])[0],

@@ -22,7 +22,8 @@ Axes with a `path` set one field of the architecture (dotted path into its YAML 
 `derived` fields are computed per point from safe expressions (`chipletarch.explore.expr`: no
 `eval` of raw strings) over the axis values, `base` (the base Architecture) and the workload
 values; constraints are expressions that must hold, with the architecture quantities of
-`chipletarch.explore.evaluate.ARCH_QUANTITIES` available too. Every bad key or value raises a
+`chipletarch.explore.evaluate.ARCH_QUANTITIES` available too, and the metrics (a constraint on
+a metric, e.g. `power_w <= tdp_w`, is checked after evaluation). Every bad key or value raises a
 `SpecError` naming file, line and path (the architecture loader's YAML-with-lines machinery).
 
 Point numbering is part of the results-store contract: point `i` of a spec is always the same
@@ -227,9 +228,13 @@ class Axis:
 # ----------------------------------------------------------------------------- spec
 @dataclasses.dataclass(frozen=True)
 class Constraint:
+    """`require` must hold. A constraint that reads a metric (power_w, ttft_s, ...) is checked
+    after the point is evaluated (`post`): a failing point keeps its metrics and is marked
+    pruned with the reason; the others prune before any engine work."""
     name: str
     require: Expr
     reason: str = ""
+    post: bool = False
 
 
 @dataclasses.dataclass
@@ -610,12 +615,13 @@ def _build(data, filename, root, base_dir) -> SweepSpec:
                             f" (known: axis names, workload keys, base)")
         derived.append((parts, e))
 
-    from .evaluate import ARCH_QUANTITIES   # names constraints may read
+    from .evaluate import ARCH_QUANTITIES, METRICS, TEXT_METRICS   # names constraints read
     constraints = []
     c_raw = data.get("constraints") or []
     if not isinstance(c_raw, list):
         raise SpecError(f"{where('constraints')}: expected a list of {{name, require, reason}}")
-    c_allowed = allowed | set(ARCH_QUANTITIES) | {"arch"}
+    metric_names = set(METRICS) | set(TEXT_METRICS)
+    c_allowed = allowed | set(ARCH_QUANTITIES) | {"arch"} | metric_names
     for i, c in enumerate(c_raw):
         loc = ("constraints", i)
         if not isinstance(c, dict):
@@ -631,8 +637,11 @@ def _build(data, filename, root, base_dir) -> SweepSpec:
         if unknown:
             raise SpecError(f"{where(*loc, 'require')}: unknown name(s) "
                             f"{', '.join(sorted(unknown))} (known: axis names, workload keys, "
-                            f"base, arch, {', '.join(ARCH_QUANTITIES)})")
-        constraints.append(Constraint(cname, e, str(c.get("reason", ""))))
+                            f"base, arch, {', '.join(ARCH_QUANTITIES)}, and the metrics "
+                            f"{', '.join(list(METRICS) + list(TEXT_METRICS))})")
+        constraints.append(Constraint(cname, e, str(c.get("reason", "")),
+                                      post=bool(e.names & (metric_names
+                                                           - set(ARCH_QUANTITIES)))))
 
     s_raw = data.get("sampling") or {"method": "grid"}
     if not isinstance(s_raw, dict):
