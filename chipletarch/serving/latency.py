@@ -32,7 +32,8 @@ class SimLatency:
     `hits` cache hits. Memory is checked once per (batch, context) by `fits`, not on every call
     (a chunked step's transient activations are not a capacity question)."""
 
-    def __init__(self, arch, model, precision="bf16", mapping=None, *, memory_utilization=0.9):
+    def __init__(self, arch, model, precision="bf16", mapping=None, *, memory_utilization=0.9,
+                 act_quant=None):
         from ..engine.simulate import _resolve_arch, _resolve_model
         from ..workload import Mapping
         self.arch = _resolve_arch(arch)
@@ -44,6 +45,7 @@ class SimLatency:
                               scaleup_packages=int(getattr(port, "domain_size", 0) or 8))
         self.mapping = mapping
         self.memory_utilization = memory_utilization
+        self.act_quant = act_quant      # simulate's run-time activation quantisation switch
         self._cache: dict = {}
         self._fit: dict = {}
         self.calls = 0
@@ -64,7 +66,8 @@ class SimLatency:
         self.calls += 1
         r = simulate(self.arch, self.model, phase, batch=int(batch), seq_len=int(seq_len),
                      context_len=int(context_len), precision=self.precision, mapping=self.mapping,
-                     chunk_context_len=int(chunk_context_len), check_memory=False)
+                     chunk_context_len=int(chunk_context_len), check_memory=False,
+                     act_quant=self.act_quant)
         self._cache[key] = r.latency_s
         return r.latency_s
 

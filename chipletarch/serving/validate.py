@@ -51,6 +51,9 @@ TOKEN_BUDGET = 8192
 # batches on their own (mixed chunks off by default)
 BACKEND_POLICY = {"vllm": "chunked", "trtllm": "whole", "sglang": "prefill_first"}
 POLICY = "backend"        # or one of des.POLICIES for every row
+# simulate's activation-quantisation switch: None = the engine's serving default (static
+# per-tensor FP8 scales, nothing charged; block-scaled formats quantised at run time)
+ACT_QUANT = None
 
 MODELS = {
     "meta-llama/Llama-3.1-8B-Instruct": "llama3.1-8b",
@@ -130,7 +133,7 @@ _INST: dict = {}
 def _inst(arch, model, prec, mp):
     key = (model, prec, mp)
     if key not in _INST:
-        s = SimLatency(arch, model, prec, mp)
+        s = SimLatency(arch, model, prec, mp, act_quant=ACT_QUANT)
         _INST[key] = Instance(latency=s, packages=s.packages, label=s.label(), fits=s.fits)
     return _INST[key]
 
@@ -275,8 +278,12 @@ def main(argv=None) -> int:
     ap.add_argument("--policy", default=POLICY,
                     help="prompt/decode mixing: 'backend' (each row's engine default) or "
                          "chunked | whole | prefill_first for all rows")
+    ap.add_argument("--act-quant", choices=("default", "dynamic", "none"), default="default",
+                    help="activation quantisation charged before GEMMs: the engine's serving "
+                         "default, dynamic per-tensor (as the measured torch kernels), or none")
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args(argv)
+    globals()["ACT_QUANT"] = {"default": None, "dynamic": True, "none": False}[a.act_quant]
     globals()["REQUESTS_PER_CLIENT"] = a.requests_per_client
     globals()["POLICY"] = a.policy
     res = run(a.csv, a.limit, a.verbose)
