@@ -154,3 +154,26 @@ def test_traffic_axis_sets_lengths():
     assert recs[1]["input_len"] != recs[0]["input_len"] or \
         recs[1]["output_len"] != recs[0]["output_len"]
     assert all(r["status"] == "ok" and math.isfinite(r["tpot_s"]) for r in recs)
+
+
+def test_self_check_catches_a_drifting_fast_path(monkeypatch):
+    """Every chunk recomputes one point with simulate + energy_of; if the batched path stops
+    agreeing (here: its static energy doubled), the chunk's evaluated points become errors."""
+    import chipletarch.explore.evaluate as E
+    spec = load_sweep("split-study-small")
+    good = Evaluator(spec).evaluate(range(12))
+    assert {r["status"] for r in good} == {"ok"}
+    init = E._EnergyCoef.__init__
+
+    def drifted(self, *a):
+        init(self, *a)
+        self.static_w *= 2.0
+
+    monkeypatch.setattr(E._EnergyCoef, "__init__", drifted)
+    bad = Evaluator(spec).evaluate(range(12))
+    assert {r["status"] for r in bad} == {"error"}
+    assert "self-check failed" in bad[0]["reason"] and "j_per_token" in bad[0]["reason"]
+    # without the check the drift would have been stored silently
+    quiet = Evaluator(spec, self_check=False).evaluate(range(12))
+    assert {r["status"] for r in quiet} == {"ok"}
+    assert quiet[0]["j_per_token"] > good[0]["j_per_token"]

@@ -264,8 +264,9 @@ class Evaluator:
     """Evaluates points of one spec; holds the per-process caches. `evaluate(indices)` returns
     one record (dict) per point, in order."""
 
-    def __init__(self, spec):
+    def __init__(self, spec, self_check: bool = True):
         import yaml
+        self.self_check = self_check
 
         from ..arch.loader import architecture_path
         self.spec = spec
@@ -451,7 +452,45 @@ class Evaluator:
                     it[0]["status"], it[0]["reason"] = "error", why
             if self._post:
                 self._post_constraints(variant, items)
+        if self.self_check and groups:
+            self._self_check(groups, records)
         return records
+
+    def _self_check(self, groups, records):
+        """Recompute one evaluated point of the chunk with the engine's own entry points
+        (simulate for both phases, energy_of) and compare: the batched path reuses the engine's
+        row evaluator but re-derives per-point sums and energy, so a change in the engine that
+        this module does not follow must not pass silently. On disagreement every evaluated
+        point of the chunk becomes status 'error' with the figures."""
+        from ..energy import energy_of
+        from ..engine.simulate import simulate
+        for v, dpp, active, items in groups.values():
+            for rec, wp in items:
+                if rec.get("status") not in ("ok", "pruned") or rec.get("tpot_s") is None:
+                    continue
+                wl = wp.wl
+                _, ctx = self._contexts(wl)
+                kw = dict(precision=wl["precision"], mapping=wp.mapping, check_memory=False)
+                mdl = self._model(wl["model"])
+                pre = simulate(v.arch, mdl, "prefill", batch=wl["batch"],
+                               seq_len=wl["input_len"], **kw)
+                dec = simulate(v.arch, mdl, "decode", batch=wl["batch"], seq_len=1,
+                               context_len=ctx, **kw)
+                want = {"ttft_s": pre.latency_s, "tpot_s": dec.latency_s}
+                if rec.get("j_per_token") is not None:
+                    e = energy_of(dec, v.arch)
+                    want["j_per_token"] = sum(e.components.values()) / dec.tokens_per_step
+                bad = {k: (rec[k], w) for k, w in want.items()
+                       if not math.isclose(rec[k], w, rel_tol=1e-6, abs_tol=0.0)}
+                if bad:
+                    why = ("self-check failed: the batched evaluator disagrees with simulate/"
+                           "energy_of at point " + str(rec["idx"]) + ": " +
+                           ", ".join(f"{k} {a!r} vs {b!r}" for k, (a, b) in bad.items()) +
+                           " (the engine changed under chipletarch.explore; please report)")
+                    for r in records:
+                        if r.get("status") in ("ok", "pruned") and r.get("tpot_s") is not None:
+                            r["status"], r["reason"] = "error", why
+                return
 
     def _post_constraints(self, v, items):
         """Constraints on metrics: a failing point keeps its metrics, status pruned."""
@@ -810,8 +849,7 @@ def reference_point(spec, i: int) -> dict:
     tps = dec.tokens_per_s
     return {"status": "ok", "ttft_s": pre.latency_s, "tpot_s": dec.latency_s,
             "tokens_per_s": tps, "tokens_per_s_per_chip": tps / packages,
-            "j_per_token": ed.total / dec.tokens_per_step if hasattr(ed, "total")
-            else sum(ed.components.values()) / dec.tokens_per_step,
+            "j_per_token": sum(ed.components.values()) / dec.tokens_per_step,
             "j_per_token_prefill": sum(ep.components.values()) / pre.tokens_per_step,
             "power_w": ed.average_power_w, "power_prefill_w": ep.average_power_w,
             "package_cost_usd": pc.total,

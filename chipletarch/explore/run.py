@@ -102,7 +102,9 @@ def _run(spec, store, workers, dask, limit, progress, stream):
     t0 = time.perf_counter()
     evaluated = 0
     interrupted = False
-    mode = "dask" if dask else ("in-process" if workers == 0 else "processes")
+    in_process = workers == 0 or (len(tasks) == 1 and not workers)
+    mode = "dask" if dask else ("in-process" if in_process else f"{workers or os.cpu_count()} "
+                                                                 f"processes")
 
     def commit(chunk, recs, wall):
         nonlocal evaluated
@@ -116,7 +118,7 @@ def _run(spec, store, workers, dask, limit, progress, stream):
             pass
         elif dask:
             _run_dask(spec, store.columns, tasks, dask, workers, commit)
-        elif workers == 0 or len(tasks) == 1 and not workers:
+        elif in_process:
             ev = Evaluator(spec)
             for c, lo, hi in tasks:
                 commit(*_eval_rows(ev, store.columns, c, lo, hi))
