@@ -436,8 +436,9 @@ def render_html(data: ReportData, progress=None) -> str:
             pg.add(f"<h3>sweep store {_e(sw['manifest'].get('spec_name', ''))}</h3>")
             counts = ", ".join(f"{k} {v:,}" for k, v in sorted(sw["counts"].items()))
             pg.add(f"<p class='small'>{_e(sw['path'])}: {int(sw['manifest'].get('n_points', 0)):,} "
-                   f"points ({_e(counts)}); chipletarch {_e(sw['manifest'].get('version', '?'))}"
-                   "</p>")
+                   f"points ({_e(counts)}); written {_e(sw['manifest'].get('created', '?'))} by "
+                   f"chipletarch {_e(sw['manifest'].get('version', '?'))} — figures are those of "
+                   f"the model at that time, not re-simulated</p>")
             if sw["n_ok"]:
                 pg.img(F.sweep_png(sw, ss.x, ss.y, ss.maximize), "sweep Pareto")
                 d = sw["data"]
