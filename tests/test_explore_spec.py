@@ -103,7 +103,8 @@ def test_spec_pickles_for_workers():
 
 
 @pytest.mark.parametrize("extra, line, needle", [
-    ("axes:\n  - {name: cores, path: \"dies[0].clock_gz\", values: [1]}\n", 5, "did you mean 'clock_ghz'"),
+    ("axes:\n  - {name: cores, path: \"dies[0].clock_gz\", values: [1]}\n", 5,
+     "did you mean 'clock_ghz'"),
     ("axes:\n  - {name: cores, path: \"dies[3].cores\", values: [1]}\n", 5, "only 1 element"),
     ("axes:\n  - {name: batchsize, values: [1]}\n", 5, "did you mean 'batch'"),
     ("axes:\n  - {name: batch, values: [1, 1]}\n", 5, "values repeat"),

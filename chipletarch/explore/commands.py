@@ -73,7 +73,7 @@ def _cmd_sweep(args) -> int:
               f"{args.spec} -o {args.output} --resume", file=sys.stderr)
         return 130
     if not s["complete"]:
-        print(f"incomplete (--limit): continue with --resume", file=sys.stderr)
+        print("incomplete (--limit): continue with --resume", file=sys.stderr)
     if s["status"].get("error"):
         print(f"{s['status']['error']} point(s) failed with an internal error (status 'error'); "
               f"this is a bug, please report it with the reason column", file=sys.stderr)
@@ -106,7 +106,8 @@ def _cmd_pareto(args) -> int:
             raise SpecError(f"pareto: {exc}") from None
         n = len(data["idx"])
         if n == 0:
-            raise SpecError(f"{args.store}: no ok points{' matching --where' if args.where else ''}")
+            raise SpecError(f"{args.store}: no ok points"
+                            f"{' matching --where' if args.where else ''}")
         for c in objectives:
             if data[c].dtype == object:
                 raise SpecError(f"pareto: objective '{c}' is not numeric")

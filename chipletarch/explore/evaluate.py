@@ -29,7 +29,7 @@ from collections import OrderedDict
 
 import numpy as np
 
-from ..errors import ChipletarchError, InfeasibleError, SpecError
+from ..errors import ChipletarchError, SpecError
 
 GIB = float(1 << 30)
 
@@ -175,23 +175,16 @@ class ArchVariant:
         if self._usd is None:
             from ..cost import token_cost
             pc, _ = self.cost()
-            fn = False
+            usd = False
             if pc is not None:
                 try:
                     a = token_cost(pc, 1.0, power_w=1.0).usd_per_million_tokens
                     b = token_cost(pc, 1.0, power_w=2.0).usd_per_million_tokens - a
-                    tdp = self.arch.tdp_w
-
-                    def fn(tps, power, a=a, b=b, tdp=tdp):
-                        if power is None or not math.isfinite(power):
-                            if tdp is None:
-                                return math.nan
-                            power = tdp
-                        return (a + b * (power - 1.0)) / tps
-                    fn.coeffs = (a, b, tdp)
                 except ChipletarchError:
-                    fn = False
-            self._usd = fn
+                    a = None
+                if a is not None:
+                    usd = _usd_fn(a, b, self.arch.tdp_w)
+            self._usd = usd
         return self._usd or None
 
     def placement(self, dpp: int):
@@ -216,6 +209,17 @@ class ArchVariant:
                 e = str(exc).splitlines()[0]
             self._energy[(dpp, active)] = e
         return e
+
+
+def _usd_fn(a, b, tdp):
+    def usd(tps, power):
+        if power is None or not math.isfinite(power):
+            if tdp is None:
+                return math.nan
+            power = tdp
+        return (a + b * (power - 1.0)) / tps
+    usd.coeffs = (a, b, tdp)
+    return usd
 
 
 class _EnergyCoef:
@@ -318,7 +322,6 @@ class Evaluator:
         return w
 
     def arch_variant(self, values: dict, wl: dict) -> ArchVariant:
-        spec = self.spec
         key = tuple([values[n] for n in self._arch_names]
                     + [values.get(n, wl.get(n)) for n in self._derived_names])
         return self._archs.get_or(key, lambda: self._build_arch(values, wl))
