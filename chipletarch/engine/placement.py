@@ -55,7 +55,10 @@ RF_BYTES_PER_CORE = 256.0 * 1024
 # 256 KiB unified L1/shared block (HARDWARE.md §1, S2); applied to every die as the method.
 SMEM_SHARE = 228.0 / 256.0
 # H100 references for scaling the fitted per-die figures to other dies
-_H100_CORES, _H100_CLOCK, _H100_SRAM_BPC = 132.0, 1.83e9, 128.0
+_H100_CORES, _H100_CLOCK, _H100_SRAM_BPC, _H100_MACS_16 = 132.0, 1.83e9, 128.0, 2048.0
+# H100's fitted L2 bandwidth over its cores' aggregate SRAM fill rate (smem_bw x SMs x clock):
+# the rule for a die whose shared-cache bandwidth is not published (see device_machine)
+L2_PER_FILL = _params.H100["l2_bw"] / (_params.H100["smem_bw"] * _H100_CORES * _H100_CLOCK)
 
 _MACS_16 = ("bf16", "fp16")
 _MACS_8 = ("fp8_e4m3", "fp8_e5m2", "int8", "fp8_block", "mxfp8_e4m3", "mxfp8_e5m2", "mxint8")
@@ -188,7 +191,6 @@ def device_machine(arch, dies, stack_bws, stack_caps, devices_per_package=1) -> 
     # runs norms / softmax / elementwise work on its MAC lanes: one FMA (2 FLOPs) per MAC per
     # cycle at the 16-bit rate; the SFU then defaults to 1/16 of that
     vec = float(d0.core.vector_flops_per_cycle or 2.0 * m16)
-    scale_core = (cores * clock) / (_H100_CORES * _H100_CLOCK)
     cache = float(sum(d.cache_bytes for d in ds))
     cache_bw = float(sum(d.cache_bandwidth_bytes_per_s or 0.0 for d in ds))
     su = getattr(arch, "scale_up", None)
@@ -210,16 +212,28 @@ def device_machine(arch, dies, stack_bws, stack_caps, devices_per_package=1) -> 
         smem_bw = cache_bw / clock
     else:
         smem_bw = fit["smem_bw"]
+    # Shared cache / global buffer bandwidth. Published (cache_bytes_per_cycle or
+    # cache_bandwidth_gb_s): used as given. Unpublished: a shared cache is provisioned to refill its
+    # cores' SRAM, so it follows the cores' aggregate SRAM fill rate (smem_bw x cores x clock) times
+    # the H100 ratio of its fitted L2 bandwidth to that aggregate (20.0 / 18.93 TB/s = 1.057). For
+    # a GPU die with Hopper's 128 B/clk SRAM port this equals the earlier cores x clock scaling; a
+    # die with a wider SRAM port (systolic buffers) gets a proportionally faster cache instead of a
+    # GPU-sized one. No cache level at all (TPU-like): memory streams straight into the SRAM, so the
+    # "L2" term is the aggregate fill rate itself.
+    fill_aggregate = smem_bw * cores * clock
     if cache_bw > 0:
         l2_bw = cache_bw                        # published
     elif cache > 0:
-        # the H100 fit scaled by cores x clock (a cache is sized to feed its cores)
-        l2_bw = fit["l2_bw"] * scale_core
+        l2_bw = fill_aggregate * L2_PER_FILL
     else:
-        # no cache level (TPU-like): memory streams straight into the cores' SRAM, so the
-        # "L2" term is the cores' aggregate SRAM fill rate (on H100 that aggregate, 18.7 TB/s,
-        # is within 7 % of the fitted L2 bandwidth)
-        l2_bw = smem_bw * cores * clock
+        l2_bw = fill_aggregate
+    # Accumulator storage per core. Hopper keeps the fp32 accumulators of a CTA tile in half its
+    # 256 KiB register file (128 KiB per 2,048 16-bit MACs/clk). A core with a faster matrix
+    # engine needs proportionally larger tiles to keep operand bytes per MAC within its SRAM fill
+    # rate, and Blackwell provides them in a separate 256 KiB tensor memory (4,096 MACs/clk per
+    # SM): the register-file figure the tile search reads scales with the 16-bit MAC rate over
+    # Hopper's, never below 256 KiB (HARDWARE.md §3; the tile stays <= 256 x 256 per CTA).
+    rf_gpu = RF_BYTES_PER_CORE * max(1.0, m16 / _H100_MACS_16)
     slots = dict(
         cores=cores, clock_hz=clock, macs_16=m16, macs_8=m8 or m16,
         macs_6=_first_rate(macs, _MACS_6), macs_4=_first_rate(macs, _MACS_4),
@@ -230,7 +244,7 @@ def device_machine(arch, dies, stack_bws, stack_caps, devices_per_package=1) -> 
         smem_bw=smem_bw,
         # a systolic array keeps its whole rows x cols fp32 accumulator tile (the tile search
         # allows accumulators up to half the register file)
-        rf_bytes=max(RF_BYTES_PER_CORE, 2.0 * 4.0 * sys.rows * sys.cols) if sys else RF_BYTES_PER_CORE,
+        rf_bytes=max(RF_BYTES_PER_CORE, 2.0 * 4.0 * sys.rows * sys.cols) if sys else rf_gpu,
         # a die without an on-die cache still stages tiles: one SRAM's worth per core
         l2_bytes=cache if cache > 0 else cores * float(d0.core.sram_kib) * 1024.0,
         l2_bw=l2_bw,
