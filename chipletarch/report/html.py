@@ -16,6 +16,8 @@ import datetime
 import html
 import math
 
+import numpy as np
+
 from .. import __version__
 from . import figures as F
 from .evaluate import RISK_BANDS, ReportData
@@ -447,21 +449,37 @@ def render_html(data: ReportData, progress=None) -> str:
                     fr = [fr[int(round(i))] for i in
                           [j * (len(fr) - 1) / (ss.top - 1) for j in range(ss.top)]]
                 skip = {"chunk", "status", "reason"}
-                cols = [c for c in sw["columns"] if c not in skip and c in d][:18]
-                rows = [[_e(_num(d[c][i], ".4g") if isinstance(d[c][i], (float, int)) and not
-                            isinstance(d[c][i], bool) else d[c][i]) for c in cols] for i in fr]
+                cand = [c for c in sw["columns"] if c not in skip and c in d]
+                # columns equal on every ok point say nothing per row: one line for them
+                const = [c for c in cand if len(d[c]) and c not in (ss.x, ss.y)
+                         and all(v == d[c][0] for v in d[c])]
+                cols = [c for c in cand if c not in const][:20]
+
+                def cell(v):
+                    if isinstance(v, (float, int, np.floating, np.integer)) and \
+                            not isinstance(v, bool):
+                        return _num(float(v), ".4g")
+                    return v
+                rows = [[_e(cell(d[c][i])) for c in cols] for i in fr]
+                pg.add(f"<p class='small'>frontier points ({len(sw['front'])}"
+                       + (f", {len(fr)} shown, spread along it" if len(fr) < len(sw["front"])
+                          else "") + ")</p>")
                 pg.add("<div style='overflow-x:auto'>" + _table(cols, rows) + "</div>")
+                if const:
+                    pg.add("<p class='small'>same on every ok point: " + _e(", ".join(
+                        f"{c}={cell(d[c][0])}" for c in const)) + "</p>")
             if sw["reasons"]:
                 pg.add("<p class='small'>most frequent reasons points were not ok:</p><ul "
                        "class='note'>" + "".join(f"<li>{n:,}× {_e(r)}</li>"
                                                  for r, n in sw["reasons"]) + "</ul>")
 
     # ------------------------------------------------------------------ refusals, config
-    pg.h2("refusals", "Refused or infeasible points")
+    if wls or refusals:
+        pg.h2("refusals", "Refused or infeasible points")
     if refusals:
         pg.add(_table(["design", "workload", "reason"],
                       [[_e(a), _e(b), _e(c)] for a, b, c in refusals], left=3))
-    else:
+    elif wls:
         pg.add("<p class='small'>none: every design × workload point was evaluated.</p>")
     if cfg.source:
         pg.h2("config", "Config")
