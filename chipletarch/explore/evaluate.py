@@ -423,8 +423,8 @@ class Evaluator:
         values_list = spec.values_from_raw(raw)
         # points sharing an architecture variant / a workload are found in one pass over the
         # raw sample matrix, not by hashing every point's values
-        akey = _row_ids(raw[:, self._arch_cols])
-        wkey = _row_ids(raw[:, self._wl_cols])
+        akey = self._row_ids(raw, self._arch_cols)
+        wkey = self._row_ids(raw, self._wl_cols)
         self._chunk_arch, self._chunk_wl = {}, {}
         records = []
         groups: dict = {}     # (id(variant), dpp, active) -> (variant, dpp, active, [(rec, prep)])
@@ -519,6 +519,20 @@ class Evaluator:
                         (f" ({c.reason})" if c.reason else "")
                     break
 
+    def _row_ids(self, raw, cols) -> np.ndarray:
+        """Integer id per point for the columns `cols` of the raw sample matrix (equal values,
+        equal ids). Discrete axes hold value indices: a mixed-radix code is exact and cheap."""
+        if not cols:
+            return np.zeros(raw.shape[0], dtype=np.int64)
+        axes = self.spec.axes
+        if all(axes[j].discrete for j in cols):
+            code = np.zeros(raw.shape[0], dtype=np.int64)
+            for j in cols:
+                code = code * len(axes[j].values) + raw[:, j].astype(np.int64)
+            return code
+        _, inv = np.unique(raw[:, cols], axis=0, return_inverse=True)
+        return inv.ravel().astype(np.int64)
+
     def _prepare(self, rec, values, groups, ak, wk):
         spec = self.spec
         # everything that depends on the workload alone (and the scale-up domain the mapping
@@ -598,7 +612,7 @@ class Evaluator:
                 tabs[t[0]] = t[1]
             if t[2] not in tabs:
                 tabs[t[2]] = t[3]
-        keys = tuple(tabs)
+        keys = tuple(sorted(tabs))      # integer ids: the same set gives the same key
         pos = {k: i for i, k in enumerate(keys)}
         # the same workload set recurs for every architecture variant of a grid: concatenating
         # and deduplicating its rows is done once
@@ -660,14 +674,6 @@ def _engine_takes_active() -> bool:
 
 
 _ACTIVE_KW = _engine_takes_active()
-
-
-def _row_ids(m) -> np.ndarray:
-    """Integer id per row of a 2-D array, equal rows equal ids (0 for zero columns)."""
-    if m.shape[1] == 0:
-        return np.zeros(m.shape[0], dtype=np.int64)
-    _, inv = np.unique(m, axis=0, return_inverse=True)
-    return inv.ravel().astype(np.int64)
 
 
 class _WorkloadPrep:

@@ -285,7 +285,7 @@ def records_to_rows(records, columns, chunk) -> list:
         row[ci] = chunk
         # values are plain Python (or numpy float64, a float subclass sqlite3 binds) almost
         # always; anything else (numpy ints, bools) is converted
-        if not all(type(v) in plain for v in row):
+        if not set(map(type, row)) <= plain:
             row = [_sql_value(v) for v in row]
         out.append(tuple(row))
     return out
