@@ -401,7 +401,8 @@ cdef inline double attn_tile_cycles(const double[::1] mach, double rows, double 
     return fmax(mma, fmax(soft, load))
 
 
-cdef double attn_core(const double[::1] mach, const double* a, int* bound) noexcept nogil:
+cdef double attn_core(const double[::1] mach, const double* a, int* bound,
+                      int prepass=1) noexcept nogil:
     cdef double cores = mach[M_CORES], clock = mach[M_CLOCK], p = mach[M_P]
     cdef double macs = 0.0, eff = 1.0
     cdef double batch = a[A_BATCH], q = a[A_QLEN], kv = a[A_KVLEN], h = a[A_HEADS]
@@ -415,12 +416,16 @@ cdef double attn_core(const double[::1] mach, const double* a, int* bound) noexc
         bound[0] = B_OVERHEAD
         return 0.0
     select_macs(mach, a[A_BITS], &macs, &eff)
-    # the attention op also runs a pre-pass (RoPE on Q/K, append the new K/V to the cache): one
-    # more launch, a fixed cost, and a memory-bound read + write of the new Q, K, V
-    fixed = 2.0 * mach[M_LAUNCH] + (mach[M_ATTN_FIXED] if a[A_PHASE] == 0 else mach[M_DEC_FIXED])
-    fixed += batch * q * ((h + 2.0 * hk) * (dqk + dv) * 0.5 * 2.0 * a[A_QBYTES]
-                          + hk * kv_width(a) * a[A_KVBYTES]) / (
-                              mach[M_HBM_BW] * mach[M_EFF_MEM])
+    # the measured attention op also runs a pre-pass (RoPE on Q/K, append the new K/V to the
+    # cache): one more launch and a memory-bound read + write of the new Q, K, V. prepass=0
+    # leaves it out: the full-model op table times RoPE and the KV-cache write as their own rows
+    # (docs/ENGINE.md "Attention", who owns the pre-pass). The fitted fixed cost stays.
+    fixed = mach[M_LAUNCH] + (mach[M_ATTN_FIXED] if a[A_PHASE] == 0 else mach[M_DEC_FIXED])
+    if prepass:
+        fixed += mach[M_LAUNCH]
+        fixed += batch * q * ((h + 2.0 * hk) * (dqk + dv) * 0.5 * 2.0 * a[A_QBYTES]
+                              + hk * kv_width(a) * a[A_KVBYTES]) / (
+                                  mach[M_HBM_BW] * mach[M_EFF_MEM])
     if a[A_PHASE] == 0:
         # ---- prefill: one CTA per (sequence, head, 128-row query tile)
         hbm_bw = mach[M_HBM_BW] * mach[M_EFF_MEM]
@@ -513,21 +518,23 @@ cdef double attn_core(const double[::1] mach, const double* a, int* bound) noexc
     return best_t
 
 
-def attn_one(const double[::1] mach, const double[::1] a):
-    """(seconds, bound code) of one attention call described by descriptor a (NATTN slots)."""
+def attn_one(const double[::1] mach, const double[::1] a, int prepass=1):
+    """(seconds, bound code) of one attention call described by descriptor a (NATTN slots);
+    prepass=0 leaves out the RoPE / KV-append pre-pass (see attn_batch)."""
     cdef int bound = 0
     cdef double t
     _check_machine(mach)
     if a.shape[0] != NATTN:
         raise ValueError(f"attention descriptor must have {NATTN} slots")
     with nogil:
-        t = attn_core(mach, &a[0], &bound)
+        t = attn_core(mach, &a[0], &bound, prepass)
     return t, bound
 
 
 def attn_batch(const double[::1] mach, const double[:, ::1] a, double[::1] out_t,
-               signed char[::1] out_bound):
-    """Evaluate a.shape[0] attention calls (rows of NATTN descriptors)."""
+               signed char[::1] out_bound, int prepass=1):
+    """Evaluate a.shape[0] attention calls (rows of NATTN descriptors). prepass=0: without the
+    RoPE / KV-append pre-pass (its launch and memory pass), which the op table times itself."""
     cdef Py_ssize_t i, nrow = a.shape[0]
     cdef int bound = 0
     _check_machine(mach)
@@ -535,7 +542,7 @@ def attn_batch(const double[::1] mach, const double[:, ::1] a, double[::1] out_t
         raise ValueError("attn_batch: bad shapes")
     with nogil:
         for i in range(nrow):
-            out_t[i] = attn_core(mach, &a[i, 0], &bound)
+            out_t[i] = attn_core(mach, &a[i, 0], &bound, prepass)
             out_bound[i] = <signed char>bound
 
 

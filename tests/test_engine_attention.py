@@ -113,6 +113,12 @@ def test_cython_equals_reference(s):
     t, b = ce.attn_one(H100.to_array(), a)
     tr, br = R.attn_one(H100.to_array(), a)
     assert t == pytest.approx(tr, rel=1e-12) and b == br
+    # without the RoPE / KV-append pre-pass (what the full-model table uses): same parity, and
+    # exactly one launch plus the pre-pass's memory pass cheaper
+    t0, b0 = ce.attn_one(H100.to_array(), a, 0)
+    tr0, br0 = R.attn_one(H100.to_array(), a, prepass=False)
+    assert t0 == pytest.approx(tr0, rel=1e-12) and b0 == br0
+    assert t0 < t
 
 
 @settings(max_examples=150, deadline=None)

@@ -207,19 +207,22 @@ def attn_tile_cycles(mach, rows, keys, a, macs, cached):
     return max(mma, soft, load), mma, soft, load
 
 
-def attn_one(mach, a):
-    """(seconds, bound code) of one attention call; same arithmetic as engine.pyx attn_core."""
+def attn_one(mach, a, prepass=True):
+    """(seconds, bound code) of one attention call; same arithmetic as engine.pyx attn_core.
+    prepass=False: without the RoPE / KV-append pre-pass (its launch and memory pass)."""
     cores, clock, p = mach[IDX["cores"]], mach[IDX["clock_hz"]], mach[IDX["overlap_p"]]
     batch, q, kv, h = a[A_BATCH], a[A_QLEN], a[A_KVLEN], a[A_HEADS]
     hk, dqk, dv, win = a[A_KVHEADS], a[A_DQK], a[A_DV], a[A_WINDOW]
     if batch <= 0 or q <= 0 or kv <= 0 or h <= 0:
         return 0.0, OVERHEAD
     macs, _ = _macs(mach, a[A_BITS])
-    fixed = 2.0 * mach[IDX["launch_s"]] + (mach[IDX["attn_fixed_s"]] if a[A_PHASE] == 0
-                                           else mach[IDX["attn_dec_fixed_s"]])
-    fixed += batch * q * ((h + 2.0 * hk) * (dqk + dv) * 0.5 * 2.0 * a[A_QBYTES]
-                          + hk * kv_width(a) * a[A_KVBYTES]) / (
-                              mach[IDX["hbm_bw"]] * mach[IDX["eff_mem"]])
+    fixed = mach[IDX["launch_s"]] + (mach[IDX["attn_fixed_s"]] if a[A_PHASE] == 0
+                                     else mach[IDX["attn_dec_fixed_s"]])
+    if prepass:
+        fixed += mach[IDX["launch_s"]]
+        fixed += batch * q * ((h + 2.0 * hk) * (dqk + dv) * 0.5 * 2.0 * a[A_QBYTES]
+                              + hk * kv_width(a) * a[A_KVBYTES]) / (
+                                  mach[IDX["hbm_bw"]] * mach[IDX["eff_mem"]])
     if a[A_PHASE] == 0:
         hbm_bw = mach[IDX["hbm_bw"]] * mach[IDX["eff_mem"]]
         nq = math.ceil(q / ATTN_BQ)
