@@ -328,7 +328,7 @@ def render_html(data: ReportData, progress=None) -> str:
                              _num(ed.tdp_w, ",.0f") if ed.tdp_w else "–",
                              "<span class='err'>yes</span>" if (ed.tdp_exceeded or ep.tdp_exceeded)
                              else "no"])
-            pg.add(_table(["design", "decode J/token", "prefill J/token", "decode static %",
+            pg.add(_table(["design", "decode J/token", "prefill J/token", "decode static + background %",
                            "decode W/package", "prefill W/package", "TDP W", "over TDP"], rows))
             enotes = [(p.design, n) for p in ok
                       for n in dict.fromkeys(p.e_decode.notes + p.e_prefill.notes)]
