@@ -17,7 +17,7 @@ import pytest
 
 import chipletarch as ca
 from chipletarch.cli import main
-from chipletarch.report import build_report, config_from_dict, load_report_config
+from chipletarch.report import build_report, config_from_dict
 
 DESIGNS = ["h100-sxm", "ucie4-hbm4", "missing-design.yaml"]
 
