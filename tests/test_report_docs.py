@@ -31,7 +31,7 @@ def test_python_api_snippets_run(tmp_path, monkeypatch):
     assert ns["j_per_token"] > 0 and ns["usd_per_mtoken"] > 0
     s = ns["sqnr"]
     assert s["bf16"] > s["fp8"] > s["mxfp6"] > s["mxfp4"] > 10
-    assert ns["summary"]["status"] == {"ok": 9}
+    assert ns["summary"]["status"] == {"ok": 9}, ns["summary"]["top_reasons"]
     assert ns["front"].any() and len(ns["data"]["clock"]) == 9
     html = Path(ns["report_path"]).read_text(encoding="utf-8")
     assert "sa-quad" in html and "sweep store sa-clock-stacks" in html
