@@ -16,6 +16,7 @@ from chipletarch.cli import main
 from chipletarch.errors import SpecError
 from chipletarch.explore import Store, load_sweep, run_sweep, sweep_from_yaml
 from chipletarch.explore.spec import sweeps_dir
+from chipletarch.explore.store import code_fingerprint
 
 SMALL = "split-study-small"
 
@@ -146,6 +147,17 @@ def test_manifest_mismatch_is_refused(tmp_path):
         c.execute("UPDATE manifest SET value = '0.0.1' WHERE key = 'version'")
     with pytest.raises(SpecError, match=f"chipletarch 0.0.1, this is {__version__}"):
         run_sweep(spec, p, workers=0, resume=True, progress=False)
+    with sqlite3.connect(p) as c:
+        c.execute(f"UPDATE manifest SET value = '{__version__}' WHERE key = 'version'")
+        c.execute("UPDATE manifest SET value = 'feedface' WHERE key = 'code_fingerprint'")
+    with pytest.raises(SpecError, match="different build of chipletarch's model code"):
+        run_sweep(spec, p, workers=0, resume=True, progress=False)
+    # the user may accept it explicitly; the manifest keeps both fingerprints
+    s = run_sweep(spec, p, workers=0, resume=True, progress=False, allow_code_change=True)
+    assert s["complete"]
+    with Store.open(p, spec) as st:
+        assert st.manifest["code_fingerprint"] == "feedface"
+        assert st.manifest["code_fingerprints_added"] == code_fingerprint()
     # --overwrite starts again
     s = run_sweep(spec, p, workers=0, overwrite=True, chunk_size=32, progress=False)
     assert s["complete"]

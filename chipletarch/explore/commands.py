@@ -20,6 +20,9 @@ def add_commands(sub) -> None:
                    help="Dask scheduler address (tcp://host:8786), or 'local' for a LocalCluster")
     p.add_argument("--resume", action="store_true", help="finish an interrupted sweep")
     p.add_argument("--overwrite", action="store_true", help="replace an existing store")
+    p.add_argument("--allow-code-change", action="store_true",
+                   help="--resume a store written by other chipletarch model code (recorded "
+                        "in the manifest); only when the change cannot move results")
     p.add_argument("--limit", type=int, default=None,
                    help="stop after about N points in this run (whole chunks; --resume goes on)")
     p.add_argument("--chunk-size", type=int, default=None,
@@ -60,7 +63,7 @@ def _cmd_sweep(args) -> int:
     spec = load_sweep(args.spec)
     s = run_sweep(spec, args.output, workers=args.workers, dask=args.dask, resume=args.resume,
                   overwrite=args.overwrite, limit=args.limit, chunk_size=args.chunk_size,
-                  progress=not args.no_progress)
+                  progress=not args.no_progress, allow_code_change=args.allow_code_change)
     st = ", ".join(f"{k} {v:,}" for k, v in sorted(s["status"].items()))
     print(f"{spec.name}: {s['stored']:,} of {s['points']:,} points stored in {s['store']} "
           f"({st})")

@@ -59,7 +59,8 @@ def _dask_eval_chunk(spec, columns, chunk, lo, hi):
 
 def run_sweep(spec, store_path, *, workers: int | None = None, dask: str | None = None,
               resume: bool = False, overwrite: bool = False, limit: int | None = None,
-              chunk_size: int | None = None, progress: bool = True, stream=None) -> dict:
+              chunk_size: int | None = None, progress: bool = True, stream=None,
+              allow_code_change: bool = False) -> dict:
     """Evaluate `spec` into the SQLite store at `store_path`; returns a summary dict.
 
     resume: finish the sweep already in the store (only the missing chunks run; the store must
@@ -69,7 +70,7 @@ def run_sweep(spec, store_path, *, workers: int | None = None, dask: str | None 
     if resume and overwrite:
         raise SpecError("--resume and --overwrite exclude each other")
     if resume and os.path.exists(store_path):
-        store = Store.open(store_path, spec)
+        store = Store.open(store_path, spec, allow_code_change=allow_code_change)
     else:
         cs = int(chunk_size or spec.options["chunk_size"])
         if cs < 1:

@@ -4,6 +4,7 @@ Layout (one file, plain SQLite, readable with any SQLite tool):
 
 * ``manifest(key, value)``: ``spec_hash`` (sha256 of the spec's canonical form, base
   architecture, model configs and traffic profiles included), ``version`` (chipletarch's),
+  ``code_fingerprint`` (sha256 of the package's Python and Cython sources),
   ``spec_name``, ``n_points``, ``chunk_size``, ``columns`` (JSON), ``spec`` (canonical JSON),
   ``created``;
 * ``chunks(chunk, n, wall_s, finished)``: one row per committed chunk;
@@ -14,8 +15,8 @@ Layout (one file, plain SQLite, readable with any SQLite tool):
 
 A chunk's point rows and its ``chunks`` row are written in one transaction, so after a crash or
 Ctrl-C a chunk is either fully stored or absent; ``--resume`` evaluates exactly the absent
-chunks. Opening a store whose manifest has another spec hash or version is refused: rows from a
-different spec or model version are never mixed.
+chunks. Opening a store whose manifest has another spec hash, version or code fingerprint is
+refused: rows from a different spec or model code are never mixed.
 """
 from __future__ import annotations
 
@@ -35,6 +36,23 @@ from .evaluate import METRICS, TEXT_METRICS
 
 INPUT_WORKLOAD = ("model", "precision", "tp", "pp", "ep", "dp", "attention_dp",
                   "devices_per_package", "batch", "input_len", "output_len")
+
+
+def code_fingerprint() -> str:
+    """sha256 over chipletarch's model code: every .py of the package and the Cython sources
+    (the version number alone does not move while the engine is being calibrated). Bundled
+    architectures and models a sweep uses are in the spec hash already."""
+    import hashlib
+    pkg = Path(__file__).resolve().parent.parent
+    h = hashlib.sha256()
+    files = sorted(p for p in pkg.rglob("*.py") if "__pycache__" not in p.parts)
+    core = pkg.parent / "_core"
+    if core.is_dir():
+        files += sorted(core.glob("*.pyx")) + sorted(core.glob("*.pxd"))
+    for f in files:
+        h.update(str(f.relative_to(f.parents[1] if f.suffix != ".py" else pkg.parent)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()
 
 
 def column_name(text: str) -> str:
@@ -94,7 +112,8 @@ class Store:
         conn = _connect(p)
         cols = store_columns(spec)
         manifest = {
-            "spec_hash": spec.spec_hash(), "version": __version__, "spec_name": spec.name,
+            "spec_hash": spec.spec_hash(), "version": __version__,
+            "code_fingerprint": code_fingerprint(), "spec_name": spec.name,
             "n_points": str(len(spec)), "chunk_size": str(int(chunk_size)),
             "columns": json.dumps(list(cols)),
             "spec": json.dumps(spec.canonical(), sort_keys=True, default=str),
@@ -111,9 +130,12 @@ class Store:
         return cls(p, conn, manifest)
 
     @classmethod
-    def open(cls, path, spec=None, *, readonly: bool = False) -> "Store":
-        """Open an existing store; with `spec`, refuse unless it is the spec (and version) that
-        wrote it."""
+    def open(cls, path, spec=None, *, readonly: bool = False,
+             allow_code_change: bool = False) -> "Store":
+        """Open an existing store; with `spec`, refuse unless it is the spec (and version and
+        model code) that wrote it. `allow_code_change` accepts other model code (the user
+        knows the change does not move results); the fingerprints that wrote rows are kept
+        in the manifest (`code_fingerprint` plus `code_fingerprints_added`)."""
         p = Path(path)
         if not p.is_file():
             raise SpecError(f"{p}: no such results store")
@@ -137,6 +159,22 @@ class Store:
                     f"{p}: written by chipletarch {manifest.get('version')}, this is "
                     f"{__version__}; results of different model versions are not mixed. "
                     f"Write to a new store or pass --overwrite")
+            fp = code_fingerprint()
+            added = manifest.get("code_fingerprints_added", "")
+            if manifest.get("code_fingerprint") != fp and fp not in added and allow_code_change:
+                added = (added + " " + fp).strip()
+                with conn:
+                    conn.execute("INSERT OR REPLACE INTO manifest VALUES (?, ?)",
+                                 ("code_fingerprints_added", added))
+                manifest["code_fingerprints_added"] = added
+            if manifest.get("code_fingerprint") != fp and fp not in added:
+                conn.close()
+                raise SpecError(
+                    f"{p}: written by a different build of chipletarch's model code "
+                    f"(fingerprint {manifest.get('code_fingerprint', '?')[:12]}, now {fp[:12]}): "
+                    f"rows computed by different engine, energy or cost code are not mixed. "
+                    f"Write to a new store, pass --overwrite, or --allow-code-change if the "
+                    f"change cannot move results")
         return cls(p, conn, manifest)
 
     # ------------------------------------------------------------------ state
@@ -319,4 +357,4 @@ def _connect(path: Path, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
-__all__ = ["Store", "store_columns", "column_name", "records_to_rows"]
+__all__ = ["Store", "store_columns", "column_name", "records_to_rows", "code_fingerprint"]
