@@ -38,6 +38,9 @@ def test_batched_equals_simulate_energy_and_cost():
     assert r["tokens_per_s"] == pytest.approx(r["batch"] / r["tpot_s"])
     assert r["tokens_per_s_per_user"] == pytest.approx(1 / r["tpot_s"])
     assert r["request_latency_s"] == pytest.approx(r["ttft_s"] + r["output_len"] * r["tpot_s"])
+    assert r["tokens_per_s_e2e"] == pytest.approx(
+        r["batch"] * r["output_len"] / r["request_latency_s"])
+    assert r["tokens_per_s_e2e"] < r["tokens_per_s"]
 
 
 MULTI = """\

@@ -58,6 +58,8 @@ METRICS = {
     "tokens_per_s_per_chip": "tokens/s per package",
     "tokens_per_s_per_user": "tokens/s each sequence sees (1 / TPOT)",
     "request_latency_s": "TTFT + output_len x TPOT, s",
+    "tokens_per_s_e2e": "batch x output_len / request_latency_s: generated tokens/s of the "
+                        "deployment with the prefill time counted (static batching)",
     "j_per_token": "decode energy per generated token, J (energy model, whole deployment)",
     "j_per_token_prefill": "prefill energy per prompt token, J",
     "power_w": "average package power while decoding, W (energy model)",
@@ -632,7 +634,8 @@ class Evaluator:
             cols["tokens_per_s"] = tps
             cols["tokens_per_s_per_chip"] = tps / packages
             cols["tokens_per_s_per_user"] = np.where(tpot > 0, 1.0 / tpot, np.nan)
-            cols["request_latency_s"] = ttft + osl * tpot
+            cols["request_latency_s"] = req = ttft + osl * tpot
+            cols["tokens_per_s_e2e"] = np.where(req > 0, batch * osl / req, np.nan)
             cols["prefill_bound_share"] = per["bound_share"][P]
             cols["decode_bound_share"] = per["bound_share"][D]
             cols["system_cost_usd"] = v.quantities()["package_cost_usd"] * packages
