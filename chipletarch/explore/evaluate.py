@@ -811,7 +811,10 @@ class _RowSet:
             dev = dev + np.asarray(ops["l2_bytes"])[inv] * 8 * e.l2
             hbm = np.asarray(ops["hbm_bytes"])[inv]
             is_comm = self.kind >= _COMM_MIN_KIND
-            reads = hbm - self.writes
+            # D2D links carry the compulsory memory bytes (the engine's link model); with an
+            # engine that reports re-fetch traffic in hbm_bytes, the compulsory column is used
+            comp = np.asarray(ops.get("hbm_bytes_compulsory", ops["hbm_bytes"]))[inv]
+            reads = comp - self.writes
             d2d = np.asarray(ops["d2d_bytes"])[inv]
             net = np.asarray(ops["network_bytes"])[inv]
             pkg = hbm * 8 * e.hbm + (reads * e.read + self.writes * e.write) * 8
