@@ -294,6 +294,10 @@ class Evaluator:
         self._rowsets = _LRU(64)
         self._table_ids = {}
         self._wl_names = [a.name for a in spec.workload_axes]
+        from .store import store_columns
+        # every record starts with every store column (None = empty): rows are then built
+        # with one itemgetter per record
+        self._template = dict.fromkeys(store_columns(spec))
         self._pre = [c for c in spec.constraints if not c.post]
         self._post = [c for c in spec.constraints if c.post]
         names = [a.name for a in spec.axes]
@@ -432,7 +436,8 @@ class Evaluator:
         groups: dict = {}     # (id(variant), dpp, active) -> (variant, dpp, active, [(rec, prep)])
         for idx, values, ak, wk in zip(idx_arr.tolist(), values_list, akey.tolist(),
                                        wkey.tolist()):
-            rec = {"idx": idx}
+            rec = self._template.copy()
+            rec["idx"] = idx
             rec.update(values)
             try:
                 self._prepare(rec, values, groups, ak, wk)

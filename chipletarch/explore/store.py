@@ -26,6 +26,8 @@ import json
 import math
 import re
 import sqlite3
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
@@ -314,19 +316,21 @@ def _arrow_type(v, pa):
 
 def records_to_rows(records, columns, chunk) -> list:
     """Record dicts -> tuples in the store's column order with SQLite-ready values (done in the
-    worker processes, so the single writer only inserts)."""
-    ci = columns.index("chunk")
-    out = []
-    plain = _PLAIN
+    worker processes, so the single writer only inserts). Records made by the Evaluator carry
+    every column (None where empty), so rows come out of one C-level itemgetter each."""
     for rec in records:
-        row = list(map(rec.get, columns))
-        row[ci] = chunk
-        # values are plain Python (or numpy float64, a float subclass sqlite3 binds) almost
-        # always; anything else (numpy ints, bools) is converted
-        if not set(map(type, row)) <= plain:
-            row = [_sql_value(v) for v in row]
-        out.append(tuple(row))
-    return out
+        rec["chunk"] = chunk
+    try:
+        rows = list(map(itemgetter(*columns), records))
+    except KeyError:
+        rows = [tuple(map(rec.get, columns)) for rec in records]
+    # values are plain Python (or numpy float64, a float subclass sqlite3 binds) almost always;
+    # anything else (numpy ints, bools) is converted
+    if len(columns) == 1:
+        rows = [(r,) for r in rows]
+    if not set(map(type, chain.from_iterable(rows))) <= _PLAIN:
+        rows = [tuple(_sql_value(v) for v in row) for row in rows]
+    return rows
 
 
 _PLAIN = frozenset((type(None), str, int, float, np.float64))
