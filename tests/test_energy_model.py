@@ -197,3 +197,19 @@ def test_coefficients_cached_and_read_only():
     with pytest.raises(TypeError):
         co.mac_pj["bf16"] = 0.0
     assert json.loads(json.dumps(co.to_dict()))["mac_pj"]["bf16"] == pytest.approx(co.mac_pj["bf16"])
+
+
+def test_sram_resident_package_charges_model_bytes_at_on_chip_sram_energy():
+    """Simba has no DRAM: the engine streams the weights from the chiplets' SRAM, and the energy
+    model charges those bytes at the shared-cache pJ/bit instead of failing on a missing stack."""
+    import chipletarch as ca
+    from chipletarch.energy import energy_of
+
+    arch = ca.load_architecture("simba")
+    r = ca.simulate(arch, "tiny", phase="decode", batch=1, context_len=16)
+    rep = energy_of(r, arch)
+    moved_bits = sum(s["bytes"] for s in r.stacks.values()) * 8
+    assert moved_bits > 0
+    expected = moved_bits * rep.coefficients.cache_pj_per_bit * 1e-12
+    assert rep.components["hbm"] == pytest.approx(expected, rel=1e-9)
+    assert any("on-chip SRAM" in n for n in rep.notes)

@@ -430,7 +430,15 @@ def energy_of(result, arch, *, clock_scale: float = 1.0) -> EnergyReport:
 
     # resources: exact totals from the per-stack / per-link / per-port counters, spread over the
     # ops in proportion to each op's bytes at that level
-    e_hbm = sum(s["bytes"] * 8 * co.stack_pj_per_bit[k] for k, s in result.stacks.items()) * 1e-12 * pkg_mult
+    # A package with no DRAM (Simba) keeps the model in the compute dies' on-chip SRAM: the engine
+    # then lists those dies as its "stacks", and their bytes cost a large-SRAM access with its
+    # on-die wires (the shared-cache pJ/bit, ENERGY.md §2), not a DRAM access.
+    on_chip = [k for k in result.stacks if k not in co.stack_pj_per_bit]
+    if on_chip:
+        notes.append(f"no memory stacks: model bytes held in on-chip SRAM of {len(on_chip)} die(s), "
+                     f"charged at the shared-cache {co.cache_pj_per_bit:g} pJ/bit")
+    e_hbm = sum(s["bytes"] * 8 * co.stack_pj_per_bit.get(k, co.cache_pj_per_bit)
+                for k, s in result.stacks.items()) * 1e-12 * pkg_mult
     e_d2d = sum(v["bytes"] * 8 * co.link_pj_per_bit[k] for k, v in result.links.items()) * 1e-12 * pkg_mult
     net_port = {}
     for k, v in result.ports.items():
