@@ -175,7 +175,10 @@ cdef inline void select_macs(const double[::1] mach, double bits, double* macs, 
 
 
 cdef double gemm_core(const double[::1] mach, long m, long n, long k, const double* d,
-                      int warm, int* bound) noexcept nogil:
+                      int warm, int* bound, double* traffic=NULL) noexcept nogil:
+    """Seconds of one GEMM; bound[0] = bound code. traffic (if not NULL) receives the chosen
+    candidate's [memory bytes incl. panel re-fetch and the activation-quantisation pass,
+    L2 -> SRAM bytes incl. split-K partials]."""
     cdef double cores = mach[M_CORES], clock = mach[M_CLOCK]
     cdef double macs = 0.0, eff = 1.0
     cdef double smem = mach[M_SMEM], smem_bw = mach[M_SMEM_BW], rf = mach[M_RF]
@@ -187,25 +190,29 @@ cdef double gemm_core(const double[::1] mach, long m, long n, long k, const doub
     cdef double block_k = d[D_BLOCK_K]
     cdef bint soft_scale = block_k > 0 and mach[M_NATIVE_SCALE] == 0.0
     cdef double tk, fixed, quant_t, best_t, t_hbm, stage, mma, fetch, load, step, out_b
-    cdef double rescale, occ
+    cdef double rescale, occ, quant_b, hbm_b, best_hbm = 0.0, best_l2 = 0.0
     cdef double tile_cyc, t_core, l2b, t_l2, body, t, fm = <double>m, fn = <double>n
     cdef long ksteps_all, tiles, steps, waves
     cdef int i, j, si, tm, tn, s, tm_base, tn_base, fallback, best_bound = B_OVERHEAD
     cdef bint granule
     if m <= 0 or n <= 0 or k <= 0:
         bound[0] = B_OVERHEAD
+        if traffic != NULL:
+            traffic[0] = 0.0
+            traffic[1] = 0.0
         return 0.0
     select_macs(mach, d[D_BITS], &macs, &eff)
     tk = fmax(8.0, KSTEP_BYTES / elem)
     ksteps_all = <long>ceil(<double>k / tk)
     fixed = mach[M_LAUNCH]
-    quant_t = 0.0
+    quant_b = 0.0
     if d[D_QUANT] == 1:
         fixed += mach[M_QT]
-        quant_t = fm * k * (2.0 * 2.0 + elem) / hbm_bw
+        quant_b = fm * k * (2.0 * 2.0 + elem)
     elif d[D_QUANT] == 2:
         fixed += mach[M_QB]
-        quant_t = fm * k * (2.0 + ab) / hbm_bw
+        quant_b = fm * k * (2.0 + ab)
+    quant_t = quant_b / hbm_bw
     best_t = INFINITY
     tm_base = <int>tm_min
     tn_base = <int>(ceil(fmax(tn_min, d[D_TN_GRAN]) / tn_min) * tn_min)
@@ -277,8 +284,9 @@ cdef double gemm_core(const double[::1] mach, long m, long n, long k, const doub
                     if sys_r > 0:
                         tile_cyc += sys_r + sys_c
                     t_core = waves * (tile_cyc / clock + mach[M_MEM_LAT])
-                    t_hbm = hbm_traffic(fm, fn, <double>k, ab, bb, cb, mach[M_L2], tm, tn, cores,
-                                        <double>cdiv(m, tm), <double>cdiv(n, tn), warm) / hbm_bw
+                    hbm_b = hbm_traffic(fm, fn, <double>k, ab, bb, cb, mach[M_L2], tm, tn, cores,
+                                        <double>cdiv(m, tm), <double>cdiv(n, tn), warm)
+                    t_hbm = hbm_b / hbm_bw
                     l2b = tiles * s * steps * fetch
                     if s > 1:
                         l2b += 2.0 * s * fm * fn * 4.0
@@ -289,6 +297,8 @@ cdef double gemm_core(const double[::1] mach, long m, long n, long k, const doub
                         t += mach[M_LAUNCH]      # split-K partials are summed by a second kernel
                     if t < best_t:
                         best_t = t
+                        best_hbm = hbm_b + quant_b
+                        best_l2 = l2b
                         if t - body > body:
                             best_bound = B_OVERHEAD
                         elif t_core >= t_hbm and t_core >= t_l2:
@@ -298,6 +308,9 @@ cdef double gemm_core(const double[::1] mach, long m, long n, long k, const doub
                         else:
                             best_bound = B_L2
     bound[0] = best_bound
+    if traffic != NULL:
+        traffic[0] = best_hbm
+        traffic[1] = best_l2
     return best_t
 
 
@@ -318,25 +331,50 @@ def gemm_one(const double[::1] mach, long m, long n, long k, const double[::1] d
     return t, bound
 
 
+def gemm_one_traffic(const double[::1] mach, long m, long n, long k, const double[::1] desc,
+                     int warm=0):
+    """(seconds, bound code, memory bytes, L2 bytes) of one GEMM (see gemm_core's traffic)."""
+    cdef int bound = 0
+    cdef double t
+    cdef double tr[2]
+    _check_machine(mach)
+    if desc.shape[0] != NFMT:
+        raise ValueError("bad format descriptor")
+    with nogil:
+        t = gemm_core(mach, m, n, k, &desc[0], warm, &bound, tr)
+    return t, bound, tr[0], tr[1]
+
+
 def gemm_batch(const double[::1] mach, const long[::1] m, const long[::1] n, const long[::1] k,
                const double[:, ::1] desc, const long[::1] fmt_row, double[::1] out_t,
-               signed char[::1] out_bound, int warm=0):
-    """Evaluate len(m) GEMMs; row i uses descriptor desc[fmt_row[i]]. Fills out_t, out_bound."""
+               signed char[::1] out_bound, int warm=0, double[:, ::1] out_traffic=None):
+    """Evaluate len(m) GEMMs; row i uses descriptor desc[fmt_row[i]]. Fills out_t, out_bound
+    and, if given, out_traffic[i] = (memory bytes incl. re-fetch and the quantisation pass,
+    L2 -> SRAM bytes) of the chosen candidate."""
     cdef Py_ssize_t i, nrow = m.shape[0]
     cdef int bound = 0
+    cdef bint want = out_traffic is not None
     _check_machine(mach)
     if desc.shape[1] != NFMT:
         raise ValueError("bad format descriptor table")
     if not (n.shape[0] == nrow and k.shape[0] == nrow and fmt_row.shape[0] == nrow
             and out_t.shape[0] == nrow and out_bound.shape[0] == nrow):
         raise ValueError("gemm_batch: arrays must have equal length")
+    if want and (out_traffic.shape[0] != nrow or out_traffic.shape[1] != 2):
+        raise ValueError("gemm_batch: out_traffic must have shape (len(m), 2)")
     for i in range(nrow):
         if fmt_row[i] < 0 or fmt_row[i] >= desc.shape[0]:
             raise ValueError("gemm_batch: fmt_row out of range")
     with nogil:
-        for i in range(nrow):
-            out_t[i] = gemm_core(mach, m[i], n[i], k[i], &desc[fmt_row[i], 0], warm, &bound)
-            out_bound[i] = <signed char>bound
+        if want:
+            for i in range(nrow):
+                out_t[i] = gemm_core(mach, m[i], n[i], k[i], &desc[fmt_row[i], 0], warm, &bound,
+                                     &out_traffic[i, 0])
+                out_bound[i] = <signed char>bound
+        else:
+            for i in range(nrow):
+                out_t[i] = gemm_core(mach, m[i], n[i], k[i], &desc[fmt_row[i], 0], warm, &bound)
+                out_bound[i] = <signed char>bound
 
 
 # ----------------------------------------------------------------------------------- attention

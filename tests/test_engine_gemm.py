@@ -139,6 +139,29 @@ def test_cython_equals_reference(m, n, k, f, warm):
     t, b = ce.gemm_one(H100.to_array(), m, n, k, F.descriptor(f), int(warm))
     tr, br = R.gemm_one(H100.to_array(), m, n, k, F.descriptor(f), int(warm))
     assert t == pytest.approx(tr, rel=1e-12) and b == br
+    # the traffic the kernel reports (memory incl. re-fetch, L2 -> SRAM) matches too, and is
+    # never below the compulsory bytes
+    t2, b2, hb, lb = ce.gemm_one_traffic(H100.to_array(), m, n, k, F.descriptor(f), int(warm))
+    _, _, hr, lr = R.gemm_one(H100.to_array(), m, n, k, F.descriptor(f), int(warm), traffic=True)
+    assert (t2, b2) == (t, b)
+    assert hb == pytest.approx(hr, rel=1e-12) and lb == pytest.approx(lr, rel=1e-12)
+    d = F.descriptor(f)
+    assert hb >= (n * k * d[F.B_BYTES] + m * n * d[F.C_BYTES]) * (1 - 1e-12)
+    assert lb >= (m * k * d[F.A_BYTES] + n * k * d[F.B_BYTES]) * (1 - 1e-12)
+
+
+def test_batched_traffic_equals_single():
+    from chipletarch.engine import gemm_times
+    m = np.array([1, 64, 8192, 4096])
+    n = np.array([8192, 1024, 8192, 28672])
+    k = np.array([8192, 8192, 8192, 8192])
+    t, b, tr = gemm_times(H100, m, n, k, "fp8_block", traffic=True)
+    t0, b0 = gemm_times(H100, m, n, k, "fp8_block")
+    assert np.array_equal(t, t0) and np.array_equal(b, b0)
+    for i in range(len(m)):
+        one = ce.gemm_one_traffic(H100.to_array(), int(m[i]), int(n[i]), int(k[i]),
+                                  F.descriptor("fp8_block"))
+        assert tr[i, 0] == pytest.approx(one[2]) and tr[i, 1] == pytest.approx(one[3])
 
 
 @settings(max_examples=200, deadline=None)

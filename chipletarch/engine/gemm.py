@@ -70,9 +70,11 @@ def gemm_time(machine, m, n, k, fmt="bf16", l2_warm=False, act_quant=None) -> fl
 
 
 def gemm_times(machine, m, n, k, fmt="bf16", l2_warm=False,
-               act_quant=None) -> tuple[np.ndarray, np.ndarray]:
+               act_quant=None, traffic=False):
     """Batched GEMM timing: arrays m, n, k (broadcast together) and a format name or an array of
-    names. Returns (seconds float64[N], bound code int8[N]; names in BOUND_NAMES)."""
+    names. Returns (seconds float64[N], bound code int8[N]; names in BOUND_NAMES); with
+    traffic=True also float64[N, 2]: memory bytes (incl. panel re-fetch and the activation
+    quantisation pass) and L2 -> SRAM bytes (incl. every tile's re-read, split-K partials)."""
     mach = as_machine_array(machine)
     m, n, k = (np.asarray(a) for a in (m, n, k))
     try:
@@ -96,6 +98,9 @@ def gemm_times(machine, m, n, k, fmt="bf16", l2_warm=False,
         rows = rows.astype(np.int64)
     out_t = np.empty(m.size, dtype=np.float64)
     out_b = np.empty(m.size, dtype=np.int8)
+    out_tr = np.empty((m.size, 2), dtype=np.float64) if traffic else None
     _ce.gemm_batch(mach, m, n, k, np.ascontiguousarray(desc), rows, out_t, out_b,
-                   int(bool(l2_warm)))
+                   int(bool(l2_warm)), out_tr)
+    if traffic:
+        return out_t, out_b, out_tr
     return out_t, out_b

@@ -65,10 +65,14 @@ def hbm_traffic(m, n, k, ab, bb, cb, l2_bytes, tm, tn, cores, tiles_m, tiles_n, 
     return uniq + (a_str + b_str - uniq) * (1.0 - cap / uniq) + m * n * cb
 
 
-def gemm_one(mach, m, n, k, d, warm=0):
-    """(seconds, bound code) of C[m,n] = A[m,k] B[k,n] in format descriptor d on machine array."""
+def gemm_one(mach, m, n, k, d, warm=0, traffic=False):
+    """(seconds, bound code) of C[m,n] = A[m,k] B[k,n] in format descriptor d on machine array.
+
+    traffic=True: (seconds, bound code, memory bytes, L2 bytes) of the chosen candidate; memory
+    bytes include panel re-fetch and the activation-quantisation pass, L2 bytes every tile's
+    operand stages (+ split-K partials)."""
     if m <= 0 or n <= 0 or k <= 0:
-        return 0.0, OVERHEAD
+        return (0.0, OVERHEAD, 0.0, 0.0) if traffic else (0.0, OVERHEAD)
     cores = mach[IDX["cores"]]
     clock = mach[IDX["clock_hz"]]
     macs, eff = _macs(mach, d[F.BITS])
@@ -91,15 +95,17 @@ def gemm_one(mach, m, n, k, d, warm=0):
 
     # fixed costs: kernel launch, memory latency of the first stage, activation quantisation pass
     fixed = mach[IDX["launch_s"]]
-    quant_t = 0.0
+    quant_b = 0.0
     if d[F.QUANT] == F.QUANT_TENSOR:
         fixed += mach[IDX["quant_tensor_s"]]
-        quant_t = m * k * (2.0 * 2.0 + elem) / hbm_bw      # amax read + cast read + write
+        quant_b = m * k * (2.0 * 2.0 + elem)                # amax read + cast read + write
     elif d[F.QUANT] == F.QUANT_BLOCK:
         fixed += mach[IDX["quant_block_s"]]
-        quant_t = m * k * (2.0 + ab) / hbm_bw               # one fused read + write with scales
+        quant_b = m * k * (2.0 + ab)                        # one fused read + write with scales
+    quant_t = quant_b / hbm_bw
 
     best_t, best_bound = math.inf, OVERHEAD
+    best_hbm = best_l2 = 0.0
     tm_base = int(tm_min)
     tn_base = int(math.ceil(max(tn_min, d[F.TILE_N_GRANULE]) / tn_min) * tn_min)
     tms = TILE_M + (() if tm_base in TILE_M else (tm_base,))
@@ -154,8 +160,9 @@ def gemm_one(mach, m, n, k, d, warm=0):
                 if sys_r > 0:
                     tile_cyc += sys_r + sys_c                # systolic fill + drain per tile
                 t_core = waves * (tile_cyc / clock + mach[IDX["mem_latency_s"]])
-                t_hbm = hbm_traffic(m, n, k, ab, bb, cb, mach[IDX["l2_bytes"]], tm, tn, cores,
-                                    _cdiv(m, tm), _cdiv(n, tn), warm) / hbm_bw
+                hbm_b = hbm_traffic(m, n, k, ab, bb, cb, mach[IDX["l2_bytes"]], tm, tn, cores,
+                                    _cdiv(m, tm), _cdiv(n, tn), warm)
+                t_hbm = hbm_b / hbm_bw
                 l2_bytes = tiles * s * steps * fetch + (2.0 * s * m * n * 4.0 if s > 1 else 0.0)
                 t_l2 = l2_bytes / l2_bw
                 body = pnorm3(t_core, t_hbm, t_l2, p)
@@ -164,6 +171,7 @@ def gemm_one(mach, m, n, k, d, warm=0):
                     t += mach[IDX["launch_s"]]   # split-K partials are summed by a second kernel
                 if t < best_t:
                     best_t = t
+                    best_hbm, best_l2 = hbm_b + quant_b, l2_bytes
                     if t - body > body:
                         best_bound = OVERHEAD
                     elif t_core >= t_hbm and t_core >= t_l2:
@@ -172,6 +180,8 @@ def gemm_one(mach, m, n, k, d, warm=0):
                         best_bound = HBM
                     else:
                         best_bound = L2
+    if traffic:
+        return best_t, best_bound, best_hbm, best_l2
     return best_t, best_bound
 
 

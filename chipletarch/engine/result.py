@@ -7,8 +7,11 @@ objects), so a Result pickles, serialises to JSON, and compares across design po
 Conventions (docs/SIMULATE.md):
 - the operator table is per device (one rank of the mapping; the busiest rank's table, as the
   workload layer builds it); `time_s` is one execution of the row, `total_time_s` = time x repeat;
-- bytes per level are compulsory traffic (each tensor once per level it crosses; tiling
-  re-fetch is inside the kernel's time but not in these counts);
+- bytes per level (`hbm_bytes`, `l2_bytes`, `sram_bytes`) are traffic: the compulsory bytes
+  (each tensor once per level it crosses, kept in the `*_compulsory` columns) times the GEMM
+  kernel's re-fetch ratio (panel re-fetch from memory when operands exceed half of L2, every
+  tile's operand stages from L2 into SRAM, split-K partials, the activation quantisation pass);
+  other kernels report compulsory bytes (ratio 1). docs/ARCHITECTURE.md "Result";
 - per-resource figures are package-wide: every device of the package runs the same table, so a
   stack or link carries the traffic of every device that uses it. Utilisation = bytes moved /
   (bandwidth x latency_s), per direction for links (the busier direction).
@@ -36,14 +39,18 @@ OP_COLUMNS = {
     "total_time_s": "time_s x repeat",
     "bound_by": "resource that sets the time: " + ", ".join(BOUNDS),
     "flops": "FLOPs per execution (matrix + vector)",
-    "hbm_bytes": "bytes to/from memory stacks per execution (on-chip SRAM of the dies when the "
+    "hbm_bytes": "bytes to/from memory stacks per execution, incl. the GEMM kernel's panel "
+                 "re-fetch and activation-quantisation pass (on-chip SRAM of the dies when the "
                  "package has no stacks)",
-    "l2_bytes": "bytes through the on-die cache per execution",
-    "sram_bytes": "operand bytes into core SRAM per execution (compulsory)",
+    "l2_bytes": "bytes through the on-die cache per execution, incl. GEMM tile re-reads",
+    "sram_bytes": "operand bytes into core SRAM per execution, incl. GEMM tile re-reads",
     "d2d_bytes": "bytes on die-to-die links per execution (remote memory share + scope-0 comm)",
     "network_bytes": "bytes a rank puts on scale-up / scale-out links per execution",
     "tflops": "achieved TFLOP/s (flops / time_s / 1e12)",
     "compute_fmt": "format whose matrix rate applies",
+    "hbm_bytes_compulsory": "hbm_bytes without re-fetch: each tensor once",
+    "l2_bytes_compulsory": "l2_bytes without re-fetch: each tensor once",
+    "sram_bytes_compulsory": "sram_bytes without re-fetch: each tensor once",
 }
 
 
