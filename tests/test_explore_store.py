@@ -101,7 +101,12 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path, reference):
                 pass
         time.sleep(0.01)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    try:
+        out, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate()
+        pytest.fail(f"sweep did not stop within 120 s of SIGINT; stderr: {err[-2000:]}")
     with sqlite3.connect(p) as c:
         chunks = c.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
         points = c.execute("SELECT COUNT(*) FROM points").fetchone()[0]

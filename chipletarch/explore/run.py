@@ -1,16 +1,18 @@
 """Run a sweep: chunks of points evaluated in worker processes (or on a Dask cluster) and
 committed to the results store one chunk at a time.
 
-* Local (default): a `multiprocessing` pool of `workers` processes (default: the CPU count);
-  each worker builds one `Evaluator` for the spec and keeps its caches (architecture variants,
-  placements, operator tables) across the chunks it gets. `workers=0` evaluates in this process.
+* Local (default): `workers` processes (default: the CPU count), each fed chunks over its own
+  pipe; each keeps one `Evaluator` and its caches (architecture variants, placements, operator
+  tables) across the chunks it gets; forked workers inherit the driver's warm evaluator.
+  `workers=0` evaluates in this process.
 * Dask: `dask="tcp://host:8786"` connects to a running scheduler; `dask="local"` starts a
   `LocalCluster` of `workers` single-threaded processes. Workers keep one Evaluator per spec hash.
   Chunks, point numbering and the evaluation code are the same as locally, so the stored table
   is identical (the tests compare them).
 * Only the driver writes the store (SQLite has one writer); results arrive in completion order
-  and each chunk is one transaction. Ctrl-C stops the pool (workers ignore SIGINT and are
-  terminated), keeps every committed chunk and reports how to resume.
+  and each chunk is one transaction. Ctrl-C stops the workers (they ignore SIGINT and are
+  killed; no queue is shared, so nothing can deadlock), keeps every committed chunk and reports
+  how to resume.
 """
 from __future__ import annotations
 
@@ -28,23 +30,10 @@ from .store import Store, records_to_rows
 _WORKER = {}
 
 
-def _init_worker(spec, columns):
-    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the driver handles Ctrl-C
-    ev = _WORKER.get("ev")
-    if ev is None or ev.spec is not spec:
-        # spawned (or no warm evaluator): build one; a forked worker keeps the driver's
-        _WORKER["ev"] = Evaluator(spec)
-    _WORKER["columns"] = columns
-
-
 def _eval_rows(ev, columns, chunk, lo, hi):
     t0 = time.perf_counter()
     rows = records_to_rows(ev.evaluate(range(lo, hi)), columns, chunk)
     return chunk, rows, time.perf_counter() - t0
-
-
-def _eval_chunk(args):
-    return _eval_rows(_WORKER["ev"], _WORKER["columns"], *args)
 
 
 def _dask_eval_chunk(spec, columns, chunk, lo, hi):
@@ -159,20 +148,87 @@ def _fork_ok() -> bool:
     return sys.platform.startswith("linux")
 
 
+def _worker_main(conn, spec, columns):
+    """A worker process: evaluate the chunks the driver sends over its own pipe until None.
+
+    Each worker has a private pipe (no lock shared with other workers), so the driver can kill
+    a busy worker on Ctrl-C without leaving a shared queue locked (multiprocessing.Pool can
+    deadlock in terminate() that way)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # the driver handles Ctrl-C
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})   # blocked over the fork
+    ev = _WORKER.get("ev")
+    if ev is None or ev.spec is not spec:
+        ev = Evaluator(spec)       # spawned, or no warm evaluator to inherit from the driver
+    while True:
+        task = conn.recv()
+        if task is None:
+            break
+        try:
+            conn.send(("ok", _eval_rows(ev, columns, *task)))
+        except Exception:  # noqa: BLE001  (reported to the driver, which stops the sweep)
+            import traceback
+            conn.send(("error", traceback.format_exc()))
+            break
+    conn.close()
+
+
 def _run_pool(spec, columns, tasks, workers, commit):
+    from multiprocessing.connection import wait
     ctx = mp.get_context("fork" if _fork_ok() else "spawn")
-    pool = ctx.Pool(processes=min(workers, len(tasks)), initializer=_init_worker,
-                    initargs=(spec, columns))
+    procs, busy = [], {}
+    todo = iter(tasks)
     try:
-        for chunk, recs, wall in pool.imap_unordered(_eval_chunk, tasks, chunksize=1):
-            commit(chunk, recs, wall)
-        pool.close()
+        # SIGINT is held while the workers fork: a Ctrl-C landing inside fork()'s at-fork
+        # hooks would otherwise be swallowed (or raised in the child); it is delivered here
+        # right after, at a safe point
+        masked = hasattr(signal, "pthread_sigmask")
+        if masked:
+            old_mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            for _ in range(min(workers, len(tasks))):
+                here, there = ctx.Pipe()
+                p = ctx.Process(target=_worker_main, args=(there, spec, columns), daemon=True)
+                p.start()
+                there.close()
+                procs.append((p, here))
+        finally:
+            if masked:
+                signal.pthread_sigmask(signal.SIG_SETMASK, old_mask)
+        for p, conn in procs:
+            t = next(todo, None)
+            if t is not None:
+                conn.send(t)
+                busy[conn] = p
+        while busy:
+            for conn in wait(list(busy)):
+                try:
+                    kind, payload = conn.recv()
+                except EOFError:
+                    raise RuntimeError(f"a sweep worker (pid {busy[conn].pid}) died "
+                                       f"(exit code {busy[conn].exitcode})") from None
+                if kind == "error":
+                    raise RuntimeError(f"a sweep worker failed:\n{payload}")
+                commit(*payload)
+                t = next(todo, None)
+                if t is None:
+                    conn.send(None)
+                    del busy[conn]
+                else:
+                    conn.send(t)
+        for p, _ in procs:
+            p.join()
     except BaseException:
-        # Ctrl-C or a failed commit: stop the workers now; committed chunks stay
-        pool.terminate()
+        # Ctrl-C or a failure: stop the workers now; committed chunks stay
+        for p, _ in procs:
+            if p.is_alive():
+                p.kill()
+        for p, _ in procs:
+            p.join()
         raise
     finally:
-        pool.join()
+        for _, conn in procs:
+            conn.close()
 
 
 def _run_dask(spec, columns, tasks, address, workers, commit):
