@@ -37,7 +37,7 @@ from .latency import decode_step, mixed_step
 
 
 class _Req:
-    __slots__ = ("i", "isl", "osl", "arrival", "left", "first", "done", "made", "ctx")
+    __slots__ = ("i", "isl", "osl", "arrival", "left", "first", "done", "made", "ctx", "lag")
 
     def __init__(self, i, isl, osl, arrival):
         self.i, self.isl, self.osl, self.arrival = i, int(isl), int(osl), arrival
@@ -46,6 +46,7 @@ class _Req:
         self.done = math.nan
         self.made = 0                 # output tokens produced
         self.ctx = 0
+        self.lag = 0                  # overlap scheduler: 1 = token made, reported next iteration
 
 
 def _lengths(isl, osl, n, seed):
@@ -139,7 +140,7 @@ POLICIES = ("chunked", "whole", "prefill_first")
 
 def run_colocated(inst, isl, osl, *, chunk=8192, max_batch=256, concurrency=None, rate=None,
                   n_requests=400, seed=0, warmup=0.2, ctx_bucket=128, token_bucket=64,
-                  policy="chunked") -> dict:
+                  policy="chunked", overlap=False) -> dict:
     """Simulate one co-located instance (see module docstring); returns statistics.
 
     `policy` = how prompt tokens share iterations with decode (the serving engines' defaults):
@@ -147,7 +148,13 @@ def run_colocated(inst, isl, osl, *, chunk=8192, max_batch=256, concurrency=None
     across iterations; 'whole' (TensorRT-LLM without chunked context): decode tokens + whole
     prompts, FCFS, while they fit the budget (a prompt alone in its iteration may exceed it);
     'prefill_first' (SGLang without mixed chunks): while any admitted prompt is unfinished,
-    iterations are prefill-only (up to the budget, chunked) and decoding pauses."""
+    iterations are prefill-only (up to the budget, chunked) and decoding pauses.
+
+    `overlap` (TensorRT-LLM's overlap scheduler, on by default in its PyTorch backend): the host
+    schedules iteration k+1 before it has read the tokens of iteration k, so a prompt's first
+    token and a request's last token reach the client one iteration late, and a request whose
+    last token came out of iteration k still rides (one wasted decode token) in k+1, holding its
+    batch slot until then."""
     if policy not in POLICIES:
         raise SpecError(f"run_colocated: policy must be one of {', '.join(POLICIES)}")
     src = _Source(isl, osl, n_requests, seed, concurrency, rate)
@@ -198,20 +205,33 @@ def run_colocated(inst, isl, osl, *, chunk=8192, max_batch=256, concurrency=None
             dt = mixed_step(lat, len(dec), ctx, pb, L)
         else:
             dt = decode_step(lat, len(dec), ctx)
+        reading = [r for r in running if r.lag == 1] if overlap else ()
         area += n_sys * dt
         t += dt
+        for r in reading:             # the host reads the previous iteration's tokens now
+            if not np.isfinite(r.first):
+                r.first = t
+            r.lag = 2 if r.made >= r.osl else 0     # 2: it had finished, it leaves now
         for r in dec:
+            if r.lag == 2:            # rode this iteration for nothing (a wasted token)
+                continue
             r.made += 1
             r.ctx += 1
+            if overlap and r.made >= r.osl:
+                r.lag = 1
         for r, c in chunks:
             r.left -= c
             if r.left == 0:           # prompt done: the first token comes with it
-                r.first = t
                 r.made = 1
                 r.ctx = r.isl
+                if overlap:
+                    r.lag = 1         # read by the host during the next iteration
+                else:
+                    r.first = t
         still = []
         for r in running:
-            if r.left == 0 and r.made >= r.osl:
+            fin = (r.lag == 2) if overlap else (r.made >= r.osl)
+            if r.left == 0 and fin:
                 r.done = t
                 done.append(r)
                 n_sys -= 1

@@ -51,6 +51,29 @@ TOKEN_BUDGET = 8192
 # batches on their own (mixed chunks off by default)
 BACKEND_POLICY = {"vllm": "chunked", "trtllm": "whole", "sglang": "prefill_first"}
 POLICY = "backend"        # or one of des.POLICIES for every row
+# overlap (asynchronous) scheduling, des.run_colocated(overlap=True): the host schedules
+# iteration k+1 before it has read the tokens of iteration k, so a new request waits one more
+# iteration and a finished one rides one wasted iteration. Each engine's documented default:
+# TensorRT-LLM's PyTorch backend on ("Overlap Scheduler ... Enabled by default", TensorRT-LLM
+# docs; AIConfigurator's agg configs keep disable_overlap_scheduler: false); SGLang's
+# zero-overhead overlap scheduler on since v0.4 (--disable-overlap-schedule turns it off); vLLM
+# async scheduling opt-in until v0.14.0, on by default from v0.14.0 (release notes).
+def overlap_default(backend: str, version: str) -> bool:
+    if backend in ("trtllm", "sglang"):
+        return True
+    if backend == "vllm":
+        nums = [int(x) for x in re.findall(r"\d+", version or "")[:2]]
+        return len(nums) == 2 and tuple(nums) >= (0, 14)   # version not stated: off
+    return False
+
+
+OVERLAP = "backend"       # or "on" / "off" for every row
+# warm-up requests per client run first and left out of the statistics (0 = every request
+# counted; AIConfigurator's aiperf script: 2 warm-up + 50 measured per client)
+WARMUP_PER_CLIENT = 0
+# sensitivity only (not physics we can document): batch slots of a TensorRT-LLM aggregated
+# instance unavailable to requests (max_batch_size = concurrency minus this)
+TRTLLM_HELD_SLOTS = 0
 # simulate's activation-quantisation switch: None = the engine's serving default (static
 # per-tensor FP8 scales, nothing charged; block-scaled formats quantised at run time)
 ACT_QUANT = None
@@ -148,7 +171,8 @@ def predict_row(row, arch) -> dict:
     c = _concurrency(row)
     if c is None:
         raise ChipletarchError("concurrency not stated")
-    n = min(REQUESTS_PER_CLIENT * c, max(MAX_REQUESTS, c))
+    n = min((REQUESTS_PER_CLIENT + WARMUP_PER_CLIENT) * c, max(MAX_REQUESTS, c))
+    warm = min(0.5, WARMUP_PER_CLIENT * c / n)
     if row["mode"] == "agg":
         mp = _mapping(arch, _i(row["tp_size"]), _i(row["attention_dp_size"]),
                       _i(row["moe_ep_size"]), _i(row["pp_size"]))
@@ -158,8 +182,12 @@ def predict_row(row, arch) -> dict:
         if b < 1:
             raise ChipletarchError(f"weights of {model} do not fit tp={mp.tp}")
         pol = BACKEND_POLICY.get(row["backend"], "chunked") if POLICY == "backend" else POLICY
+        ovl = overlap_default(row["backend"], row.get("backend_version", "")) \
+            if OVERLAP == "backend" else OVERLAP == "on"
+        if row["backend"] == "trtllm" and TRTLLM_HELD_SLOTS:
+            b = max(1, min(b, c - TRTLLM_HELD_SLOTS))
         r = run_colocated(inst, isl, osl, chunk=TOKEN_BUDGET, max_batch=b, concurrency=c,
-                          n_requests=n, warmup=0.0, policy=pol)
+                          n_requests=n, warmup=warm, policy=pol, overlap=ovl)
         return dict(model=model, precision=prec, mapping=inst.label, concurrency=c, batch=b,
                     ttft_s=r["ttft_s"], tpot_s=r["tpot_s"])
     pmp = _mapping(arch, _i(row["prefill_tp_size"]), _i(row["prefill_attention_dp_size"]),
@@ -180,7 +208,7 @@ def predict_row(row, arch) -> dict:
                                   di.packages).seconds
     r = run_disaggregated(pi, di, isl, osl, n_prefill=npw, n_decode=ndw, prefill_batch=pb,
                           decode_batch=max(1, db), kv_seconds=kvt, concurrency=c,
-                          n_requests=n, warmup=0.0)
+                          n_requests=n, warmup=warm)
     return dict(model=model, precision=prec, mapping=f"P{npw}x{pi.label}/D{ndw}x{di.label}",
                 concurrency=c, batch=db, ttft_s=r["ttft_s"], tpot_s=r["tpot_s"])
 
@@ -278,6 +306,16 @@ def main(argv=None) -> int:
     ap.add_argument("--policy", default=POLICY,
                     help="prompt/decode mixing: 'backend' (each row's engine default) or "
                          "chunked | whole | prefill_first for all rows")
+    ap.add_argument("--overlap", choices=("backend", "on", "off"), default=OVERLAP,
+                    help="overlap scheduler (tokens reported one iteration late): each row's "
+                         "engine default (TensorRT-LLM, SGLang, vLLM >= 0.14 on), or on / off "
+                         "for all rows")
+    ap.add_argument("--warmup-per-client", type=int, default=WARMUP_PER_CLIENT,
+                    help="warm-up requests per client left out of the statistics (default "
+                         f"{WARMUP_PER_CLIENT}; AIConfigurator's aiperf script: 2)")
+    ap.add_argument("--trtllm-held-slots", type=int, default=TRTLLM_HELD_SLOTS,
+                    help="sensitivity: TensorRT-LLM aggregated batch slots unavailable to "
+                         "requests (batch capped at concurrency minus this)")
     ap.add_argument("--act-quant", choices=("default", "dynamic", "none"), default="default",
                     help="activation quantisation charged before GEMMs: the engine's serving "
                          "default, dynamic per-tensor (as the measured torch kernels), or none")
@@ -286,6 +324,9 @@ def main(argv=None) -> int:
     globals()["ACT_QUANT"] = {"default": None, "dynamic": True, "none": False}[a.act_quant]
     globals()["REQUESTS_PER_CLIENT"] = a.requests_per_client
     globals()["POLICY"] = a.policy
+    globals()["OVERLAP"] = a.overlap
+    globals()["WARMUP_PER_CLIENT"] = a.warmup_per_client
+    globals()["TRTLLM_HELD_SLOTS"] = a.trtllm_held_slots
     res = run(a.csv, a.limit, a.verbose)
     rows = res["rows"]
     print(f"rows predicted: {len(rows)}; skipped: {len(res['skipped'])}")
