@@ -138,3 +138,15 @@ def test_overlap_scheduler_reports_tokens_one_iteration_late():
     assert on["tpot_s"] == pytest.approx(off["tpot_s"], rel=0.02)
     # a finished request rides one more (wasted) iteration, so throughput drops slightly
     assert on["tokens_per_s"] < off["tokens_per_s"]
+
+
+def test_disaggregated_ttft_includes_the_wait_for_a_decode_slot():
+    # 8 clients, 4 decode slots: half the requests wait for a slot before the decode instance
+    # streams their first token; with enough slots nobody waits
+    kw = dict(n_prefill=2, n_decode=1, prefill_batch=1, kv_seconds=lambda n: 1e-3,
+              concurrency=8, n_requests=160, seed=1, warmup=0.2)
+    full = run_disaggregated(inst(), inst(), 500, 100, decode_batch=4, **kw)
+    free = run_disaggregated(inst(), inst(), 500, 100, decode_batch=8, **kw)
+    life = 99 * toy("decode", 4, 1, 550)        # a request's decode time in a batch of 4
+    assert free["ttft_s"] < 0.2 * life
+    assert full["ttft_s"] > 0.5 * life

@@ -16,8 +16,10 @@ Disaggregated (`run_disaggregated`): `n_prefill` prefill instances (batches of u
 `prefill_batch` waiting prompts, the least-loaded instance takes each arrival), the KV hand-over
 (one FIFO link per decode instance, `kv_seconds(isl)` per request), and `n_decode` decode
 instances (iterations over up to `decode_batch` sequences; a request joins the least-loaded
-instance when its KV cache has arrived). TTFT ends when the KV cache reaches the decode
-instance (the first token is streamed from there).
+instance when its KV cache has arrived). The first token is streamed by the decode instance
+(SGLang PD and Dynamo route the response through it), so TTFT ends when the request joins a
+decode batch: its KV cache has arrived and a batch slot is free (a full decode pool makes new
+requests wait here, as the decode side's admission does).
 
 Bounded (`n_requests`), seeded, single-threaded. Statistics skip the first `warmup` fraction of
 requests (by arrival) and are measured on the rest; `little` compares the time-averaged number of
@@ -287,7 +289,9 @@ def run_disaggregated(pre_inst, dec_inst, isl, osl, *, n_prefill=1, n_decode=1, 
         if d_busy[j]:
             return
         while pending[j] and len(dec_run[j]) < decode_batch:
-            dec_run[j].append(pending[j].popleft())
+            r = pending[j].popleft()
+            r.first = now             # admitted: the decode instance streams its first token
+            dec_run[j].append(r)
         if not dec_run[j]:
             return
         ctx = _bucket(sum(r.ctx for r in dec_run[j]) / len(dec_run[j]), ctx_bucket)
@@ -320,8 +324,8 @@ def run_disaggregated(pre_inst, dec_inst, isl, osl, *, n_prefill=1, n_decode=1, 
             start_prefill(a, now)
         elif kind == "kv":
             arriving[a] -= 1
-            b.first = now
             if b.osl <= 1:
+                b.first = now
                 b.done = now
                 done.append(b)
                 n_sys -= 1
