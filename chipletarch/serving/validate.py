@@ -11,7 +11,8 @@ sending its next request when the previous one ends, `REQUESTS_PER_CLIENT` reque
 reported. The source does not state how many requests each measurement ran; 10 per client is
 the benchmark_serving / InferenceMAX convention (num_prompts = 10 x concurrency) and the default.
 One request per client (a single synchronised wave) is the other bound; docs/VALIDATION.md gives
-the errors of both (`--requests-per-client`). Nothing else is chosen by looking at the data.
+the errors of both (`--requests-per-client`), and of AIConfigurator's aiperf script (2 warm-up
+requests per client left out, 50 measured: `--warmup-per-client 2 --requests-per-client 50`). Nothing else is chosen by looking at the data.
 
 Row -> model: parallel layout in AIConfigurator's convention (tp_size = attention TP per DP
 rank): ranks = tp x attention_dp; Mapping(tp = ranks, attention_dp, ep = moe_ep). Precision:
@@ -21,7 +22,12 @@ per iteration 8192 (the default max_num_tokens / max_num_batched_tokens / chunke
 of TensorRT-LLM, vLLM and SGLang on H100), batch capped by concurrency and by the KV cache that
 fits in 90 % of HBM. Disaggregated rows: prefill / decode worker counts and batch sizes as
 given (1 worker when the column is empty), KV over scale-out between 16-GPU workers, scale-up
-otherwise (`kv.py`).
+otherwise (`kv.py`); TTFT ends when the decode instance admits the request (it streams the first
+token). Overlap (asynchronous) scheduling as each engine's documented default
+(`overlap_default`: TensorRT-LLM and SGLang on, vLLM from v0.14.0). KV cache in bf16 where the
+row names an FP8 checkpoint without KV-cache scales (the engines' kv_cache_dtype "auto") is a
+sensitivity (`--kv-cache auto`, `_row_precision`); the primary replay keeps the preset's KV
+format, since the rows do not record the KV dtype a deployment set.
 
 Rows that cannot be mapped are listed with the reason (model not bundled, concurrency not
 stated, mapping the workload layer rejects).
@@ -124,6 +130,31 @@ def _precision(row) -> str:
     raise ChipletarchError(f"precision {row['precision']!r}/{g!r} not mapped")
 
 
+# KV-cache format. vLLM, SGLang and TensorRT-LLM all default kv_cache_dtype to "auto": the
+# model's activation dtype (bf16) unless the checkpoint carries KV-cache quantisation scales.
+# Where the row names an FP8 checkpoint published without KV scales, the KV cache is bf16;
+# otherwise the checkpoint is not identified (the row names the bf16 original and the source
+# does not say how it was quantised) and the precision preset's KV format is kept. Deployment
+# recipes often set an FP8 KV cache explicitly (DeepSeek on TensorRT-LLM), and the rows do not
+# record it, so the primary replay keeps the preset's KV format for every row ("preset");
+# "auto" is the sensitivity (docs/VALIDATION.md).
+KV_CACHE = "preset"
+FP8_CHECKPOINTS_WITHOUT_KV_SCALES = ("Qwen/Qwen3-235B-A22B-FP8", "deepseek-ai/DeepSeek-R1",
+                                     "deepseek-ai/DeepSeek-V3")
+
+
+def _row_precision(row):
+    """The precision preset of a row with the KV-cache format its engine defaults to."""
+    import dataclasses
+    from ..formats import get_precision
+    name = _precision(row)
+    p = get_precision(name)
+    if KV_CACHE == "auto" and row["model_path"] in FP8_CHECKPOINTS_WITHOUT_KV_SCALES \
+            and p.kv_cache != "bf16":
+        return dataclasses.replace(p, name=f"{name}+kv_bf16", kv_cache="bf16")
+    return name
+
+
 def _mapping(arch, tp, adp, ep, pp):
     from ..workload import Mapping
     tp, adp, ep, pp = tp or 1, adp or 1, ep or 1, pp or 1
@@ -166,7 +197,7 @@ def predict_row(row, arch) -> dict:
     model = MODELS.get(row["model_path"])
     if model is None:
         raise ChipletarchError(f"model {row['model_path']} not bundled")
-    prec = _precision(row)
+    prec = _row_precision(row)
     isl, osl = int(float(row["isl"])), int(float(row["osl"]))
     c = _concurrency(row)
     if c is None:
@@ -188,7 +219,8 @@ def predict_row(row, arch) -> dict:
             b = max(1, min(b, c - TRTLLM_HELD_SLOTS))
         r = run_colocated(inst, isl, osl, chunk=TOKEN_BUDGET, max_batch=b, concurrency=c,
                           n_requests=n, warmup=warm, policy=pol, overlap=ovl)
-        return dict(model=model, precision=prec, mapping=inst.label, concurrency=c, batch=b,
+        return dict(model=model, precision=getattr(prec, "name", prec), mapping=inst.label,
+                    concurrency=c, batch=b,
                     ttft_s=r["ttft_s"], tpot_s=r["tpot_s"])
     pmp = _mapping(arch, _i(row["prefill_tp_size"]), _i(row["prefill_attention_dp_size"]),
                    _i(row["prefill_moe_ep_size"]), _i(row["prefill_pp_size"]))
@@ -209,7 +241,8 @@ def predict_row(row, arch) -> dict:
     r = run_disaggregated(pi, di, isl, osl, n_prefill=npw, n_decode=ndw, prefill_batch=pb,
                           decode_batch=max(1, db), kv_seconds=kvt, concurrency=c,
                           n_requests=n, warmup=warm)
-    return dict(model=model, precision=prec, mapping=f"P{npw}x{pi.label}/D{ndw}x{di.label}",
+    return dict(model=model, precision=getattr(prec, "name", prec),
+                mapping=f"P{npw}x{pi.label}/D{ndw}x{di.label}",
                 concurrency=c, batch=db, ttft_s=r["ttft_s"], tpot_s=r["tpot_s"])
 
 
@@ -316,6 +349,10 @@ def main(argv=None) -> int:
     ap.add_argument("--trtllm-held-slots", type=int, default=TRTLLM_HELD_SLOTS,
                     help="sensitivity: TensorRT-LLM aggregated batch slots unavailable to "
                          "requests (batch capped at concurrency minus this)")
+    ap.add_argument("--kv-cache", choices=("auto", "preset"), default=KV_CACHE,
+                    help="KV-cache format: 'preset' (the precision preset's, default) or 'auto' "
+                         "(bf16 where the row names an FP8 checkpoint without KV scales, the "
+                         "engines' kv_cache_dtype default)")
     ap.add_argument("--act-quant", choices=("default", "dynamic", "none"), default="default",
                     help="activation quantisation charged before GEMMs: the engine's serving "
                          "default, dynamic per-tensor (as the measured torch kernels), or none")
@@ -325,6 +362,7 @@ def main(argv=None) -> int:
     globals()["REQUESTS_PER_CLIENT"] = a.requests_per_client
     globals()["POLICY"] = a.policy
     globals()["OVERLAP"] = a.overlap
+    globals()["KV_CACHE"] = a.kv_cache
     globals()["WARMUP_PER_CLIENT"] = a.warmup_per_client
     globals()["TRTLLM_HELD_SLOTS"] = a.trtllm_held_slots
     res = run(a.csv, a.limit, a.verbose)
