@@ -668,3 +668,48 @@ def comm_batch(const double[::1] mach, const long[::1] op, const long[::1] alg,
             out_t[i] = comm_core(mach, <int>op[i], <int>alg[i], nbytes[i], ranks[i], link_bw[i],
                                  latency[i], &bound)
             out_bound[i] = <signed char>bound
+
+
+# ------------------------------------------------------------------------- memory-bound ops
+def stream_batch_raw(const double[::1] mach, const double[::1] r, const double[::1] w,
+                     const double[::1] flops, const double[::1] sfu, const double[::1] warm_l2,
+                     double[::1] out_t, signed char[::1] out_bound):
+    """Memory-bound ops, no input checks (the caller guarantees equal lengths, NSLOTS machine
+    slots and non-negative counts: `simulate` builds these arrays itself; the checked public
+    path is chipletarch.engine.elementwise.elementwise_times).
+
+    Row i: t = launch + p-norm(bytes / (eff_stream x memory bandwidth), FLOPs / vector peak,
+    SFU ops / SFU peak) (0 when the row does no work), held to launch + warm_l2 / L2 bandwidth
+    (inputs still in L2). Bound: compute if the vector time is the largest of vector, memory and
+    L2 time, else memory or L2; overhead when the launch exceeds the rest."""
+    cdef Py_ssize_t i, nrow = r.shape[0]
+    cdef double per_s = mach[M_CORES] * mach[M_CLOCK]
+    cdef double mem_bw = mach[M_HBM_BW] * mach[M_EFF_STREAM]
+    cdef double vec = mach[M_VEC] * per_s, sf = mach[M_SFU] * per_s, l2_bw = mach[M_L2_BW]
+    cdef double launch = mach[M_LAUNCH], p = mach[M_P]
+    cdef double t_mem, t_vec, t_sfu, t_l2, mx, body, t
+    cdef int b
+    with nogil:
+        for i in range(nrow):
+            t_mem = (r[i] + w[i]) / mem_bw
+            t_vec = flops[i] / vec
+            t_sfu = sfu[i] / sf if sfu[i] > 0 else 0.0
+            mx = fmax(fmax(t_mem, t_vec), t_sfu)
+            if mx > 0:
+                body = mx * pow(pow(t_mem / mx, p) + pow(t_vec / mx, p) + pow(t_sfu / mx, p),
+                                1.0 / p)
+            else:
+                body = 0.0
+            t = launch + body if (r[i] + w[i] + flops[i] + sfu[i]) > 0 else 0.0
+            t_l2 = warm_l2[i] / l2_bw
+            t = fmax(t, launch + t_l2)
+            if t_vec >= fmax(t_mem, t_l2):
+                b = B_COMPUTE
+            elif t_mem >= t_l2:
+                b = B_HBM
+            else:
+                b = B_L2
+            if launch > t - launch:
+                b = B_OVERHEAD
+            out_t[i] = t
+            out_bound[i] = <signed char>b

@@ -388,3 +388,27 @@ def test_named_files_reload_when_edited(tmp_path):
     st = os.stat(p)
     os.utime(p, (st.st_atime, st.st_mtime + 5))   # a new mtime even on coarse clocks
     assert simulate(str(p), "llama3.1-8b", "decode").latency_s < before
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.integers(1, 40), st.integers(0, 2**31 - 1), st.sampled_from(sorted(_ARCHS)))
+def test_stream_batch_raw_equals_checked_path(nrow, seed, arch):
+    """simulate's unchecked memory-bound kernel = elementwise_times held to the L2 read time."""
+    from chipletarch._core import engine as ce
+    from chipletarch.engine.elementwise import elementwise_times
+    rng = np.random.default_rng(seed)
+    m = compile_design(_ARCHS[arch], 1).machine
+    r, w, f, warm = (rng.choice([0.0, 1.0], nrow) * 10 ** rng.uniform(0, 10, nrow)
+                     for _ in range(4))
+    ot = np.empty(nrow)
+    ob = np.empty(nrow, dtype=np.int8)
+    ce.stream_batch_raw(m, r, w, f, np.zeros(nrow), warm, ot, ob)
+    launch = m[IDX["launch_s"]]
+    t_l2 = warm / m[IDX["l2_bw"]]
+    want = np.maximum(elementwise_times(m, r, w, f), launch + t_l2)
+    assert np.allclose(ot, want, rtol=1e-12, atol=0)
+    t_mem = (r + w) / (m[IDX["hbm_bw"]] * m[IDX["eff_stream"]])
+    t_vec = f / (m[IDX["vec_flops"]] * m[IDX["cores"]] * m[IDX["clock_hz"]])
+    b = np.where(t_vec >= np.maximum(t_mem, t_l2), 0, np.where(t_mem >= t_l2, 3, 2))
+    b = np.where(launch > want - launch, 4, b)
+    assert np.array_equal(ob, b)

@@ -48,7 +48,7 @@ from .._core import engine as _ce
 from ..errors import InfeasibleError, SpecError
 from . import fmt as F
 from .attention import NATTN
-from .elementwise import elementwise_times
+from .elementwise import elementwise_times  # noqa: F401  (kept for importers; simulate uses stream_batch_raw)
 from .machine import IDX
 from .placement import compile_design
 from .result import BOUNDS, Result
@@ -385,7 +385,8 @@ class _Prep:
         if len(self.ai):
             self.a_desc = np.ascontiguousarray(_attention_descriptors(t, self.ai))
         self.vi = np.flatnonzero(self.is_vec)
-        self.v_flops = self.flops[self.vi]
+        self.v_flops = np.ascontiguousarray(self.flops[self.vi])
+        self.v_zero = np.zeros(len(self.vi))
         ci = np.flatnonzero(self.is_comm)
         self.ci = ci
         if len(ci):
@@ -512,18 +513,17 @@ def _evaluate(t, pl, act_quant=None, active=None) -> dict:
 
     # ---- memory-bound vector ops: the kernel engineer's streaming model on the memory bytes,
     # held to the L2 read time of inputs that are still in L2
+    # (one unchecked Cython loop, `stream_batch_raw`: the arrays are built here, non-negative and
+    # of equal length; it equals elementwise_times held to the L2 read time, see
+    # tests/test_simulate_core.py)
     vi = P.vi
     if len(vi):
-        r, w = reads[vi], writes[vi]
-        t_ew = elementwise_times(mach, r, w, P.v_flops)
-        t_mem = (r + w) / (mach[IDX["hbm_bw"]] * mach[IDX["eff_stream"]])
-        t_l2 = warm_in[vi] / mach[IDX["l2_bw"]]
-        t_vec = P.v_flops / (mach[IDX["vec_flops"]] * per_s)
-        tv = np.maximum(t_ew, launch + t_l2)
-        time[vi] = tv
-        b = np.where(t_vec >= np.maximum(t_mem, t_l2), B_COMPUTE,
-                     np.where(t_mem >= t_l2, B_HBM, B_L2))
-        bound[vi] = np.where(launch > tv - launch, B_OVERHEAD, b)
+        ot = np.empty(len(vi))
+        ob = np.empty(len(vi), dtype=np.int8)
+        _ce.stream_batch_raw(mach, reads[vi], writes[vi], P.v_flops, P.v_zero, warm_in[vi],
+                             ot, ob)
+        time[vi] = ot
+        bound[vi] = _KERNEL_BOUND[ob]
 
     # ---- collectives over the scope's links (the fastest algorithm the scope offers)
     net = np.zeros(n)
