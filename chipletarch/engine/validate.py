@@ -499,10 +499,10 @@ Where it misses and why:
   each with the seven attention parameters refitted on the training rows: a per-key-tile floor
   of the memory latency over the CTA's K/V stages in flight (17.3 %); CTAs resident per SM
   limited by shared memory, hiding the per-wave latency (20.1 %, worse); a fixed cost per
-  paged-KV block of 64 tokens per KV head (DRAM page / page-table effect; 16.7-17.2 % for
-  256-1024 B per block, but the constant was chosen by looking at held-out rows, so it is not
-  kept). None is kept: no physical term found here moves the held-out median by more than the
-  split's noise.
+  paged-KV block of 64 tokens per KV head (DRAM page / page-table effect; 16.7-17.2 % held out
+  for 256-1024 B per block, but 5-fold cross-validation inside the training rows gives 16.2-16.5 %
+  against 16.3 % without it: no real gain). None is kept: no physical term found here moves the
+  error by more than the split's noise.
 
 ### Collectives ({c.t.size} rows; NCCL 2.29 and TensorRT-LLM custom all-reduce, 2-8 GPUs)
 
