@@ -3,6 +3,7 @@ CLI (sweep / pareto / export)."""
 from __future__ import annotations
 
 import csv
+import os
 import signal
 import sqlite3
 import subprocess
@@ -89,7 +90,10 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path, reference):
     p = tmp_path / "c.sqlite"
     cmd = [sys.executable, "-m", "chipletarch", "sweep", SMALL, "-o", str(p), "--workers", "2",
            "--chunk-size", "4", "--no-progress"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # own process group: if the sweep hangs, killing the group also ends its worker processes,
+    # which hold the output pipes open (killing only the parent would leave communicate() blocked)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
     deadline = time.time() + 60
     while time.time() < deadline and proc.poll() is None:
         if p.exists():
@@ -104,8 +108,8 @@ def test_ctrl_c_stops_cleanly_and_resume_finishes(tmp_path, reference):
     try:
         out, err = proc.communicate(timeout=120)
     except subprocess.TimeoutExpired:
-        proc.kill()
-        out, err = proc.communicate()
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate(timeout=30)
         pytest.fail(f"sweep did not stop within 120 s of SIGINT; stderr: {err[-2000:]}")
     with sqlite3.connect(p) as c:
         chunks = c.execute("SELECT COUNT(*) FROM chunks").fetchone()[0]
