@@ -12,7 +12,8 @@ reported. The source does not state how many requests each measurement ran; 10 p
 the benchmark_serving / InferenceMAX convention (num_prompts = 10 x concurrency) and the default.
 One request per client (a single synchronised wave) is the other bound; docs/VALIDATION.md gives
 the errors of both (`--requests-per-client`), and of AIConfigurator's aiperf script (2 warm-up
-requests per client left out, 50 measured: `--warmup-per-client 2 --requests-per-client 50`). Nothing else is chosen by looking at the data.
+requests per client left out, 50 measured: `--warmup-per-client 2 --requests-per-client 50`).
+Nothing else is chosen by looking at the data.
 
 Row -> model: parallel layout in AIConfigurator's convention (tp_size = attention TP per DP
 rank): ranks = tp x attention_dp; Mapping(tp = ranks, attention_dp, ep = moe_ep). Precision:
