@@ -62,7 +62,7 @@ def test_monolithic_800mm2_matches_actuary_and_nre_example():
 
 def test_chip_last_interposer_package_by_hand():
     a = arch("gpu", SI, [die("g", 600)], [hbm(4)], interposer=1500)
-    c = package_cost(a)
+    c = package_cost(a, assembly_usd=0.0)   # the sheet formula has no process cost
     y1 = M.die_yield(1500, 0.06, alpha=6)
     y2 = 0.95 ** 5                      # 1 die + 4 stacks attached
     y3 = 0.99
@@ -166,7 +166,7 @@ def test_hybrid_bonded_stacks_by_hand():
     a = arch("mi", hyb, [die("xcd", 100, N5, count=4), die("iod", 300, N7, count=2)],
              interposer=1000)
     a.all_links = lambda: links
-    c = package_cost(a)
+    c = package_cost(a, assembly_usd=0.0)
     y1 = M.die_yield(1000, 0.06, alpha=6)
     ys = 0.95 ** 2                        # hybrid bonds per stack
     y2 = 0.95 ** 2                        # two stacks attached to the interposer
@@ -178,8 +178,8 @@ def test_hybrid_bonded_stacks_by_hand():
     expected = carrier / (y1 * y2 * y3) + (2 * iod + 4 * xcd) / (ys * y2 * y3) + sub / y3
     assert c.total == pytest.approx(expected)
     # explicit mapping gives the same; a better hybrid-bond yield lowers the cost
-    assert package_cost(a, stacked_dies={"xcd": "iod"}).total == pytest.approx(expected)
-    assert package_cost(a, hybrid_bond_yield=0.99).total < c.total
+    assert package_cost(a, stacked_dies={"xcd": "iod"}, assembly_usd=0.0).total == pytest.approx(expected)
+    assert package_cost(a, hybrid_bond_yield=0.99, assembly_usd=0.0).total < c.total
     with pytest.raises(SpecError):
         package_cost(a, stacked_dies={"xcd": "nope"})
 
@@ -230,3 +230,32 @@ def test_family_options_apply_to_the_products_that_have_the_die():
     assert fam["cpu"].die_yields["c"] == pytest.approx(M.die_yield(300, 0.11, alpha=10))
     with pytest.raises(SpecError):
         family_cost([(gpu, 1e5), (cpu, 1e5)], harvest={"x": Harvest(104, 0.5)})
+
+
+def test_interposer_area_includes_hbm_stack_footprints():
+    # CoWoS interposers carry the HBM stacks beside the logic: area factor x (dies + stacks),
+    # stack footprint from the memory generation's catalog entry
+    import chipletarch as ca
+    from chipletarch.arch.catalog import lookup_memory
+    a = ca.load_architecture("h100-sxm")
+    c = package_cost(a)
+    area = next(i["area_mm2"] for i in c.items if i["category"] == "carrier")
+    fp = lookup_memory("hbm3").stack_footprint_mm2
+    assert fp and 100 <= fp <= 130
+    assert area == pytest.approx(1.1 * (814 + 5 * fp))
+
+
+def test_cowos_process_rate_rederives_from_h100_published_figure():
+    # params.ASSEMBLY_USD_PER_CARRIER_MM2 = (H100 CoWoS midpoint - modelled materials) / area
+    import chipletarch as ca
+    from chipletarch.cost import params as P
+    a = ca.load_architecture("h100-sxm")
+    mat = package_cost(a, assembly_usd=0.0)
+    area = next(i["area_mm2"] for i in mat.items if i["category"] == "carrier")
+    rate = (P.H100_COWOS_USD - mat.packaging) / area
+    assert P.ASSEMBLY_USD_PER_CARRIER_MM2["silicon-interposer"] == pytest.approx(rate, rel=1e-3)
+    c = package_cost(a)
+    assert c.assembly == pytest.approx(rate * area, rel=1e-3)
+    assert 723 <= c.packaging + c.assembly <= 750
+    # organic packages get no process cost (no published figure)
+    assert package_cost(arch("m", MONO, [die("d", 100)])).assembly == 0.0

@@ -60,6 +60,8 @@ class MemoryGeneration(_Entry):
     interface_bits: Optional[PosInt] = Field(None, description="data bits per stack/device")
     energy_pj_per_bit: PosNum = Field(description="default access energy, pJ per bit transferred")
     price_usd_per_gb: Optional[PosNum] = Field(None, description="price, US$ per decimal GB")
+    stack_footprint_mm2: Optional[PosNum] = Field(
+        None, description="footprint of one stack on the interposer, mm^2 (HBM); None = unknown")
     source: str = ""
 
 
@@ -152,18 +154,26 @@ _PROCESS_ALIASES = {"tsmc n5": "n5", "5nm": "n5", "4nm": "n4", "3nm": "n3", "7nm
 # 3–4 consensus, so we keep 3.5 there too and say so. Interface width: HBM 1024-bit (HARDWARE.md §2
 # [S11] "6 x 1024-bit"), HBM4 2048-bit (ENERGY.md §3 [E8]). Price: COST_MODEL.md §6: HBM3 ~$15/GB
 # [C25][C30]; HBM3e +20% [C31]; HBM4 > +30% over HBM3e [C31] (E).
+# HBM stack (KGSD) footprint on the interposer: ~11 x 10 mm, the nominal outline also drawn by
+# chipletarch.arch.drawing. U: vendor datasheet class figure (HBM2E/HBM3/HBM3E KGSDs are ~10-11 mm
+# x ~11 mm); no JEDEC outline is in the reference sheets. HBM4's larger outline: not known (gap).
+_HBM_KGSD_MM2 = 11.0 * 10.0
+
 MEMORY_GENERATIONS: dict[str, MemoryGeneration] = {
     m.name: m for m in [
         MemoryGeneration(name="hbm2e", family="hbm", interface_bits=1024, energy_pj_per_bit=3.9,
                          price_usd_per_gb=None,
+                         stack_footprint_mm2=_HBM_KGSD_MM2,
                          source="energy: HBM2 ~3.9 pJ/bit ENERGY §3 [E6] (U); width 1024 (HBM standard); "
                                 "price not in COST_MODEL §6."),
         MemoryGeneration(name="hbm3", family="hbm", interface_bits=1024, energy_pj_per_bit=3.5,
                          price_usd_per_gb=15.0,
+                         stack_footprint_mm2=_HBM_KGSD_MM2,
                          source="energy ENERGY §3 recommendation (E); width HARDWARE §2 [S11]; "
                                 "price COST_MODEL §6 [C25][C30] (E)."),
         MemoryGeneration(name="hbm3e", family="hbm", interface_bits=1024, energy_pj_per_bit=3.5,
                          price_usd_per_gb=18.0,
+                         stack_footprint_mm2=_HBM_KGSD_MM2,
                          source="energy ENERGY §3 recommendation (E); width HARDWARE §2 [S11]; "
                                 "price = HBM3 $15/GB x 1.2, COST_MODEL §6 [C31] (E)."),
         MemoryGeneration(name="hbm4", family="hbm", interface_bits=2048, energy_pj_per_bit=3.5,

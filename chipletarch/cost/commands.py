@@ -40,8 +40,9 @@ def add_commands(subparsers) -> None:
     p.add_argument("--bond-yield", type=float, metavar="Y",
                    help="per-attach bonding yield for every package (default: the technology's "
                         "catalog value; COST_MODEL.md §10 gives 0.95-0.99 for interposers)")
-    p.add_argument("--assembly-usd", type=float, default=0.0, metavar="USD",
-                   help="assembly process cost per package started (default 0: no public figure)")
+    p.add_argument("--assembly-usd", type=float, default=None, metavar="USD",
+                   help="assembly process cost per package started (default: the technology's $/mm^2 of "
+                        "carrier, E, calibrated on H100 CoWoS-S; 0 for organic)")
     p.add_argument("--final-test-usd", type=float, default=0.0, metavar="USD",
                    help="final (package) test cost per package tested (default 0: no public figure)")
     p.add_argument("--tokens-per-s", type=float, nargs="+", metavar="TPS",
@@ -127,7 +128,7 @@ def cmd_cost(args) -> int:
     if args.volume is not None and not (args.volume > 0 and math.isfinite(args.volume)):
         raise SpecError(f"--volume must be a positive number, got {args.volume:g}")
     for flag, v in (("--assembly-usd", args.assembly_usd), ("--final-test-usd", args.final_test_usd)):
-        if not (v >= 0 and math.isfinite(v)):
+        if v is not None and not (v >= 0 and math.isfinite(v)):
             raise SpecError(f"{flag} must be a non-negative number, got {v:g}")
     if args.bond_yield is not None and not (0 < args.bond_yield <= 1):
         raise SpecError(f"--bond-yield must lie in (0, 1], got {args.bond_yield:g}")

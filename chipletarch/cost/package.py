@@ -48,7 +48,9 @@ class CostOptions:
     stacked_dies: Mapping[str, str] | None = None  # top die def -> base die def (3D stacks)
     kgd_test_usd: float = P.KGD_TEST_USD          # per die probed (CM §4: no public figure)
     kgd_test_coverage: float = P.KGD_TEST_COVERAGE
-    assembly_usd: float = 0.0                     # per package process cost (docs/COST.md: a gap)
+    # per package process cost; None = the technology's $/mm^2 of carrier
+    # (params.ASSEMBLY_USD_PER_CARRIER_MM2, E) x carrier area
+    assembly_usd: float | None = None
     final_test_usd: float = 0.0                   # per package (see docs/COST.md: a gap)
     final_test_yield: float = 1.0
     bridges: int | None = None                    # silicon bridges (technology "bridge")
@@ -249,6 +251,7 @@ def _recurring(arch, opts: CostOptions) -> tuple[RecurringCost, P.PackagingCost,
                             test_cost=opts.kgd_test_usd, test_coverage=opts.kgd_test_coverage,
                             stacked_on=stacked.get(d.name)))
     stacks = []
+    no_footprint: list[str] = []
     for s in arch.memory:
         gen = s.generation
         price = opts.hbm_usd_per_gb.get(gen.name, gen.price_usd_per_gb)
@@ -256,12 +259,29 @@ def _recurring(arch, opts: CostOptions) -> tuple[RecurringCost, P.PackagingCost,
             raise SpecError(f"memory generation '{gen.name}' has no price in the catalog "
                             f"({gen.source}); pass CostOptions(hbm_usd_per_gb={{'{gen.name}': ...}})")
         height = int(opts.hbm_height.get(s.name, 8))
+        footprint = getattr(gen, "stack_footprint_mm2", None) or 0.0
+        if not footprint:
+            no_footprint.append(gen.name)
         stacks.append(StackSpec(s.name, hbm_stack_price(s.capacity_gb, price, height=height),
-                                s.count))
+                                s.count, footprint_mm2=footprint))
     carrier_area = getattr(arch, "interposer_area_mm2", None)
     if pk.kind != "organic" and carrier_area is None:
-        notes.append("interposer area not given: estimated as area factor x die area (memory "
-                     "stack footprints not included; give interposer_area_mm2)")
+        notes.append("interposer area not given: estimated as area factor x (die area + memory "
+                     "stack footprints from the catalog); give interposer_area_mm2 to override"
+                     + (f"; no footprint known for {', '.join(sorted(set(no_footprint)))} (not "
+                        "included)" if no_footprint else ""))
+    assembly_usd = opts.assembly_usd
+    if assembly_usd is None:
+        rate = P.ASSEMBLY_USD_PER_CARRIER_MM2.get(tech.name, 0.0)
+        assembly_usd = 0.0
+        if rate and pk.kind != "organic":
+            c_area = carrier_area if carrier_area is not None else pk.carrier_area_factor * (
+                sum(d.area_mm2 * d.count for d in dies if d.stacked_on is None)
+                + sum(st.footprint_mm2 * st.count for st in stacks))
+            assembly_usd = rate * c_area
+            notes.append(f"assembly process ${assembly_usd:,.0f} = ${rate:.3f}/mm^2 x "
+                         f"{c_area:,.0f} mm^2 carrier (params.ASSEMBLY_USD_PER_CARRIER_MM2, E: "
+                         "calibrated on the H100 CoWoS-S figure [C25][C26])")
     bridges = 0
     if pk.kind == "bridge":
         bridges = opts.bridges if opts.bridges is not None else _bridge_count(arch)
@@ -271,7 +291,7 @@ def _recurring(arch, opts: CostOptions) -> tuple[RecurringCost, P.PackagingCost,
             bridges = 0
     rc = recurring_cost(dies, pk, stacks=stacks, carrier_area_mm2=carrier_area,
                         substrate_area_mm2=getattr(arch, "substrate_area_mm2", None),
-                        bridges=bridges, assembly_usd=opts.assembly_usd,
+                        bridges=bridges, assembly_usd=assembly_usd,
                         final_test_usd=opts.final_test_usd,
                         final_test_yield=opts.final_test_yield, yield_model=opts.yield_model)
     geo = {"carrier_area_mm2": next((i.detail["area_mm2"] for i in rc.items

@@ -17,15 +17,18 @@ from .split import catalog_node, crossover_table, split_ratio
 
 _CORE = {"macs_per_cycle": {"bf16": 1024}}     # irrelevant to cost; the schema wants a core
 
-# Published estimates (HARDWARE.md; COST_MODEL.md §5b/§6): total, logic, HBM, packaging.
+# Published estimates (HARDWARE.md; COST_MODEL.md §5b/§6): total, logic, HBM, packaging (CoWoS per
+# unit: interposer + substrate + bumps + process), test+assembly (H100 only, [S8]).
 PUBLISHED = {
     "h100-sxm": dict(total=3320, logic=(200, 300), hbm=(1200, 1500), packaging=(723, 750),
-                     src="HARDWARE §1 [S7][S8][S9]; COST_MODEL §6 [C25][C30]"),
-    "h200-sxm": dict(total=4800, logic=None, hbm=None, packaging=None, src="HARDWARE §2 [S8]"),
+                     test_assembly=(920, 920),
+                     src="HARDWARE §1 [S7][S8][S9]; COST_MODEL §5b/§6 [C25][C26][C30]"),
+    "h200-sxm": dict(total=4800, logic=None, hbm=None, packaging=None, test_assembly=None,
+                     src="HARDWARE §2 [S8]"),
     "b200": dict(total=6400, logic=None, hbm=(2900, 2900), packaging=(1100, 1100),
-                 src="HARDWARE §3 [S8]"),
+                 test_assembly=None, src="HARDWARE §3 [S8]; COST_MODEL §5b [C26]"),
     "mi300x": dict(total=5300, logic=(600, 600), hbm=(2900, 2900), packaging=(1200, 1200),
-                   src="HARDWARE §4 [S8]"),
+                   test_assembly=None, src="HARDWARE §4 [S8]; COST_MODEL §5b [C25]"),
 }
 
 
@@ -84,28 +87,77 @@ def _packaging_good(c) -> float:
                          if i["category"] in ("carrier", "bridge", "substrate"))
 
 
+def _dev(x, r):
+    if r is None:
+        return "-"
+    lo, hi = r
+    if lo <= x <= hi:
+        return "in"
+    return f"{x / (lo if x < lo else hi) - 1:+.0%}"
+
+
 def bom_table() -> str:
-    lines = ["| design | bond yield | logic dies | HBM | packaging | packaging incl. its scrap | "
-             "assembly scrap | recurring total | published total | deviation |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    """Component table against the published splits. "packaging" = interposer/RDL + substrate +
+    bumps + assembly process (what analysts call the CoWoS cost; H100's is the calibration
+    point of params.ASSEMBLY_USD_PER_CARRIER_MM2); scrap is every component lost to carrier
+    yield and die/stack attach failures, shown apart."""
+    from dataclasses import replace
+    lines = ["| design | bond yield | interposer mm^2 | carrier yield | assembly yield | logic dies "
+             "| HBM | packaging | assembly scrap | recurring total | published total | deviation |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    comp = ["| design | logic vs published | HBM vs published | packaging vs published | "
+            "scrap + test vs published test+assembly |", "|---|---|---|---|---|"]
     for a in bom_architectures():
         pub = PUBLISHED[a.name]
         base = BOM_OPTIONS.get(a.name, CostOptions())
         for by in (None, 0.99):
-            from dataclasses import replace
             c = package_cost(a, options=replace(base, bond_yield=by))
             tag = "catalog" if by is None else f"{by}"
+            area = next((i["area_mm2"] for i in c.items if i["category"] == "carrier"), None)
+            pkg = c.packaging + c.assembly
             lines.append(
-                f"| {a.name} | {tag} | {c.dies:,.0f} | {c.hbm:,.0f} | {c.packaging:,.0f} | "
-                f"{_packaging_good(c):,.0f} | "
+                f"| {a.name} | {tag} | {area:,.0f} | {c.carrier_yield:.2f} | "
+                f"{c.assembly_yield:.2f} | {c.dies:,.0f} | {c.hbm:,.0f} | {pkg:,.0f} | "
                 f"{c.assembly_scrap:,.0f} | {c.recurring:,.0f} | {pub['total']:,} | "
                 f"{c.recurring / pub['total'] - 1:+.0%} |")
+            if by is None:
+                comp.append(f"| {a.name} | {_dev(c.dies, pub['logic'])} | "
+                            f"{_dev(c.hbm, pub['hbm'])} | {_dev(pkg, pub['packaging'])} | "
+                            f"{_dev(c.assembly_scrap + c.final_test, pub['test_assembly'])} |")
     lines.append("")
-    lines.append("| design | published logic | published HBM | published packaging | source |")
-    lines.append("|---|---|---|---|---|")
+    lines.append("Deviation of each component at the catalog bond yield (\"in\" = inside the "
+                 "published range; H100 packaging is the calibration point, not a check):")
+    lines.append("")
+    lines.extend(comp)
+    lines.append("")
+    lines.append("| design | published logic | published HBM | published packaging | "
+                 "published test+assembly | source |")
+    lines.append("|---|---|---|---|---|---|")
     for name, pub in PUBLISHED.items():
         lines.append(f"| {name} | {_range(pub['logic'])} | {_range(pub['hbm'])} | "
-                     f"{_range(pub['packaging'])} | {pub['src']} |")
+                     f"{_range(pub['packaging'])} | {_range(pub['test_assembly'])} | {pub['src']} |")
+    return "\n".join(lines)
+
+
+# Interposer D0 at which a 2,500 mm^2 passive interposer yields the ~66 % of the legitlads model
+# [C27] (NB, alpha 6): a sensitivity only. The catalog keeps Chiplet Actuary's 0.06 [C2]; no
+# sheet gives a critical-area ratio for passive silicon ([C3] carries one, as a placeholder).
+C27_INTERPOSER_D0 = ((0.66 ** (-1.0 / 6.0)) - 1.0) * 6.0 / 25.0
+
+
+def sensitivity_table() -> str:
+    """Recurring total under the two sheet-supported alternatives that move assembly scrap."""
+    from dataclasses import replace
+    lines = [f"| design | catalog | bond yield 0.99 | interposer D0 {C27_INTERPOSER_D0:.3f} "
+             "([C27]) | both | published |", "|---|---|---|---|---|---|"]
+    for a in bom_architectures():
+        base = BOM_OPTIONS.get(a.name, CostOptions())
+        b = a.model_copy(update={"technology": a.technology.model_copy(
+            update={"interposer_defect_density_per_cm2": C27_INTERPOSER_D0})})
+        cells = [package_cost(x, options=replace(base, bond_yield=by)).recurring
+                 for x, by in ((a, None), (a, 0.99), (b, None), (b, 0.99))]
+        lines.append(f"| {a.name} | " + " | ".join(f"{v:,.0f}" for v in cells)
+                     + f" | {PUBLISHED[a.name]['total']:,} |")
     return "\n".join(lines)
 
 
@@ -170,6 +222,8 @@ def main() -> None:
     print("\n".join(split_lines()))
     print("\n## Bills of materials (US$ per good package, no NRE, no final test)\n")
     print(bom_table())
+    print("\n## Sensitivity of the total to the assembly-yield inputs\n")
+    print(sensitivity_table())
     print("\n## H100 logic die\n")
     print(h100_reconciliation())
     print("\n## Crossover area (mm^2 of total module area; ratio at 800 mm^2 in brackets)\n")
