@@ -599,6 +599,14 @@ cdef enum:
     ALG_DIRECT = 2
 
 
+# Direct (peer-to-peer) all-reduce kernels run one-shot up to this per-rank buffer and two-shot
+# above it. The TensorRT-LLM custom all-reduce rows of h100_comm_calibration.csv follow the
+# one-shot traffic, (n-1) x buffer into each rank, up to 1 MiB on 4 and 8 GPUs (8 GPUs, 512k
+# bf16: 26.0 us measured, 27.4 one-shot, 9.6 two-shot) and the two-shot traffic from 2 MiB;
+# vLLM's custom all-reduce switches at 256-512 KiB (always one-shot on 2 GPUs).
+DEF ONESHOT_MAX_BYTES = 1048576.0
+
+
 cdef double comm_core(const double[::1] mach, int op, int alg, double nbytes, double ranks,
                       double link_bw, double latency, int* bound) noexcept nogil:
     """Seconds of one collective over `ranks` devices; nbytes = the full buffer of one rank
@@ -608,8 +616,9 @@ cdef double comm_core(const double[::1] mach, int op, int alg, double nbytes, do
     bandwidth), where the
     steps and bus bytes per rank are the algorithm's: ring all-reduce 2(n-1) steps moving
     2(n-1)/n of the buffer; all-gather / reduce-scatter n-1 steps moving (n-1)/n; tree
-    all-reduce 2 ceil(log2 n) steps; direct (one-shot peer-to-peer through a switch, as
-    NVSwitch nodes do) 1 step per phase; all-to-all sends (n-1)/n of the buffer to n-1 peers
+    all-reduce 2 ceil(log2 n) steps; direct (peer-to-peer through a switch, as NVSwitch
+    nodes do) all-reduce one-shot (1 step, n-1 buffers into each rank) up to ONESHOT_MAX_BYTES,
+    two-shot (2 steps, 2(n-1)/n) above, other ops 1 step; all-to-all sends (n-1)/n of the buffer to n-1 peers
     at once; send/recv moves the whole buffer once."""
     cdef double steps, bus, n = ranks, t_bw, t_lat, t
     if n <= 1.0 or nbytes <= 0.0:
@@ -621,7 +630,12 @@ cdef double comm_core(const double[::1] mach, int op, int alg, double nbytes, do
             steps = 2.0 * (n - 1.0)
         elif alg == ALG_TREE:
             steps = 2.0 * ceil(log2(n))
+        elif nbytes <= ONESHOT_MAX_BYTES:
+            # one-shot: every rank reads the n-1 peers' whole buffers and reduces locally
+            bus = (n - 1.0) * nbytes
+            steps = 1.0
         else:
+            # two-shot: reduce-scatter then all-gather through the switch, one barrier each
             steps = 2.0
     elif op == C_ALL_GATHER or op == C_REDUCE_SCATTER:
         bus = (n - 1.0) / n * nbytes

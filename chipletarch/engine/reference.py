@@ -306,6 +306,9 @@ def attn_one(mach, a, prepass=True):
 
 
 # --------------------------------------------------------------------------------- collectives
+ONESHOT_MAX_BYTES = 1048576.0     # engine.pyx: direct all-reduce one-shot up to this buffer
+
+
 def comm_one(mach, op, alg, nbytes, ranks, link_bw, latency):
     """(seconds, bound code) of one collective; same arithmetic as engine.pyx comm_core."""
     n = float(ranks)
@@ -314,6 +317,8 @@ def comm_one(mach, op, alg, nbytes, ranks, link_bw, latency):
     if op == 0:
         bus = 2.0 * (n - 1.0) / n * nbytes
         steps = {0: 2.0 * (n - 1.0), 1: 2.0 * math.ceil(math.log2(n))}.get(alg, 2.0)
+        if alg == 2 and nbytes <= ONESHOT_MAX_BYTES:     # one-shot direct all-reduce
+            bus, steps = (n - 1.0) * nbytes, 1.0
     elif op in (1, 2):
         bus = (n - 1.0) / n * nbytes
         steps = {0: n - 1.0, 1: float(math.ceil(math.log2(n)))}.get(alg, 1.0)
