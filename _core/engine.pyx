@@ -212,6 +212,10 @@ cdef double gemm_core(const double[::1] mach, long m, long n, long k, const doub
     elif d[D_QUANT] == 2:
         fixed += mach[M_QB]
         quant_b = fm * k * (2.0 + ab)
+    elif d[D_QUANT] == 3:
+        # static per-tensor scale: one more elementwise kernel (launch + read 16-bit, write 8-bit)
+        fixed += mach[M_LAUNCH]
+        quant_b = fm * k * (2.0 + elem)
     quant_t = quant_b / hbm_bw
     best_t = INFINITY
     tm_base = <int>tm_min

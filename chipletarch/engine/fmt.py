@@ -17,6 +17,9 @@ from ..errors import SpecError
 A_BYTES, B_BYTES, C_BYTES, BITS, BLOCK_K, QUANT, ELEM_BYTES, TILE_N_GRANULE = range(8)
 NFMT = 8
 QUANT_NONE, QUANT_TENSOR, QUANT_BLOCK = 0, 1, 2
+# static per-tensor scale: the serving stacks' separate quantise kernel (one read of the 16-bit
+# activation, one write of the 8-bit copy, no amax); set by gemm/simulate, never a format's own
+QUANT_STATIC = 3
 
 _ALIASES = {
     "bfloat16": "bf16", "half": "fp16", "float16": "fp16", "float32": "fp32",

@@ -44,11 +44,16 @@ def _make_descriptor(fmt, act_quant):
 
     act_quant=None (default): block-scaled formats quantise activations at run time (a per-token
     group quantisation kernel runs before every GEMM in serving stacks); per-tensor FP8/INT8 use
-    static, calibrated scales fused into the producer (no extra kernel). True: also charge the
-    dynamic per-tensor path (amax + cast, as the measured torch flow does); False: never."""
+    static, calibrated scales, but the cast still runs as its own kernel before the GEMM
+    (TensorRT-LLM's PyTorch backend calls static_quantize_e4m3_per_tensor on any input not
+    already FP8, vLLM's Fp8LinearOp calls scaled_fp8_quant with the static scale): one launch,
+    read 16-bit, write 8-bit, no amax. True: charge the dynamic per-tensor path instead (amax +
+    cast, as the measured torch flow does); False: never."""
     d = F.descriptor(fmt)
-    if act_quant is False or (act_quant is None and d[F.QUANT] == F.QUANT_TENSOR):
+    if act_quant is False:
         d[F.QUANT] = F.QUANT_NONE
+    elif act_quant is None and d[F.QUANT] == F.QUANT_TENSOR:
+        d[F.QUANT] = F.QUANT_STATIC
     return d
 
 

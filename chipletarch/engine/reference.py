@@ -102,6 +102,9 @@ def gemm_one(mach, m, n, k, d, warm=0, traffic=False):
     elif d[F.QUANT] == F.QUANT_BLOCK:
         fixed += mach[IDX["quant_block_s"]]
         quant_b = m * k * (2.0 + ab)                        # one fused read + write with scales
+    elif d[F.QUANT] == F.QUANT_STATIC:
+        fixed += mach[IDX["launch_s"]]                      # its own elementwise kernel
+        quant_b = m * k * (2.0 + elem)                      # read 16-bit, write 8-bit
     quant_t = quant_b / hbm_bw
 
     best_t, best_bound = math.inf, OVERHEAD

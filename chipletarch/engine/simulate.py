@@ -201,13 +201,14 @@ def _gemm_descriptors(cf, af, wf, act_quant=None):
     desc[:, F.A_BYTES] = np.where(a == c, desc[:, F.A_BYTES], _FMT_DESC[a, F.A_BYTES])
     desc[:, F.B_BYTES] = np.where(w == c, desc[:, F.B_BYTES], _FMT_DESC[w, F.B_BYTES])
     # act_quant None: the GEMM API's serving default (gemm._descriptor): per-tensor FP8/INT8
-    # activation scales are static and fused into the producer (no quantisation kernel);
-    # block-scaled formats quantise activations at run time (charged by the kernel).
-    # True: the dynamic per-tensor path is charged too; False: no quantisation anywhere.
+    # activation scales are static, but the cast is its own kernel before the GEMM (launch +
+    # 16-bit read + 8-bit write, QUANT_STATIC); block-scaled formats quantise activations at run
+    # time (charged by the kernel). True: the dynamic per-tensor path (amax + cast) instead;
+    # False: no quantisation anywhere.
     if act_quant is False:
         desc[:, F.QUANT] = F.QUANT_NONE
     elif act_quant is None:
-        desc[:, F.QUANT] = np.where(desc[:, F.QUANT] == F.QUANT_TENSOR, F.QUANT_NONE,
+        desc[:, F.QUANT] = np.where(desc[:, F.QUANT] == F.QUANT_TENSOR, F.QUANT_STATIC,
                                     desc[:, F.QUANT])
     return np.ascontiguousarray(desc), rows.astype(np.int64)
 
