@@ -25,7 +25,7 @@ from .._paths import workloads_dir
 from ..errors import SpecError
 from .config import ModelConfig, config_location, parse_config, read_config_file
 from .mapping import Mapping
-from .moe import expected_experts_touched
+from .moe import expected_experts_touched, expected_max_experts_touched
 from .optable import OpKind, OpTable, _RowBuilder
 
 # Vector FLOPs per element of elementwise / reduction operators (counted from the formulas, see
@@ -538,7 +538,9 @@ def _generate(c: ModelConfig, p: _Prec, phase, batch, seq_len, context_len, mp: 
             e_local = E // ep
             etp = mp.expert_tp
             slots = t_route * k / ep                  # expected (token, expert) pairs here
-            touched = float(expected_experts_touched(E, k, t_route, e_local))
+            # under EP the layer waits for the rank that touches the most local experts
+            touched = (float(expected_max_experts_touched(E, k, t_route, e_local, ep))
+                       if ep > 1 else float(expected_experts_touched(E, k, t_route, e_local)))
             Im = c.moe_intermediate_size // etp
             grp = max(1, int(round(touched)))
             m_e = _cdiv(int(math.ceil(slots)), grp)

@@ -25,6 +25,28 @@ def expected_experts_touched(num_experts: int, top_k: int, tokens, local_experts
     return el * (1.0 - np.power(miss, tokens))
 
 
+def expected_max_experts_touched(num_experts: int, top_k: int, tokens: float,
+                                 local_experts: int, ranks: int) -> float:
+    """Expected largest number of distinct local experts touched on any of `ranks` EP ranks.
+
+    Under expert parallelism the MoE layer ends at a barrier (all-reduce or combine), so the
+    step waits for the rank whose grouped GEMM reads the most expert weights. With the uniform
+    routing above, each of a rank's `local_experts` is touched with probability
+    p = 1 - (1 - k/E)^T; the count is taken as Binomial(local_experts, p), independently per rank
+    (the ranks' counts are in fact weakly anti-correlated, so this slightly overstates the max),
+    and E[max of `ranks` counts] = sum_j (1 - F(j)^ranks). Equals the mean when ranks == 1."""
+    import math
+    n, r = int(local_experts), int(ranks)
+    p = 1.0 - (1.0 - top_k / float(num_experts)) ** float(tokens)
+    if r <= 1 or n <= 0 or p <= 0.0 or p >= 1.0:
+        return float(n * p) if p < 1.0 else float(n)
+    cdf, acc = 0.0, 0.0
+    for j in range(n):
+        cdf += math.comb(n, j) * p ** j * (1.0 - p) ** (n - j)
+        acc += 1.0 - min(cdf, 1.0) ** r
+    return acc
+
+
 def expected_tokens_per_expert(num_experts: int, top_k: int, tokens):
     """Expected tokens processed by one expert: T * k / E (over all experts, touched or not)."""
     return tokens * top_k / float(num_experts)
