@@ -318,7 +318,7 @@ def simulate(arch, model, phase: str = "prefill", batch: int = 1, seq_len: int |
     if act_quant not in (None, True, False):
         raise SpecError(f"simulate: act_quant must be None, True or False, got {act_quant!r}")
     # ranks fill packages in order: the first package holds min(devices, world) of them
-    res = _evaluate(t, pl, act_quant, active=min(dpp, mapping.world))
+    res = evaluate_rows(t, pl, act_quant, active=min(dpp, mapping.world))
     lat = float(res["total"].sum())
     if phase == "chunked":
         tokens = batch + seq_len
@@ -346,7 +346,7 @@ def simulate(arch, model, phase: str = "prefill", batch: int = 1, seq_len: int |
 
 
 class _Prep:
-    """Everything `_evaluate` needs from an OpTable that does not depend on the architecture:
+    """Everything `evaluate_rows` needs from an OpTable that does not depend on the architecture:
     kind masks, index arrays, kernel descriptors, collective buffer sizes, report columns.
     Op tables are memoised and read-only, so this is cached per table (`_prepare`)."""
 
@@ -441,10 +441,34 @@ def _prepare(t, act_quant=None) -> _Prep:
     return p
 
 
-def _evaluate(t, pl, act_quant=None, active=None) -> dict:
-    """Time every row of OpTable `t` on placement `pl`; per-op columns and per-resource sums.
-    `active`: devices of the package that run (the first ones; default all): a mapping with
-    fewer ranks than devices leaves the others, their stacks and their traffic idle."""
+def evaluate_rows(table, placement, act_quant=None, active=None) -> dict:
+    """Time every row of an OpTable on a compiled placement: the engine's row evaluator.
+
+    This is the one code path behind `simulate` (which calls it once per point and wraps the
+    answer in a `Result`) and behind the batched sweep (`chipletarch.explore`, which calls it on
+    the deduplicated rows of many points' tables). Each row is timed from its own columns and
+    the placement only, so rows may be concatenated, deduplicated and sliced freely; the
+    per-resource sums below, however, are over the whole table as given (× `repeat`).
+
+    table: `chipletarch.workload.OpTable` (read-only; its preparation is cached per table).
+    placement: `compile_design(arch, devices_per_package)`.
+    act_quant: None / True / False, as `simulate`'s argument.
+    active: devices of the package that run (the first ones; default all): a mapping with
+    fewer ranks than devices leaves the others, their stacks and their traffic idle
+    (`simulate` passes min(devices_per_package, mapping.world)).
+
+    Returns a dict:
+      ops: the `Result.ops` columns, one entry per table row (per device, per execution):
+        name, op_class, kind, stage, repeat, time_s, total_time_s, bound_by, flops,
+        hbm_bytes, l2_bytes, sram_bytes, d2d_bytes, network_bytes, tflops, compute_fmt,
+        hbm_bytes_compulsory, l2_bytes_compulsory, sram_bytes_compulsory.
+      total: float64[N], time_s × repeat (latency = total.sum()).
+      stacks / links / ports: the `Result` per-resource dicts (package-wide: bytes,
+        bandwidth_bytes_per_s, utilization, ...), summed over the table × repeat.
+      macs: MACs per compute format (matrix rows × repeat); vector_flops; notes (list of str).
+    Raises InfeasibleError when a collective needs a path the package lacks.
+    """
+    t, pl = table, placement
     P = _prepare(t, act_quant)
     dpp = pl.devices_per_package
     active = dpp if active is None else max(1, min(int(active), dpp))
@@ -660,4 +684,7 @@ def _evaluate(t, pl, act_quant=None, active=None) -> dict:
                 vector_flops=P.vector_flops, notes=notes)
 
 
-__all__ = ["simulate", "KIND_NAMES", "PHASES"]
+# the former private name (benchmarks/bench_simulate.py and older callers)
+_evaluate = evaluate_rows
+
+__all__ = ["simulate", "evaluate_rows", "KIND_NAMES", "PHASES"]

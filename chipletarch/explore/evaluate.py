@@ -16,9 +16,13 @@ cost, energy coefficients) happens once per architecture variant and per worker;
 and memory-fit figures are memoised per workload. `reference_point` evaluates one point the slow
 way (simulate + energy_of + token_cost) and the tests hold the batched path to it.
 
-The engine exposes no public batched row evaluator yet; this module uses
-`chipletarch.engine.simulate._evaluate(table, placement)`, the very function `simulate` calls,
-so the numbers are the engine's by construction (the equality test guards it).
+Timing uses the engine's public row evaluator `chipletarch.engine.evaluate_rows(table,
+placement, active=...)`, the very function `simulate` calls, so times, bounds and bytes are the
+engine's by construction. Energy is not yet shared: `_EnergyCoef` / `_RowSet.per_table` mirror
+`chipletarch.energy.energy_of` (its matrix/vector/sram/l2 per-op terms and its stack, link and
+port terms, which energy_of takes from the Result's per-resource sums and this module folds into
+per-row weights from the placement's interleave shares and D2D factors). A change to either
+must be made to both; the equality test and the per-chunk self-check guard it.
 """
 from __future__ import annotations
 
@@ -227,7 +231,13 @@ def _usd_fn(a, b, tdp):
 class _EnergyCoef:
     """The energy model's coefficients folded into per-row weights (energy_of's formulas, which
     are linear in the per-op counts): J of a row = dev part x world/pp + pkg part x world/(pp
-    dpp), plus static power x packages x latency."""
+    dpp), plus static power x packages x latency.
+
+    A copy, kept by hand: it mirrors `chipletarch.energy.model.energy_of` (e_hbm over
+    Result.stacks, e_d2d over Result.links, net_port over Result.ports) composed with how
+    `chipletarch.engine.evaluate_rows` fills those sums (stack_share x hbm_bytes for running
+    devices, read/write factors and placement.rings / ring_factor per link, port bytes x active
+    devices). Change it together with either of them."""
 
     def __init__(self, arch, pl, active):
         from ..energy import coefficients_of
@@ -610,7 +620,7 @@ class Evaluator:
         """Time every point of one (architecture variant, devices_per_package) group: one
         engine call over the group's distinct operator rows, then the metrics as array
         arithmetic over its points."""
-        from ..engine.simulate import _evaluate
+        from ..engine.simulate import evaluate_rows
         pl = v.placement(dpp)
         tabs: dict = {}
         for _, wp in items:
@@ -624,7 +634,7 @@ class Evaluator:
         # the same workload set recurs for every architecture variant of a grid: concatenating
         # and deduplicating its rows is done once
         rows = self._rowsets.get_or(keys, lambda: _RowSet(tuple(tabs[k] for k in keys)))
-        res = _evaluate(rows.unique, pl, **({"active": active} if _ACTIVE_KW else {}))
+        res = evaluate_rows(rows.unique, pl, active=active)
         per = rows.per_table(res["ops"], pl, v.energy(dpp, active))
         wps = [wp for _, wp in items]
         P = np.fromiter((pos[wp.tables[0]] for wp in wps), np.int64, len(wps))
@@ -673,15 +683,6 @@ class Evaluator:
         nones = [None] * len(wps)
         for (rec, _), *vals in zip(items, *lists, pb, db, oks, nones):
             rec.update(zip(names, vals))
-
-
-def _engine_takes_active() -> bool:
-    import inspect
-    from ..engine.simulate import _evaluate
-    return "active" in inspect.signature(_evaluate).parameters
-
-
-_ACTIVE_KW = _engine_takes_active()
 
 
 class _WorkloadPrep:
