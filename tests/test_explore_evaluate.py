@@ -180,3 +180,22 @@ def test_self_check_catches_a_drifting_fast_path(monkeypatch):
     quiet = Evaluator(spec, self_check=False).evaluate(range(12))
     assert {r["status"] for r in quiet} == {"ok"}
     assert quiet[0]["j_per_token"] > good[0]["j_per_token"]
+
+
+SRAM_ONLY = """\
+name: sram-only
+base: simba
+workload: {model: tiny, precision: int8, batch: 1, input_len: 16, output_len: 16}
+axes:
+  - {name: batch, values: [1, 2]}
+"""
+
+
+def test_batched_equals_reference_on_a_package_without_dram():
+    """Simba keeps the model in its chiplets' SRAM: the sweep's energy copy charges those bytes
+    as energy_of does (shared-cache pJ/bit) instead of failing on a missing DRAM stack."""
+    spec = sweep_from_yaml(SRAM_ONLY, "sram-only.yaml")
+    recs = Evaluator(spec).evaluate(range(len(spec)))
+    ok = [r for r in recs if r["status"] == "ok"]
+    assert len(ok) == 2, [r.get("reason") for r in recs]
+    _check_against_reference(spec, ok)

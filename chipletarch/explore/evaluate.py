@@ -127,6 +127,13 @@ class ArchVariant:
             port = getattr(arch, "scale_up", None)
             self.sup = int(getattr(port, "domain_size", 0) or 8)
             self.capacity = float(arch.memory_capacity_bytes)
+            if self.capacity == 0.0:
+                # no memory stacks (Simba): the model lives in the compute dies' SRAM, whose
+                # capacity simulate's memory check uses too (engine placement, memory_kind "sram")
+                from ..engine.placement import compile_design
+                pl = compile_design(arch, 1)
+                if pl.memory_kind == "sram":
+                    self.capacity = float(pl.stack_capacity.sum())
         else:
             self.sup = self.capacity = None
 
@@ -257,7 +264,9 @@ class _EnergyCoef:
         self.vec = co.vector_pj_per_flop
         self.sram = co.sram_pj_per_bit
         self.l2 = co.cache_pj_per_bit
-        self.hbm = float(sum(pl.stack_share[i] * co.stack_pj_per_bit[s]
+        # a package with no DRAM lists its compute dies as "stacks" (model in on-chip SRAM):
+        # energy_of charges those at the shared-cache pJ/bit, and so must this copy
+        self.hbm = float(sum(pl.stack_share[i] * co.stack_pj_per_bit.get(s, co.cache_pj_per_bit)
                              for i, s in enumerate(pl.stacks) if on[i]))
         pj2 = np.repeat(np.array([co.link_pj_per_bit[n] for n in pl.links], dtype=np.float64), 2)
         self.read = float(rfac @ pj2) if len(pj2) else 0.0
