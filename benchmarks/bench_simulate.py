@@ -11,7 +11,7 @@ Reported per point:
 - cold: fresh operator tables (a sweep over batch / length) and, separately, a fresh placement
   compile (a sweep over architecture variants, e.g. arch.evolve per point);
 - the split of the warm time into memory-fit check, operator-table lookup, compile lookup, kernel
-  evaluation (`_evaluate`: all batched kernel calls and per-resource sums) and Result building;
+  evaluation (`evaluate_rows`: all batched kernel calls and per-resource sums) and Result building;
 - peak Python heap (tracemalloc) over the warm loop and the process's max RSS.
 """
 from __future__ import annotations
@@ -84,15 +84,15 @@ def split(arch, model, kw, prec, n=100):
         t = model.operators(ph["phase"], ph["batch"], ph["seq_len"], ph["context_len"], prec,
                             mapping)
         pl = P.compile_design(arch, 1)
-        out.setdefault("kernels + sums (_evaluate)", 0.0)
-        out["kernels + sums (_evaluate)"] += _median_us(lambda: S._evaluate(t, pl), n)
+        out.setdefault("kernels + sums (evaluate_rows)", 0.0)
+        out["kernels + sums (evaluate_rows)"] += _median_us(lambda: S.evaluate_rows(t, pl), n)
         out.setdefault("  of which Cython kernel calls", 0.0)
         out["  of which Cython kernel calls"] += _median_us(lambda: _kernels_only(t, pl), n)
     return out
 
 
 def _kernels_only(t, pl):
-    """The compiled calls _evaluate makes (GEMM, attention, collectives), nothing else."""
+    """The compiled calls evaluate_rows makes (GEMM, attention, collectives), nothing else."""
     from chipletarch._core import engine as ce
 
     p = S._prepare(t)

@@ -684,7 +684,7 @@ def evaluate_rows(table, placement, act_quant=None, active=None) -> dict:
                 vector_flops=P.vector_flops, notes=notes)
 
 
-# the former private name (benchmarks/bench_simulate.py and older callers)
+# the former private name, kept for callers written before evaluate_rows was public
 _evaluate = evaluate_rows
 
 __all__ = ["simulate", "evaluate_rows", "KIND_NAMES", "PHASES"]
