@@ -111,6 +111,56 @@ def test_harvested_yield_reduces_to_poisson_and_hand_case():
             > M.die_yield(814, 0.1))
 
 
+@pytest.mark.parametrize("model", M.YIELD_MODELS)
+@pytest.mark.parametrize("area,d0", [(50, 0.05), (814, 0.11), (5000, 0.3), (46225, 0.11)])
+def test_harvested_yield_without_spares_is_the_plain_model(model, area, d0):
+    # K = N: every block must work, so the die is one area A again, for every mixture model
+    y = M.harvested_yield(area, d0, units=60, spare_units=0, unit_area_fraction=0.7, alpha=3,
+                          model=model, critical_layers=2)
+    assert y == pytest.approx(M.die_yield(area, d0, model, alpha=3, critical_layers=2), rel=1e-9)
+
+
+def test_harvested_yield_negative_binomial_closed_form_one_spare():
+    # N = 2 blocks of area A/2 (f = 1), one spare, NB(alpha). Given the die's density g the blocks
+    # fail independently: P(<= 1 bad | g) = 2 e^(-g l/2) - e^(-g l), so averaging over the gamma
+    # law Y = 2 NB(l/2) - NB(l) (closed form, no quadrature)
+    a, d0, al = 800.0, 0.2, 2.0
+    nb = lambda lam: (1 + lam / al) ** -al
+    lam = d0 * a / 100
+    y = M.harvested_yield(a, d0, units=2, spare_units=1, unit_area_fraction=1.0, alpha=al)
+    assert y == pytest.approx(2 * nb(lam / 2) - nb(lam), rel=1e-10)
+    # and with non-repairable area: Y = 2 NB(l_nr + l_u) - NB(l_nr + 2 l_u)
+    y = M.harvested_yield(a, d0, units=2, spare_units=1, unit_area_fraction=0.5, alpha=al)
+    assert y == pytest.approx(2 * nb(lam * 0.75) - nb(lam), rel=1e-10)
+
+
+def test_harvested_yield_gh100_case():
+    # H100 SXM in the bundled YAML: 66 of 72 TPCs, half the 814 mm^2 in TPCs, N5-family NB
+    # (D0 0.11, alpha 10): the non-repairable half alone yields NB(0.4477) = 0.6455, the six
+    # spare TPCs cover almost every TPC defect
+    y = M.harvested_yield(814, 0.11, units=72, spare_units=6, unit_area_fraction=0.5, alpha=10)
+    assert M.die_yield(814, 0.11, alpha=10) == pytest.approx(0.424, abs=5e-4)
+    assert y == pytest.approx(0.6453, abs=5e-4)
+    assert y < M.die_yield(407, 0.11, alpha=10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(area=st.floats(20, 3000), d0=st.floats(0.01, 1.0), n=st.integers(1, 200),
+       frac=st.floats(0.05, 1.0), r=st.integers(0, 20), alpha=st.floats(0.3, 50),
+       model=st.sampled_from(M.YIELD_MODELS), k=st.floats(1.05, 2.0))
+def test_harvested_yield_invariants(area, d0, n, frac, r, alpha, model, k):
+    r = min(r, n - 1) if n > 1 else 0
+    kw = dict(unit_area_fraction=frac, alpha=alpha, model=model, critical_layers=2)
+    y = M.harvested_yield(area, d0, units=n, spare_units=r, **kw)
+    assert 0.0 < y <= 1.0
+    # more spares never lower the yield
+    assert M.harvested_yield(area, d0, units=n, spare_units=r + 1, **kw) >= y * (1 - 1e-12)
+    # never below the plain model (spares only help), and it still falls with D0 and area
+    assert y >= M.die_yield(area, d0, model, alpha=alpha, critical_layers=2) * (1 - 1e-9)
+    assert M.harvested_yield(area, d0 * k, units=n, spare_units=r, **kw) <= y * (1 + 1e-12)
+    assert M.harvested_yield(area * k, d0, units=n, spare_units=r, **kw) <= y * (1 + 1e-12)
+
+
 # ---- die cost (CM §9b "Die cost (single die, defaults)") -------------------------------------
 
 @pytest.mark.parametrize("area,wafer,d0,raw,kgd", [
@@ -206,7 +256,12 @@ def test_reuse_amortises_over_all_products():
 
 def test_binomial_cdf_at_wafer_scale():
     # 10^6 blocks, 1e-5 bad each: expected 10 bad; P(<= 10) of a Poisson(10) ~ 0.583
-    from chipletarch.cost.model import _binomial_cdf
-    assert _binomial_cdf(10, 10**6, 1e-5) == pytest.approx(0.5830, abs=1e-3)
-    assert _binomial_cdf(3, 3, 0.5) == pytest.approx(1.0)
-    assert _binomial_cdf(1, 2, 0.5) == pytest.approx(0.75)
+    from chipletarch.cost.model import _log_binom_coeffs, _log_binomial_cdf
+
+    def cdf(r, n, p):
+        return math.exp(_log_binomial_cdf(_log_binom_coeffs(n, r), n, r, -math.log1p(-p)))
+    assert cdf(10, 10**6, 1e-5) == pytest.approx(0.5830, abs=1e-3)
+    assert cdf(3, 3, 0.5) == pytest.approx(1.0)
+    assert cdf(1, 2, 0.5) == pytest.approx(0.75)
+
+

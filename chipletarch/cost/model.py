@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Iterable, Sequence
 
 from ..errors import SpecError
@@ -119,19 +120,27 @@ def die_yield(area_mm2: float, d0_per_cm2: float, model: str = "negative_binomia
 
 def harvested_yield(area_mm2: float, d0_per_cm2: float, *, units: int, spare_units: int,
                     unit_area_fraction: float, alpha: float = 3.0,
-                    model: str = "negative_binomial") -> float:
-    """Yield of a die that ships with up to `spare_units` of its `units` replicated blocks
-    fused off (H100: 132 of 144 SMs enabled, HARDWARE.md §1; MI300X: 38 of 40 CUs per XCD).
+                    model: str = "negative_binomial", critical_layers: int = 1) -> float:
+    """Yield of a die sold partially enabled: `units` identical blocks are built, at most
+    `spare_units` of them may be bad (H100 SXM: 132 of 144 SMs enabled, HARDWARE.md §1 [S1][S4];
+    MI300X: 38 of 40 CUs per XCD, §4 [S20]).
 
-    The die splits into shared logic, (1 - f) A, which must be defect-free, and `units` equal
-    blocks of area f A / units. A die is sellable when the shared logic is good and at most
-    `spare_units` blocks are bad:
+    The die splits into non-repairable logic, (1 - f) A, which must be defect-free, and `units`
+    blocks of area f A / N each (f = `unit_area_fraction`). Within one die, killer defects are
+    Poisson with a density g D0 that varies from die to die: every yield model of CM §2 is such a
+    mixture, Y(lam) = E_g[exp(-g lam)] (negative binomial: g ~ Gamma(alpha, rate alpha); Seeds:
+    alpha = 1; Bose-Einstein: g ~ Gamma(n, rate 1); Murphy: g triangular on [0, 2]; Poisson:
+    g = 1). Given g the blocks fail independently (Stapper's redundancy model with die-level
+    defect clustering), so
 
-        Y = Y(A (1 - f)) * sum_{k=0..r} C(N, k) y_u^(N-k) (1 - y_u)^k,   y_u = Y(f A / N)
+        Y = E_g[ exp(-g lam_nr) * P(at most r of N blocks bad | g) ],
+        lam_nr = D0 (1 - f) A,   P(block bad | g) = 1 - exp(-g D0 f A / N)
 
-    Blocks are treated as independent (the binomial term); with clustered defects (finite alpha)
-    defects bunch into fewer blocks, so independence slightly understates the benefit of spares.
-    With spare_units = 0 and Poisson statistics the expression reduces exactly to exp(-D0 A).
+    With r = 0 this is exactly the plain model at the full area, for every model; spares can
+    only raise it; it falls with D0 and with area. (Multiplying independent per-block
+    negative-binomial yields instead ignores that a die's blocks share its defect density and
+    does not return the plain model at r = 0.) The expectation is a Gauss quadrature with
+    positive weights, so those monotonicities also hold node by node.
     """
     n = int(units)
     r = int(spare_units)
@@ -143,24 +152,129 @@ def harvested_yield(area_mm2: float, d0_per_cm2: float, *, units: int, spare_uni
     if not (0.0 < f <= 1.0):
         raise SpecError(f"unit_area_fraction must lie in (0, 1], got {unit_area_fraction!r}")
     a = _positive("die area (mm^2)", area_mm2)
-    shared = a * (1.0 - f)
-    y_shared = die_yield(shared, d0_per_cm2, model, alpha=alpha) if shared > 0.0 else 1.0
-    y_u = die_yield(f * a / n, d0_per_cm2, model, alpha=alpha)
-    return y_shared * _binomial_cdf(r, n, 1.0 - y_u)
-
-
-def _binomial_cdf(r: int, n: int, p: float) -> float:
-    """P(at most r of n independent blocks are bad), each bad with probability p; summed in log
-    space so that wafer-scale block counts (~10^6) neither overflow nor lose precision."""
-    if p <= 0.0:
+    d0 = _non_negative("defect density D0 (/cm^2)", d0_per_cm2)
+    lam = d0 * a / 100.0
+    if model not in YIELD_MODELS:
+        raise SpecError(f"unknown yield model {model!r}; choose one of {', '.join(YIELD_MODELS)}")
+    if lam == 0.0:
         return 1.0
-    if p >= 1.0:
-        return 1.0 if r >= n else 0.0
-    lp, lq = math.log(p), math.log1p(-p)
-    lgn = math.lgamma(n + 1)
-    terms = [math.exp(lgn - math.lgamma(k + 1) - math.lgamma(n - k + 1) + k * lp + (n - k) * lq)
-             for k in range(r + 1)]
-    return min(1.0, math.fsum(terms))
+    lam_u = lam * f / n                   # expected defects per block at g = 1
+    lam_nr = lam * (1.0 - f)
+    # Importance tilt: the mixing law is reweighted by exp(-g c), c = the integrand's local decay
+    # rate where the tilted law puts its mass (a Laplace-style fixed point). A tilted gamma is a
+    # gamma whose normaliser is the plain model at "lambda" c, so the quadrature integrates only
+    # the slowly varying remainder exp(g c) x integrand; with r = 0 that remainder is 1 (exact).
+    log_c = _log_binom_coeffs(n, r)
+    c = _tilt(model, alpha, critical_layers, lam_nr, lam_u, n, r, log_c)
+    g, w, norm = _mixture_nodes(model, alpha, critical_layers, c)
+    total = 0.0
+    for gi, wi in zip(g, w):
+        total += wi * math.exp(gi * (c - lam_nr) + _log_binomial_cdf(log_c, n, r, gi * lam_u))
+    return min(1.0, norm * total)
+
+
+def _log_binom_coeffs(n: int, r: int):
+    """log C(n, k) for k = 0..r."""
+    import numpy as np
+    k = np.arange(r + 1, dtype=float)
+    lg = np.vectorize(math.lgamma, otypes=[float])
+    return math.lgamma(n + 1) - lg(k + 1) - lg(n - k + 1)
+
+
+def _log_binomial_cdf(log_coeffs, n: int, r: int, x: float) -> float:
+    """log P(at most r of n blocks bad), each bad with p = 1 - exp(-x); in log space so that
+    wafer-scale block counts (~10^6) neither overflow nor lose precision."""
+    import numpy as np
+    if x <= 0.0 or r >= n:
+        return 0.0
+    lp = math.log(-math.expm1(-x))          # log p
+    k = np.arange(r + 1, dtype=float)
+    t = log_coeffs + k * lp - (n - k) * x   # log C(n,k) p^k q^(n-k), log q = -x
+    m = float(t.max())
+    return min(0.0, m + math.log(float(np.exp(t - m).sum())))
+
+
+def _gamma_params(model: str, alpha: float, critical_layers: int) -> tuple[float, float]:
+    """(shape, rate) of the gamma mixing law of a gamma-mixed Poisson yield model."""
+    if model == "negative_binomial":
+        a = _positive("clustering alpha", alpha)
+        return a, a
+    if model == "seeds":
+        return 1.0, 1.0
+    if int(critical_layers) != critical_layers or critical_layers < 1:
+        raise SpecError(f"critical_layers must be a positive integer, got {critical_layers!r}")
+    return float(int(critical_layers)), 1.0          # bose_einstein
+
+
+def _tilt(model: str, alpha: float, critical_layers: int, lam_nr: float, lam_u: float,
+          n: int, r: int, log_c) -> float:
+    """c = -d/dg log[exp(-g lam_nr) P(<= r of n bad | g)] at the mean g of the mixing law tilted
+    by exp(-g c) (damped fixed point). r = 0 gives c = lam_nr + n lam_u exactly."""
+    if model in ("poisson", "murphy") or r == 0 or r >= n:
+        return lam_nr + (n - r) * lam_u
+    shape, rate = _gamma_params(model, alpha, critical_layers)
+    log_dcoef = math.log(n) + math.lgamma(n) - math.lgamma(r + 1) - math.lgamma(n - r)
+
+    def rate_at(g: float) -> float:
+        x = g * lam_u
+        if x <= 0.0:
+            return lam_nr
+        # d/dg P(X <= r) = -n C(n-1, r) p^r q^(n-1-r) dp/dg,  dp/dg = lam_u q,  q = e^-x
+        log_dens = (log_dcoef + r * math.log(-math.expm1(-x)) - (n - r) * x + math.log(lam_u))
+        return lam_nr + math.exp(log_dens - _log_binomial_cdf(log_c, n, r, x))
+
+    c = rate_at(1.0)
+    for _ in range(60):
+        c_new = 0.5 * c + 0.5 * rate_at(shape / (rate + c))
+        done = abs(c_new - c) <= 1e-9 * (1.0 + c)
+        c = c_new
+        if done:
+            break
+    return c
+
+
+_QUAD_NODES = 64
+
+
+@lru_cache(maxsize=256)
+def _gen_laguerre(a: float, n: int = _QUAD_NODES):
+    """Nodes and normalised weights of n-point generalised Gauss-Laguerre quadrature for the
+    weight x^a e^-x / Gamma(a + 1) (Golub-Welsch: eigenvalues of the Jacobi matrix)."""
+    import numpy as np
+    i = np.arange(n, dtype=float)
+    off = np.sqrt(i[1:] * (i[1:] + a))
+    jac = np.diag(2.0 * i + a + 1.0) + np.diag(off, 1) + np.diag(off, -1)
+    x, v = np.linalg.eigh(jac)
+    w = v[0] ** 2
+    return tuple(x.tolist()), tuple((w / w.sum()).tolist())
+
+
+@lru_cache(maxsize=4)
+def _legendre_panels():
+    """Gauss-Legendre nodes/weights on panels of [0, 2], geometrically finer towards 0."""
+    import numpy as np
+    t, wt = np.polynomial.legendre.leggauss(24)
+    edges = [0.0] + [2.0 ** -k for k in range(12, -1, -1)] + [1.5, 2.0]
+    xs, ws = [], []
+    for lo, hi in zip(edges[:-1], edges[1:]):
+        xs.extend((0.5 * (hi - lo) * t + 0.5 * (hi + lo)).tolist())
+        ws.extend((0.5 * (hi - lo) * wt).tolist())
+    return tuple(xs), tuple(ws)
+
+
+def _mixture_nodes(model: str, alpha: float, critical_layers: int, tilt: float):
+    """(g_i, w_i, norm): E_g[exp(-g tilt) h(g)] = norm * sum_i w_i h(g_i) for the defect-density
+    mixing law of `model` (see harvested_yield)."""
+    if model == "poisson":
+        return (1.0,), (1.0,), math.exp(-tilt)
+    if model == "murphy":                              # triangular density on [0, 2]
+        xs, ws = _legendre_panels()
+        w = tuple(wi * (x if x <= 1.0 else 2.0 - x) * math.exp(-x * tilt) for x, wi in zip(xs, ws))
+        return xs, w, 1.0
+    shape, rate = _gamma_params(model, alpha, critical_layers)
+    # Gamma(shape, rate) tilted by exp(-g tilt) = Gamma(shape, rate + tilt) x (1 + tilt/rate)^-shape
+    x, w = _gen_laguerre(shape - 1.0)
+    return tuple(xi / (rate + tilt) for xi in x), w, math.exp(-shape * math.log1p(tilt / rate))
 
 
 # --------------------------------------------------------------------------------------------
