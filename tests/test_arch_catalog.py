@@ -31,8 +31,17 @@ def test_memory_links_packages():
     assert c.lookup_link("nv-hbi").energy_pj_per_bit is None         # not published (gap)
     si = c.lookup_technology("CoWoS-S")
     assert si.name == "silicon-interposer" and si.max_interposer_area_mm2 == 2700.0
-    assert (si.interposer_wafer_price_usd, si.interposer_defect_density_per_cm2, si.bond_yield_per_die) == \
-        (1937.0, 0.06, 0.95)
+    # wafer: Chiplet Actuary SI row [C2]; D0 from [C27] (2,500 mm^2 passive interposer ~66 % good at
+    # alpha 6); bond yield: mature end of COST_MODEL §10's 0.95-0.99 (docs/COST.md §4)
+    assert si.interposer_wafer_price_usd == 1937.0 and si.bond_yield_per_die == 0.99
+    assert si.interposer_defect_density_per_cm2 == pytest.approx(6 * (0.66 ** (-1 / 6) - 1) / 25)
+    assert (1 + si.interposer_defect_density_per_cm2 * 25 / 6) ** -6 == pytest.approx(0.66)
+    # CoWoS-L carrier: [C28]'s S 74 % / L 80 % for one design, as a ratio of defect counts at alpha 6
+    lsi = c.lookup_technology("CoWoS-L")
+    ratio = ((0.80 ** (-1 / 6) - 1) / (0.74 ** (-1 / 6) - 1))
+    assert lsi.interposer_defect_density_per_cm2 == pytest.approx(ratio * si.interposer_defect_density_per_cm2)
+    assert lsi.bond_yield_per_die == 0.98 and lsi.bridge_area_mm2 == 50.0
+    assert c.lookup_technology("soic").hybrid_bond_yield_per_die == 0.95
     assert c.lookup_technology("emib").name == "bridge"
     assert c.RETICLE_LIMIT_MM2 == 26 * 33
     assert c.lookup_technology("wafer-scale").max_die_area_mm2 == 46225.0

@@ -259,3 +259,70 @@ def test_cowos_process_rate_rederives_from_h100_published_figure():
     assert 723 <= c.packaging + c.assembly <= 750
     # organic packages get no process cost (no published figure)
     assert package_cost(arch("m", MONO, [die("d", 100)])).assembly == 0.0
+
+
+# ---- fields of the bundled YAML files the cost model reads -----------------------------------
+
+def test_yaml_redundancy_sets_the_die_yield():
+    import chipletarch as ca
+    a = ca.load_architecture("h100-sxm")
+    red = a.dies[0].redundancy
+    assert (red.units, red.required_units, red.area_fraction) == (72, 66, 0.5)
+    c = package_cost(a)
+    want = M.harvested_yield(814, 0.11, units=72, spare_units=6, unit_area_fraction=0.5, alpha=10)
+    assert c.die_yields["gh100"] == pytest.approx(want)
+    assert c.dies == pytest.approx(M.die_cost(814, 16988, 0.11, alpha=10, yield_override=want).kgd)
+    # redundancy=False: every block must work (the plain NB model)
+    plain = package_cost(a, redundancy=False)
+    assert plain.die_yields["gh100"] == pytest.approx(M.die_yield(814, 0.11, alpha=10))
+    assert plain.dies > c.dies
+    # CostOptions.harvest overrides the YAML (144 SMs built, the architecture's 132 cores needed)
+    h = package_cost(a, harvest={"gh100": Harvest(physical_units=144, unit_area_fraction=0.4)})
+    assert h.die_yields["gh100"] == pytest.approx(
+        M.harvested_yield(814, 0.11, units=144, spare_units=12, unit_area_fraction=0.4, alpha=10))
+
+
+def test_redundancy_and_physical_capacity_are_validated():
+    import chipletarch as ca
+    from chipletarch.arch import Architecture
+    a = ca.load_architecture("h100-sxm")
+    d = a.model_dump(mode="json", exclude_defaults=True)
+    d["dies"][0]["redundancy"] = {"units": 60, "required_units": 66, "area_fraction": 0.5}
+    with pytest.raises(SpecError, match="required_units"):
+        Architecture.from_dict(d)
+    d["dies"][0]["redundancy"] = {"units": 72, "required_units": 66, "area_fraction": 1.5}
+    with pytest.raises(SpecError):
+        Architecture.from_dict(d)
+    d["dies"][0]["redundancy"] = {"units": 72, "required_units": 66, "area_fraction": 0.5}
+    d["memory"][0]["physical_capacity_gb"] = 15
+    with pytest.raises(SpecError, match="physical_capacity_gb"):
+        Architecture.from_dict(d)
+
+
+def test_hbm_is_priced_on_physical_capacity():
+    import chipletarch as ca
+    # H200: 141 GB usable of 144 GB built (HARDWARE §2); B200: 180 of 192 GB (§3); HBM3e $18/GB
+    h200, b200 = ca.load_architecture("h200-sxm"), ca.load_architecture("b200")
+    assert h200.memory[0].capacity_gb == 23.5 and h200.memory[0].priced_capacity_gb == 24
+    assert package_cost(h200).hbm == pytest.approx(6 * 24 * 18.0)
+    assert package_cost(b200).hbm == pytest.approx(8 * 24 * 18.0)
+    # H100 exposes what it builds: priced on capacity_gb
+    assert package_cost("h100-sxm").hbm == pytest.approx(5 * 16 * 15.0)
+
+
+def test_cowos_l_bridge_is_costed_and_its_embedding_is_in_the_carrier_yield():
+    import chipletarch as ca
+    a = ca.load_architecture("b200")
+    c = package_cost(a)
+    bridge = [i for i in c.items if i["category"] == "bridge"]
+    assert len(bridge) == 1 and bridge[0]["count"] == 1 and bridge[0]["area_mm2"] == 50.0
+    si = ca.arch.catalog.lookup_technology("silicon-interposer")
+    kgd = M.die_cost(50, si.interposer_wafer_price_usd, si.interposer_defect_density_per_cm2,
+                     alpha=6).kgd
+    assert bridge[0]["unit_cost"] == pytest.approx(kgd) and kgd < 3.0       # a couple of dollars
+    # [C28]'s CoWoS-L interposer yield includes the LSI bridges: no extra embed loss
+    tech = a.technology
+    carrier = next(i for i in c.items if i["category"] == "carrier")
+    assert carrier["yield"] == pytest.approx(M.die_yield(carrier["area_mm2"],
+                                                         tech.interposer_defect_density_per_cm2, alpha=6))
+    assert package_cost(a, bridge_area_mm2=0).carrier < c.carrier

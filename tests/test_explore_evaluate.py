@@ -92,7 +92,7 @@ axes:
 derived:
   "dies[0].area_mm2": "base.dies[0].area_mm2 * cores / base.dies[0].cores"
 constraints:
-  - {name: cost_cap, require: "package_cost_usd <= 9000", reason: "budget"}
+  - {name: cost_cap, require: "package_cost_usd <= 7000", reason: "budget"}
   - {name: power, require: "max(power_w, power_prefill_w) <= tdp_w", reason: "TDP"}
   - {name: slo, require: "ttft_s <= 0.15", reason: "150 ms TTFT"}
 """
@@ -109,8 +109,8 @@ def test_pruning_records_reasons():
     # 8 HBM4 stacks cost more than the cap
     r = by[(32, 8, 1, 1)]
     assert r["status"] == "pruned"
-    assert r["reason"] == "constraint cost_cap: package_cost_usd <= 9000 (budget)"
-    assert r["package_cost_usd"] > 9000
+    assert r["reason"] == "constraint cost_cap: package_cost_usd <= 7000 (budget)"
+    assert r["package_cost_usd"] > 7000
     # 3 devices cannot split 4 chiplets
     r = by[(32, 4, 3, 1)]
     assert r["status"] == "pruned" and r["reason"].startswith("placement:")

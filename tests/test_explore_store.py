@@ -147,7 +147,7 @@ def test_manifest_mismatch_is_refused(tmp_path):
     p = tmp_path / "m.sqlite"
     run_sweep(spec, p, workers=0, chunk_size=32, limit=1, progress=False)
     text = (sweeps_dir() / "split-study-small.yaml").read_text()
-    other = sweep_from_yaml(text.replace("<= 16000", "<= 15000"), "other.yaml")
+    other = sweep_from_yaml(text.replace("<= 10000", "<= 9000"), "other.yaml")
     with pytest.raises(SpecError, match="another spec"):
         run_sweep(other, p, workers=0, resume=True, progress=False)
     with pytest.raises(SpecError, match="exists: pass --resume"):

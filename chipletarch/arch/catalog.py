@@ -94,6 +94,10 @@ class PackageTechnology(_Entry):
     substrate_usd_per_mm2: PosNum
     bump_usd_per_mm2: NonNeg = Field(description="C4 or micro-bump cost per mm^2 of die")
     bond_yield_per_die: PosNum = Field(le=1)
+    hybrid_bond_yield_per_die: Optional[PosNum] = Field(
+        None, le=1, description="per die hybrid-bonded onto a base die (3D); None = bond_yield_per_die")
+    bridge_area_mm2: Optional[PosNum] = Field(
+        None, description="silicon bridge die embedded per linked die pair (technology bridge); None = not costed")
     source: str = ""
 
 
@@ -227,15 +231,37 @@ _LINK_ALIASES = {"ucie-s": "ucie-standard", "ucie-a": "ucie-advanced", "ucie3d":
                  "nvhbi": "nv-hbi", "if": "infinity-fabric", "infinityfabric": "infinity-fabric"}
 
 # ---------------------------------------------------------------------------------------------
-# Package technologies: COST_MODEL.md §5a Chiplet Actuary defaults [C2] (E) and §1 size limits.
+# Package technologies: COST_MODEL.md §5a Chiplet Actuary defaults [C2] (E) and §1 size limits, except
+# the packaging yields of the CoWoS-class technologies, set per technology from COST_MODEL §5b/§10
+# (docs/COST.md §4 "Packaging yields per technology" has the derivations):
+#  * passive interposer D0: [C27] models a 2,500 mm^2 passive Si interposer at ~66 % good. With the
+#    negative binomial at Chiplet Actuary's interposer alpha 6 [C2]: D0 = 6 (0.66^(-1/6) - 1) / 25 cm^2
+#    = 0.0172 /cm^2 (Chiplet Actuary's logic-style 0.06 would give 26 % at 2,500 mm^2).
+#  * CoWoS-L carrier (RDL + LSI): [C28] gives CoWoS-S 74 % and CoWoS-L 80 % for the same example design;
+#    at alpha 6 that is lambda_L / lambda_S = (0.80^(-1/6) - 1) / (0.74^(-1/6) - 1) = 0.736, so
+#    D0_L = 0.736 x 0.0172 = 0.0127 /cm^2 (LSI embedding is inside [C28]'s interposer yield).
+#  * per-attach bond yield: a property of the attach step. CM §10 gives 0.95-0.99 for dies micro-bumped
+#    onto a Si interposer, 0.95 being Chiplet Actuary's conservative default; CoWoS-S is a mature high-
+#    volume process by H100/H200/MI300X (U: it has carried NVIDIA's data-centre GPUs since P100 in 2016;
+#    not in the sheets) and takes the mature end 0.99. CoWoS-L attaches dies to an RDL interposer, the
+#    case of the fan-out row, 0.98 per die [C2] (CM §5a, §10; unchanged). SoIC hybrid bonds are a
+#    different, first-generation step (MI300X is the first SoIC-on-CoWoS product, HARDWARE §4 [S23]) with
+#    no published yield (gap): the conservative 0.95.
+_C27_INTERPOSER_D0 = 6.0 * (0.66 ** (-1.0 / 6.0) - 1.0) / 25.0
+_C28_L_OVER_S = (0.80 ** (-1.0 / 6.0) - 1.0) / (0.74 ** (-1.0 / 6.0) - 1.0)
 _OS = dict(substrate_area_factor=4.0, substrate_usd_per_mm2=0.005, bump_usd_per_mm2=0.005,
            bond_yield_per_die=0.99)
-_SI = dict(has_interposer=True, interposer_wafer_price_usd=1937.0, interposer_defect_density_per_cm2=0.06,
+_SI = dict(has_interposer=True, interposer_wafer_price_usd=1937.0, interposer_defect_density_per_cm2=_C27_INTERPOSER_D0,
            interposer_cluster_alpha=6.0, interposer_area_factor=1.1, substrate_area_factor=4.0,
-           substrate_usd_per_mm2=0.005, bump_usd_per_mm2=0.01, bond_yield_per_die=0.95)
+           substrate_usd_per_mm2=0.005, bump_usd_per_mm2=0.01, bond_yield_per_die=0.99)
 _FO = dict(has_interposer=True, interposer_wafer_price_usd=1200.0, interposer_defect_density_per_cm2=0.05,
            interposer_cluster_alpha=3.0, interposer_area_factor=1.2, substrate_area_factor=4.0,
            substrate_usd_per_mm2=0.005, bump_usd_per_mm2=0.01, bond_yield_per_die=0.98)
+# CoWoS-L: the fan-out RDL wafer, area factor and attach yield [C2], the [C28]-derived carrier D0 at
+# alpha 6, and one LSI bridge per linked die pair of ~50 mm^2 (E: a bridge under the
+# facing edges of two reticle-class dies, ~25 mm x ~2 mm; no bridge size is published, gap).
+_COWOS_L = {**_FO, "interposer_defect_density_per_cm2": _C28_L_OVER_S * _C27_INTERPOSER_D0,
+            "interposer_cluster_alpha": 6.0, "bridge_area_mm2": 50.0}
 PACKAGE_TECHNOLOGIES: dict[str, PackageTechnology] = {
     t.name: t for t in [
         PackageTechnology(name="monolithic", has_interposer=False, max_die_area_mm2=RETICLE_LIMIT_MM2,
@@ -249,17 +275,20 @@ PACKAGE_TECHNOLOGIES: dict[str, PackageTechnology] = {
         PackageTechnology(name="silicon-interposer", max_interposer_area_mm2=2700.0,
                           max_die_area_mm2=RETICLE_LIMIT_MM2, **_SI,
                           source="CoWoS-S. Size: COST_MODEL §1 [C5] ~3.3x reticle ~2,700 mm^2 (E). Cost: §5a SI "
-                                 "row [C2] (E): 55nm-class wafer $1,937, D0 0.06, alpha 6, 1.1x die area, "
-                                 "micro-bump $0.01/mm^2, bond yield 0.95."),
-        PackageTechnology(name="bridge", max_interposer_area_mm2=None, max_die_area_mm2=RETICLE_LIMIT_MM2, **_FO,
+                                 "row [C2] (E): 55nm-class wafer $1,937, alpha 6, 1.1x die area, micro-bump "
+                                 "$0.01/mm^2; D0 0.0172 from [C27] (66 % at 2,500 mm^2); bond yield 0.99, the "
+                                 "mature end of CM §10's 0.95-0.99."),
+        PackageTechnology(name="bridge", max_interposer_area_mm2=None, max_die_area_mm2=RETICLE_LIMIT_MM2,
+                          **_COWOS_L,
                           source="CoWoS-L / EMIB: an RDL interposer with embedded bridges. No size limit in the "
-                                 "reference sheets (gap). Cost inputs: the fan-out/RDL row of COST_MODEL §5a "
-                                 "[C2] (E) as the nearest modelled technology."),
+                                 "reference sheets (gap). Cost: the fan-out/RDL row of COST_MODEL §5a [C2] (E: "
+                                 "wafer $1,200, 1.2x area); carrier D0 0.0127 at alpha 6 from [C28] (L/S) and "
+                                 "[C27]; bond yield 0.98 (fan-out row [C2]); bridge ~50 mm^2 (E)."),
         PackageTechnology(name="3d-hybrid-bonding", max_interposer_area_mm2=2700.0,
-                          max_die_area_mm2=RETICLE_LIMIT_MM2, **_SI,
+                          max_die_area_mm2=RETICLE_LIMIT_MM2, **_SI, hybrid_bond_yield_per_die=0.95,
                           source="SoIC-style stacks on a CoWoS-S interposer (MI300X, HARDWARE §4 [S23]). Size and "
-                                 "cost as silicon-interposer, COST_MODEL §1 [C5], §5a [C2] (E); hybrid-bond "
-                                 "yield not in the sheets (gap)."),
+                                 "cost as silicon-interposer, COST_MODEL §1 [C5], §5a [C2], [C27] (E); hybrid-"
+                                 "bond yield not in the sheets (gap): CM §10's conservative 0.95."),
         PackageTechnology(name="wafer-scale", has_interposer=False, max_die_area_mm2=WAFER_SCALE_MAX_MM2,
                           substrate_area_factor=1.0, substrate_usd_per_mm2=0.005, bump_usd_per_mm2=0.005,
                           bond_yield_per_die=0.99,

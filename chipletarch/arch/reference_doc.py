@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from . import catalog
 from .efficiency import Efficiency
 from .energy_spec import EnergySpec
-from .schema import Architecture, ComputeDie, Core, IODie, Link, MemoryStack, Port, Systolic, Topology
+from .schema import Architecture, ComputeDie, Core, IODie, Link, MemoryStack, Port, Redundancy, Systolic, Topology
 from .units import unit_of
 
 BEGIN, END = "<!-- BEGIN GENERATED -->", "<!-- END GENERATED -->"
@@ -25,6 +25,7 @@ _SECTIONS = [
     ("IODie / SramDie / MemoryControllerDie (`kind: io | sram | memory-controller`)", IODie),
     ("Core (`dies[].core`)", Core),
     ("Systolic (`dies[].core.systolic`)", Systolic),
+    ("Redundancy (`dies[].redundancy`; read by the cost model only, docs/COST.md §2)", Redundancy),
     ("MemoryStack (`memory[]`)", MemoryStack),
     ("Link (`links[]`)", Link),
     ("Topology (`topology[]`; `link` takes the Link keys except `endpoints`, `name`)", Topology),

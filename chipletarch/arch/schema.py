@@ -31,7 +31,7 @@ from .names import expand_pattern, instance_names, resolve
 from .units import NonNeg, NonNegInt, PosInt, PosNum  # the one unit convention (units.py)
 
 __all__ = [
-    "Architecture", "Package", "Die", "ComputeDie", "IODie", "SramDie", "MemoryControllerDie", "Core",
+    "Architecture", "Package", "Die", "ComputeDie", "Redundancy", "IODie", "SramDie", "MemoryControllerDie", "Core",
     "Systolic", "MemoryStack", "Link", "LinkParams", "Topology", "Port", "Efficiency", "SemanticErrors",
     "canonical_format", "format_error_path",
 ]
@@ -215,6 +215,23 @@ def _expand_range_name(data: Any) -> Any:
     return data
 
 
+class Redundancy(_Spec):
+    """Replicated blocks a die can ship without (harvesting): `units` are built, `required_units`
+    must work (H100 SXM: 66 of 72 TPCs = 132 of 144 SMs). Only the cost model reads it (die yield,
+    docs/COST.md §2); the performance models use the die's enabled `cores`."""
+
+    units: PosInt = Field(description="identical repairable blocks built on the die (SMs, TPCs, CUs)")
+    required_units: PosInt = Field(description="blocks that must work for the die to be sold")
+    area_fraction: float = Field(gt=0, le=1, description="share of the die area inside those blocks, "
+                                                         "(0, 1]; the rest must be defect-free")
+
+    @model_validator(mode="after")
+    def _required_le_units(self):
+        if self.required_units > self.units:
+            raise ValueError(f"required_units ({self.required_units}) exceeds units ({self.units})")
+        return self
+
+
 class _DieBase(_Spec):
     name: Name = Field(description="definition name; instances are name0..name{count-1} when count > 1")
     count: PosInt = Field(1, description="number of identical instances")
@@ -226,6 +243,8 @@ class _DieBase(_Spec):
     stacked: bool = Field(False, description="3D-stacked on another die (e.g. an XCD on an IOD): adds no "
                                              "interposer footprint; its host is the die it links to")
     cache_mib: NonNeg = Field(0.0, description="shared cache / global buffer on the die, MiB")
+    redundancy: Optional[Redundancy] = Field(None, description="repairable blocks for the die-yield "
+                                                                "model (cost only); None = every block must work")
     cache_bytes_per_cycle: Optional[NonNeg] = Field(None, description="cache bandwidth, bytes per die clock")
     cache_bandwidth_gb_s: Optional[NonNeg] = Field(None, description="cache bandwidth, decimal GB/s (alternative)")
 
@@ -334,6 +353,9 @@ class MemoryStack(_Spec):
     count: PosInt = Field(1, description="number of identical stacks")
     generation: MemoryRef = Field(description="hbm2e | hbm3 | hbm3e | hbm4 | gddr6 | gddr7 | lpddr5 | lpddr5x")
     capacity_gb: PosNum = Field(description="usable capacity per stack, decimal GB")
+    physical_capacity_gb: Optional[PosNum] = Field(
+        None, description="capacity built per stack, decimal GB, when more than usable (priced by the "
+                          "cost model); None = capacity_gb")
     bandwidth_gb_s: PosNum = Field(description="peak bandwidth per stack, decimal GB/s")
     # Optional only in the schema: filled from the generation's catalog entry when left out.
     energy_pj_per_bit: Optional[PosNum] = Field(None, description="access energy, pJ/bit (default: the "
@@ -358,9 +380,21 @@ class MemoryStack(_Spec):
             data = {**data, "energy_pj_per_bit": energy}
         return data
 
+    @model_validator(mode="after")
+    def _physical_at_least_usable(self):
+        if self.physical_capacity_gb is not None and self.physical_capacity_gb < self.capacity_gb:
+            raise ValueError(f"physical_capacity_gb ({self.physical_capacity_gb:g}) is below the usable "
+                             f"capacity_gb ({self.capacity_gb:g})")
+        return self
+
     @property
     def instances(self) -> list[str]:
         return instance_names(self.name, self.count)
+
+    @property
+    def priced_capacity_gb(self) -> float:
+        """Capacity the cost model prices per stack: what is built (physical), not what is exposed."""
+        return self.physical_capacity_gb if self.physical_capacity_gb is not None else self.capacity_gb
 
 
 class LinkParams(_Spec):

@@ -43,6 +43,9 @@ class CostOptions:
     bond_yield: float | None = None               # per attach; None = the technology's value
     hybrid_bond_yield: float | None = None        # per 3D hybrid bond; None = bond_yield
     harvest: Mapping[str, Harvest] = field(default_factory=dict)   # die definition name -> Harvest
+    # use the dies' `redundancy` fields of the architecture (harvesting) for their yield; False =
+    # every block must work (the plain yield model), e.g. to show what harvesting is worth
+    redundancy: bool = True
     hbm_height: Mapping[str, int] = field(default_factory=dict)     # stack definition -> dies high
     hbm_usd_per_gb: Mapping[str, float] = field(default_factory=dict)  # generation -> $/GB override
     stacked_dies: Mapping[str, str] | None = None  # top die def -> base die def (3D stacks)
@@ -54,7 +57,8 @@ class CostOptions:
     final_test_usd: float = 0.0                   # per package (see docs/COST.md: a gap)
     final_test_yield: float = 1.0
     bridges: int | None = None                    # silicon bridges (technology "bridge")
-    bridge_area_mm2: float = 0.0                  # no public bridge size: 0 = not costed
+    # bridge die size; None = the technology's catalog `bridge_area_mm2` (E), 0 = not costed
+    bridge_area_mm2: float | None = None
     design_volumes: Mapping[str, float] = field(default_factory=dict)  # die def -> instances, all products
     nre_usd: Mapping[str, float] = field(default_factory=dict)     # die def -> known design NRE
 
@@ -141,16 +145,21 @@ def packaging_cost_params(tech, *, bridge_area_mm2: float = 0.0) -> P.PackagingC
                        carrier_area_factor=tech.interposer_area_factor or 1.0)
     bridge = {}
     if kind == "bridge" and bridge_area_mm2 > 0:
-        # a bridge is passive silicon like a CoWoS-S interposer: same wafer/D0/alpha (CM §5a SI)
-        si = P.ACTUARY_PACKAGING["SI"]
-        bridge = dict(bridge_area_mm2=bridge_area_mm2, bridge_wafer_price=si.carrier_wafer_price,
-                      bridge_d0=si.carrier_d0, bridge_alpha=si.carrier_alpha)
+        # a bridge is passive silicon like a CoWoS-S interposer: that technology's wafer/D0/alpha
+        # (catalog silicon-interposer, CM §5a [C2], [C27]). Its embedding into the carrier is part
+        # of the carrier yield the catalog derives from [C28] (CoWoS-L), so it is not charged again.
+        from ..arch.catalog import lookup_technology
+        si = lookup_technology("silicon-interposer")
+        bridge = dict(bridge_area_mm2=bridge_area_mm2, bridge_wafer_price=si.interposer_wafer_price_usd,
+                      bridge_d0=si.interposer_defect_density_per_cm2,
+                      bridge_alpha=si.interposer_cluster_alpha, bridge_embed_yield=1.0)
     return P.PackagingCost(
         name=tech.name, kind=kind, bond_yield=tech.bond_yield_per_die,
         bump_usd_per_mm2=tech.bump_usd_per_mm2, substrate_usd_per_mm2=tech.substrate_usd_per_mm2,
         substrate_area_factor=tech.substrate_area_factor,
         nre_usd_per_mm2=nre.nre_usd_per_mm2, nre_fixed_usd=nre.nre_fixed_usd,
-        layer_factor_rule=(kind == "organic"), **carrier, **bridge)
+        layer_factor_rule=(kind == "organic"),
+        hybrid_bond_yield=getattr(tech, "hybrid_bond_yield_per_die", None), **carrier, **bridge)
 
 
 def package_nre(pk: P.PackagingCost, *, carrier_area_mm2: float | None, substrate_area_mm2: float,
@@ -208,7 +217,9 @@ def _bridge_count(arch) -> int:
 def _recurring(arch, opts: CostOptions) -> tuple[RecurringCost, P.PackagingCost, list[str], dict]:
     notes: list[str] = []
     tech = arch.technology
-    pk = packaging_cost_params(tech, bridge_area_mm2=opts.bridge_area_mm2)
+    bridge_area = (opts.bridge_area_mm2 if opts.bridge_area_mm2 is not None
+                   else (getattr(tech, "bridge_area_mm2", None) or 0.0))
+    pk = packaging_cost_params(tech, bridge_area_mm2=bridge_area)
     if opts.bond_yield is not None:
         pk = pk.with_(bond_yield=opts.bond_yield)
     if opts.hybrid_bond_yield is not None:
@@ -227,24 +238,32 @@ def _recurring(arch, opts: CostOptions) -> tuple[RecurringCost, P.PackagingCost,
         node = _node_cost(d)
         y_override = None
         h = opts.harvest.get(d.name)
+        red = getattr(d, "redundancy", None) if opts.redundancy else None
         if h is not None:
             active = getattr(d, "cores", None)
             if active is None:
                 raise SpecError(f"harvest given for die '{d.name}', which has no cores")
-            y_override = harvested_yield(d.area_mm2, node.d0, units=h.physical_units,
-                                         spare_units=h.physical_units - active,
-                                         unit_area_fraction=h.unit_area_fraction,
+            units, required, frac = h.physical_units, active, h.unit_area_fraction
+        elif red is not None:
+            units, required, frac = red.units, red.required_units, red.area_fraction
+        if h is not None or red is not None:
+            if required > units:
+                raise SpecError(f"die '{d.name}': {required} units required but only {units} built")
+            y_override = harvested_yield(d.area_mm2, node.d0, units=units,
+                                         spare_units=units - required,
+                                         unit_area_fraction=frac,
                                          alpha=node.alpha, model=opts.yield_model)
-            notes.append(f"{d.name}: {active} of {h.physical_units} units enabled, "
-                         f"{h.unit_area_fraction:.0%} of area in units -> yield {y_override:.3f}")
+            notes.append(f"{d.name}: {required} of {units} repairable units needed, "
+                         f"{frac:.0%} of area in units -> yield {y_override:.3f}")
         dpw = None
         if tech.name == "wafer-scale" and d.area_mm2 > P.RETICLE_MM2:
             # one die per wafer by construction (HARDWARE §10 [S53]); such a die only yields
             # through redundancy (routing around defects, [S56]), so harvesting is required
             dpw = 1.0
-            if h is None:
+            if h is None and red is None:
                 raise SpecError(f"wafer-scale die '{d.name}' ({d.area_mm2:g} mm^2) yields only "
-                                "through redundancy: give CostOptions(harvest={'" + d.name +
+                                "through redundancy: give it a `redundancy:` block in the YAML or "
+                                "CostOptions(harvest={'" + d.name +
                                 "': Harvest(physical_units, unit_area_fraction)})")
         dies.append(DieSpec(d.name, d.area_mm2, node, d.count, yield_override=y_override,
                             dies_per_wafer=dpw,
@@ -262,7 +281,9 @@ def _recurring(arch, opts: CostOptions) -> tuple[RecurringCost, P.PackagingCost,
         footprint = getattr(gen, "stack_footprint_mm2", None) or 0.0
         if not footprint:
             no_footprint.append(gen.name)
-        stacks.append(StackSpec(s.name, hbm_stack_price(s.capacity_gb, price, height=height),
+        # priced on what is built: physical_capacity_gb when the stack exposes less (CM §6)
+        cap = getattr(s, "priced_capacity_gb", None) or s.capacity_gb
+        stacks.append(StackSpec(s.name, hbm_stack_price(cap, price, height=height),
                                 s.count, footprint_mm2=footprint))
     carrier_area = getattr(arch, "interposer_area_mm2", None)
     if pk.kind != "organic" and carrier_area is None:
@@ -289,6 +310,9 @@ def _recurring(arch, opts: CostOptions) -> tuple[RecurringCost, P.PackagingCost,
             notes.append("bridge dies not costed: no bridge size in the reference sheets "
                          "(CostOptions.bridge_area_mm2); carrier costed as the RDL interposer")
             bridges = 0
+        elif bridges:
+            notes.append(f"{bridges} silicon bridge(s) of {pk.bridge_area_mm2:g} mm^2 (E: no published "
+                         "bridge size; CostOptions.bridge_area_mm2 / bridges override)")
     rc = recurring_cost(dies, pk, stacks=stacks, carrier_area_mm2=carrier_area,
                         substrate_area_mm2=getattr(arch, "substrate_area_mm2", None),
                         bridges=bridges, assembly_usd=assembly_usd,

@@ -64,6 +64,9 @@ class PackagingCost:
     bridge_wafer_price: float = 0.0
     bridge_d0: float = 0.0
     bridge_alpha: float = 6.0
+    # yield of embedding one bridge into the carrier; None = bond_yield. The catalog's CoWoS-L sets
+    # 1.0: its carrier yield ([C28]) already includes the LSI bridges.
+    bridge_embed_yield: float | None = None
     # per hybrid bond of a die onto a base die (3D). The reference sheets publish none (catalog:
     # "hybrid-bond yield not in the sheets (gap)"); None falls back to `bond_yield`.
     hybrid_bond_yield: float | None = None

@@ -207,8 +207,9 @@ def recurring_cost(dies: Sequence[DieSpec], packaging: P.PackagingCost, *,
                          **geo)
             # bridges are embedded into the carrier before it is tested: they share its step,
             # and each embed is an attach that can fail like a die bond
-            steps[0] = Step(steps[0].name,
-                            steps[0].yield_ * bond_yield(packaging.bond_yield, bridges))
+            y_embed = (packaging.bond_yield if packaging.bridge_embed_yield is None
+                       else packaging.bridge_embed_yield)
+            steps[0] = Step(steps[0].name, steps[0].yield_ * bond_yield(y_embed, bridges))
             add("bridge", "bridge", int(bridges), b.kgd, 0, y=b.yield_,
                 detail={"area_mm2": packaging.bridge_area_mm2})
 
