@@ -1,10 +1,10 @@
 """The cost model's validation numbers, reproducible: `python -m chipletarch.cost.validation`.
 
 Prints (as Markdown) every table of docs/VALIDATION.md "## Cost": AMD's EPYC chiplet ratio, the
-Chiplet Actuary split ratios, the bills of materials of H100 / H200 / B200 / MI300X against the
-published estimates, the H100 logic-die reconciliation and the crossover areas per node and
-package technology. B200 and MI300X are built here from their cost-relevant HARDWARE.md figures
-until reference YAML files for them are bundled.
+Chiplet Actuary split ratios, the bills of materials of the bundled H100 / H200 / B200 / MI300X
+files against the published estimate ranges (defined in `PUBLISHED` / `published_range`), a step
+table of the BOM changes, the scrap breakdown, sensitivities, the H100 logic-die reconciliation
+and the crossover areas per node and package technology.
 """
 from __future__ import annotations
 
@@ -15,149 +15,265 @@ from .package import CostOptions, package_cost
 from .params import ACTUARY_NODES, ACTUARY_PACKAGING
 from .split import catalog_node, crossover_table, split_ratio
 
-_CORE = {"macs_per_cycle": {"bf16": 1024}}     # irrelevant to cost; the schema wants a core
-
-# Published estimates (HARDWARE.md; COST_MODEL.md §5b/§6): total, logic, HBM, packaging (CoWoS per
-# unit: interposer + substrate + bumps + process), test+assembly (H100 only, [S8]).
-PUBLISHED = {
-    "h100-sxm": dict(total=3320, logic=(200, 300), hbm=(1200, 1500), packaging=(723, 750),
-                     test_assembly=(920, 920),
-                     src="HARDWARE §1 [S7][S8][S9]; COST_MODEL §5b/§6 [C25][C26][C30]"),
-    "h200-sxm": dict(total=4800, logic=None, hbm=None, packaging=None, test_assembly=None,
-                     src="HARDWARE §2 [S8]"),
-    "b200": dict(total=6400, logic=None, hbm=(2900, 2900), packaging=(1100, 1100),
-                 test_assembly=None, src="HARDWARE §3 [S8]; COST_MODEL §5b [C26]"),
-    "mi300x": dict(total=5300, logic=(600, 600), hbm=(2900, 2900), packaging=(1200, 1200),
-                   test_assembly=None, src="HARDWARE §4 [S8]; COST_MODEL §5b [C25]"),
+# ---- published estimates (HARDWARE.md §1-4; COST_MODEL.md §5b/§6) ----------------------------
+# HBM price per GB by generation: every sheet figure that gives one (E).
+HBM_USD_PER_GB = {
+    # [C30] ~$15/GB; [C25] H100 80 GB => ~$1,200-1,500, i.e. $15-18.75/GB
+    "hbm3": (15.0, 1500 / 80, "[C30] $15/GB; [C25] $1,200-1,500 for 80 GB"),
+    # [C32] $238 per 24 GB 8-Hi HBM3E stack (model) = $9.92/GB; [C26][S8] B200 HBM ~$2,900 for 192 GB =
+    # $15.1/GB; [C31] HBM3 $15 x 1.2 = $18/GB
+    "hbm3e": (238 / 24, 18.0, "[C32] $238/24 GB; [S8] $2,900/192 GB; [C31] $15 x 1.2"),
 }
 
+# Per product: published totals and the published split of one source. A component a source gives
+# becomes a range over every sheet figure for it; HBM in particular also spans the generation's
+# $/GB range above times the physical capacity. The rest of a split total (what its source does not
+# itemise) is kept at that source's value. The published range of the total = [min, max] over the
+# published totals and the sums of the component ranges (docs/VALIDATION.md "Published ranges").
+PUBLISHED = {
+    "h100-sxm": dict(
+        totals=[(3320, "[S7] Raymond James"), (3370, "sum of the [S8] split")],
+        split=(3370, dict(logic=300, hbm=1400, packaging=750, test_assembly=920)),     # [S8]
+        components=dict(logic=(200, 300, "[S9] $200, [S8] $300"),
+                        hbm=(1200, 1500, "[C25][C30] 80 GB x $15-18.75; [S8] 1.4k; [S9] 1,500"),
+                        packaging=(723, 750, "[C25] 723, [C26] 750"),
+                        test_assembly=(920, 920, "[S8]")),
+        src="HARDWARE §1 [S7][S8][S9]; COST_MODEL §5b/§6 [C25][C26][C30]"),
+    "h200-sxm": dict(
+        totals=[(4800, "[S8]")],
+        split=None,                  # [S8] gives the total only; the same GH100 and CoWoS-S as H100
+        components=dict(logic=(200, 300, "as H100 (same die, HARDWARE §2)"),
+                        hbm=(144 * 238 / 24, 144 * 18.0, "144 GB x HBM3e $9.92-18/GB"),
+                        packaging=(723, 750, "as H100 (CoWoS-S)"),
+                        test_assembly=(920, 920, "as H100 [S8]")),
+        src="HARDWARE §2 [S8]; components as H100 + HBM3e $/GB"),
+    "b200": dict(
+        totals=[(6400, "[S8]")],
+        split=(6400, dict(hbm=2900, packaging=1100)),        # [S8]: the rest, ~2,400, not itemised
+        components=dict(hbm=(192 * 238 / 24, 192 * 18.0, "192 GB x HBM3e $9.92-18/GB; [S8] 2,900"),
+                        packaging=(1100, 1100, "[C26]")),
+        src="HARDWARE §3 [S8]; COST_MODEL §5b [C26], §6 [C31][C32]"),
+    "mi300x": dict(
+        totals=[(5300, "[S8]")],
+        split=(5300, dict(logic=600, hbm=2900, packaging=1200)),   # [S8]: rest ~600 not itemised
+        components=dict(logic=(600, 600, "[S8]"),
+                        hbm=(2880, 3600, "192 GB x HBM3 $15-18.75/GB; [S8] 2,900"),
+                        packaging=(1200, 1200, "[C25]")),
+        src="HARDWARE §4 [S8]; COST_MODEL §5b [C25], §6 [C25][C30]"),
+}
 
-def reference_b200():
-    """B200 as far as cost needs it: HARDWARE.md §3."""
-    from ..arch import Architecture
-    return Architecture.from_dict(dict(
-        name="b200", technology="bridge",                   # CoWoS-L (§3, E [S8])
-        dies=[dict(name="gb", count=2, process="4NP",        # 4NP (§3, P [S12][S14])
-                   area_mm2=800,                             # ~800 mm^2 each (§3, E [S8][S15])
-                   clock_ghz=1.8, cores=74, memory_interfaces=4, core=_CORE)],
-        memory=[dict(name="hbm", count=8, generation="hbm3e",    # 8 stacks (§3, P)
-                     capacity_gb=24,                         # 192 GB physical / 8 (§3, P)
-                     bandwidth_gb_s=1000, attach=["gb0", "gb1"])],
-        links=[dict(kind="nv-hbi", bandwidth_gb_s=5000, latency_ns=1, energy_pj_per_bit=1,
-                    endpoints=["gb0", "gb1"])]))
-
-
-def reference_mi300x():
-    """MI300X as far as cost needs it: HARDWARE.md §4 (XCDs hybrid-bonded on IODs)."""
-    from ..arch import Architecture
-    return Architecture.from_dict(dict(
-        name="mi300x", technology="3d-hybrid-bonding",        # SoIC on CoWoS-S (§4, P [S23])
-        dies=[dict(name="xcd", count=8, process="N5", area_mm2=115,    # ~115 mm^2 (§4, E/U)
-                   clock_ghz=2.1, cores=38, core=_CORE),
-              dict(name="iod", kind="io", count=4, process="N6", area_mm2=370,   # ~370 (E/U)
-                   memory_interfaces=2)],
-        memory=[dict(name="hbm", count=8, generation="hbm3", capacity_gb=24,   # 8 x 24 GB (P)
-                     bandwidth_gb_s=662, attach=["iod0", "iod1", "iod2", "iod3"])],
-        topology=[dict(kind="all-to-all", dies=["iod0", "iod1", "iod2", "iod3"],
-                       link=dict(kind="infinity-fabric", bandwidth_gb_s=1000, latency_ns=10))],
-        links=[dict(kind="ucie-3d", bandwidth_gb_s=2000, endpoints=[f"xcd{i}", f"iod{i // 2}"])
-               for i in range(8)]))
+def published_range(name: str) -> tuple[float, float]:
+    """[min, max] of a product's published total: its published totals and the sums of its
+    component ranges (the split source's unitemised rest at that source's value)."""
+    pub = PUBLISHED[name]
+    comps = pub["components"]
+    lo = sum(c[0] for c in comps.values())
+    hi = sum(c[1] for c in comps.values())
+    if pub["split"] is not None:
+        total, items = pub["split"]
+        rest = total - sum(items.values())
+        lo, hi = lo + rest, hi + rest
+    values = [t for t, _ in pub["totals"]]
+    return float(min(values + [lo])), float(max(values + [hi]))
 
 
 # 12-Hi stacks where HARDWARE.md says so (MI300X §4 "8 stacks x 24 GB (12-Hi)")
 BOM_OPTIONS = {"mi300x": CostOptions(hbm_height={"hbm": 12})}
+DESIGNS = ("h100-sxm", "h200-sxm", "b200", "mi300x")
 
 
 def bom_architectures():
+    """The bundled YAML files of the four products with published bills of materials."""
     from ..arch import load_architecture
-    return [load_architecture("h100-sxm"), load_architecture("h200-sxm"), reference_b200(),
-            reference_mi300x()]
+    return [load_architecture(n) for n in DESIGNS]
 
 
 def _range(r):
     if r is None:
         return "-"
-    return f"{r[0]:,}" if r[0] == r[1] else f"{r[0]:,}-{r[1]:,}"
-
-
-def _packaging_good(c) -> float:
-    """Carrier, bridges, substrate and bumps including the scrap they themselves suffer: the
-    quantity analysts quote as "CoWoS cost" per good package."""
-    return c.bumps + sum(i["cost"] + i["scrap"] for i in c.items
-                         if i["category"] in ("carrier", "bridge", "substrate"))
+    lo, hi = (round(r[0]), round(r[1]))
+    return f"{lo:,}" if lo == hi else f"{lo:,}-{hi:,}"
 
 
 def _dev(x, r):
+    """"in" inside [lo, hi], else the deviation from the nearer end."""
     if r is None:
         return "-"
     lo, hi = r
-    if lo <= x <= hi:
+    if lo - 0.5 <= x <= hi + 0.5:
         return "in"
     return f"{x / (lo if x < lo else hi) - 1:+.0%}"
 
 
-def bom_table() -> str:
-    """Component table against the published splits. "packaging" = interposer/RDL + substrate +
-    bumps + assembly process (what analysts call the CoWoS cost; H100's is the calibration
-    point of params.ASSEMBLY_USD_PER_CARRIER_MM2); scrap is every component lost to carrier
-    yield and die/stack attach failures, shown apart."""
+# ---- the previous defaults, for the step table -----------------------------------------------
+# Chiplet Actuary's packaging yields [C2] (CM §5a) as the catalog had them before the per-
+# technology yields: interposer D0 0.06 at alpha 6 and 0.95 per attach (CoWoS-S, SoIC), the fan-out
+# RDL row for CoWoS-L (D0 0.05, alpha 3, 0.98) without bridges.
+_ACTUARY_TECH = {
+    "silicon-interposer": dict(interposer_defect_density_per_cm2=0.06, interposer_cluster_alpha=6.0,
+                               bond_yield_per_die=0.95, hybrid_bond_yield_per_die=None),
+    "3d-hybrid-bonding": dict(interposer_defect_density_per_cm2=0.06, interposer_cluster_alpha=6.0,
+                              bond_yield_per_die=0.95, hybrid_bond_yield_per_die=None),
+    "bridge": dict(interposer_defect_density_per_cm2=0.05, interposer_cluster_alpha=3.0,
+                   bond_yield_per_die=0.98, bridge_area_mm2=None),
+}
+
+
+def _with_tech(a, **update):
+    return a.model_copy(update={"technology": a.technology.model_copy(update=update)})
+
+
+def _usable_gb(a):
+    return a.model_copy(update={"memory": [m.model_copy(update={"physical_capacity_gb": None})
+                                           for m in a.memory]})
+
+
+def _with_nodes(a, update_for):
+    """Every die's process node with the fields `update_for(node)` returns replaced (a D0 or
+    wafer-price sensitivity); an empty dict leaves that die's node alone."""
+    dies = [d.model_copy(update={"process": d.process.model_copy(update=update_for(d.process))})
+            for d in a.dies]
+    return a.model_copy(update={"dies": dies})
+
+
+def _mature_d0(node) -> dict:
+    """Mature end of CM §10's D0 range for the node's family: N5/N4 0.07-0.11, N6/N7 0.06-0.09."""
+    if node.feature_nm <= 5:
+        return {"defect_density_per_cm2": 0.07}
+    if node.feature_nm <= 7:
+        return {"defect_density_per_cm2": 0.06}
+    return {}
+
+
+def _s9_wafer(node) -> dict:
+    """[S9]'s $13,400 wafer, quoted for H100's 4N: applied to the N5/N4 family only."""
+    return {"wafer_price_usd": 13400.0} if node.feature_nm <= 5 else {}
+
+
+def _with_fraction(a, delta):
+    dies = []
+    for d in a.dies:
+        r = getattr(d, "redundancy", None)
+        if r is not None:
+            r = r.model_copy(update={"area_fraction": min(1.0, max(0.05, r.area_fraction + delta))})
+        dies.append(d.model_copy(update={"redundancy": r}))
+    return a.model_copy(update={"dies": dies})
+
+
+def _recurring(a, **opts) -> float:
     from dataclasses import replace
-    lines = ["| design | bond yield | interposer mm^2 | carrier yield | assembly yield | logic dies "
-             "| HBM | packaging | assembly scrap | recurring total | published total | deviation |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
-    comp = ["| design | logic vs published | HBM vs published | packaging vs published | "
-            "scrap + test vs published test+assembly |", "|---|---|---|---|---|"]
+    return package_cost(a, options=replace(BOM_OPTIONS.get(a.name, CostOptions()), **opts)).recurring
+
+
+def step_table() -> str:
+    """Recurring total as each change of the BOM work is applied in turn."""
+    lines = ["| design | Chiplet Actuary packaging yields, no harvesting, usable GB | + harvesting "
+             "(`redundancy`) | + packaging yields per technology, bridges | + HBM priced on "
+             "physical GB (catalog) | published range | in / out |",
+             "|---|---|---|---|---|---|---|"]
     for a in bom_architectures():
-        pub = PUBLISHED[a.name]
-        base = BOM_OPTIONS.get(a.name, CostOptions())
-        for by in (None, 0.99):
-            c = package_cost(a, options=replace(base, bond_yield=by))
-            tag = "catalog" if by is None else f"{by}"
-            area = next((i["area_mm2"] for i in c.items if i["category"] == "carrier"), None)
-            pkg = c.packaging + c.assembly
-            lines.append(
-                f"| {a.name} | {tag} | {area:,.0f} | {c.carrier_yield:.2f} | "
-                f"{c.assembly_yield:.2f} | {c.dies:,.0f} | {c.hbm:,.0f} | {pkg:,.0f} | "
-                f"{c.assembly_scrap:,.0f} | {c.recurring:,.0f} | {pub['total']:,} | "
-                f"{c.recurring / pub['total'] - 1:+.0%} |")
-            if by is None:
-                comp.append(f"| {a.name} | {_dev(c.dies, pub['logic'])} | "
-                            f"{_dev(c.hbm, pub['hbm'])} | {_dev(pkg, pub['packaging'])} | "
-                            f"{_dev(c.assembly_scrap + c.final_test, pub['test_assembly'])} |")
-    lines.append("")
-    lines.append("Deviation of each component at the catalog bond yield (\"in\" = inside the "
-                 "published range; H100 packaging is the calibration point, not a check):")
-    lines.append("")
-    lines.extend(comp)
-    lines.append("")
-    lines.append("| design | published logic | published HBM | published packaging | "
-                 "published test+assembly | source |")
-    lines.append("|---|---|---|---|---|---|")
-    for name, pub in PUBLISHED.items():
-        lines.append(f"| {name} | {_range(pub['logic'])} | {_range(pub['hbm'])} | "
-                     f"{_range(pub['packaging'])} | {_range(pub['test_assembly'])} | {pub['src']} |")
+        old = _usable_gb(_with_tech(a, **_ACTUARY_TECH.get(a.technology.name, {})))
+        v = [_recurring(old, redundancy=False), _recurring(old),
+             _recurring(_usable_gb(a)), _recurring(a)]
+        r = published_range(a.name)
+        lines.append(f"| {a.name} | " + " | ".join(f"{x:,.0f}" for x in v)
+                     + f" | {_range(r)} | {_dev(v[-1], r)} |")
     return "\n".join(lines)
 
 
-# Interposer D0 at which a 2,500 mm^2 passive interposer yields the ~66 % of the legitlads model
-# [C27] (NB, alpha 6): a sensitivity only. The catalog keeps Chiplet Actuary's 0.06 [C2]; no
-# sheet gives a critical-area ratio for passive silicon ([C3] carries one, as a placeholder).
-C27_INTERPOSER_D0 = ((0.66 ** (-1.0 / 6.0)) - 1.0) * 6.0 / 25.0
+def bom_table() -> str:
+    """Component table at catalog defaults. "packaging" = interposer/RDL + bridges + substrate +
+    bumps + assembly process (what analysts call the CoWoS cost; H100's is the calibration point
+    of params.ASSEMBLY_USD_PER_CARRIER_MM2), before scrap; "assembly scrap" = every component lost
+    to carrier test, hybrid bonds, die/stack attach and substrate attach."""
+    lines = ["| design | interposer mm^2 | logic die yields | carrier yield | assembly yield | "
+             "logic dies | HBM | packaging | assembly scrap | recurring total | published range | "
+             "in / out |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    comp = ["| design | logic vs published | HBM vs published | packaging vs published | "
+            "scrap + test vs published test+assembly |", "|---|---|---|---|---|"]
+    for a in bom_architectures():
+        pub = PUBLISHED[a.name]["components"]
+        c = package_cost(a, options=BOM_OPTIONS.get(a.name, CostOptions()))
+        area = next((i["area_mm2"] for i in c.items if i["category"] == "carrier"), None)
+        ys = " / ".join(f"{k} {v:.2f}" for k, v in c.die_yields.items())
+        pkg = c.packaging + c.assembly
+        r = published_range(a.name)
+        lines.append(
+            f"| {a.name} | {area:,.0f} | {ys} | {c.carrier_yield:.2f} | {c.assembly_yield:.2f} | "
+            f"{c.dies:,.0f} | {c.hbm:,.0f} | {pkg:,.0f} | {c.assembly_scrap:,.0f} | "
+            f"{c.recurring:,.0f} | {_range(r)} | {_dev(c.recurring, r)} |")
+        get = lambda k: None if k not in pub else (pub[k][0], pub[k][1])
+        comp.append(f"| {a.name} | {_dev(c.dies, get('logic'))} | {_dev(c.hbm, get('hbm'))} | "
+                    f"{_dev(pkg, get('packaging'))} | "
+                    f"{_dev(c.assembly_scrap + c.final_test, get('test_assembly'))} |")
+    lines += ["", "Each component against its published range (\"in\" = inside; H100 packaging is "
+              "the calibration point of the assembly-process rate, not a check):", ""] + comp
+    lines += ["", "| design | published totals | range of the total | logic | HBM | packaging | "
+              "test+assembly | source |", "|---|---|---|---|---|---|---|---|"]
+    for name, pub in PUBLISHED.items():
+        c = pub["components"]
+        cell = lambda k: "-" if k not in c else f"{_range(c[k][:2])} ({c[k][2]})"
+        totals = ", ".join(f"{t:,} {s}" for t, s in pub["totals"])
+        lines.append(f"| {name} | {totals} | {_range(published_range(name))} | {cell('logic')} | "
+                     f"{cell('hbm')} | {cell('packaging')} | {cell('test_assembly')} | {pub['src']} |")
+    return "\n".join(lines)
+
+
+def scrap_table() -> str:
+    """Where the assembly scrap comes from, per component (catalog defaults)."""
+    lines = ["| design | dies | HBM | carrier + bridges | assembly process | substrate | total |",
+             "|---|---|---|---|---|---|---|"]
+    for a in bom_architectures():
+        c = package_cost(a, options=BOM_OPTIONS.get(a.name, CostOptions()))
+        by: dict[str, float] = {}
+        for i in c.items:
+            k = "carrier" if i["category"] == "bridge" else i["category"]
+            by[k] = by.get(k, 0.0) + i["scrap"]
+        lines.append(f"| {a.name} | {by.get('die', 0):,.0f} | {by.get('hbm', 0):,.0f} | "
+                     f"{by.get('carrier', 0):,.0f} | {by.get('assembly', 0):,.0f} | "
+                     f"{by.get('substrate', 0):,.0f} | {c.assembly_scrap:,.0f} |")
+    return "\n".join(lines)
+
+
+# Interposer D0 of Chiplet Actuary [C2] (CM §5a), the value the catalog had before [C27]
+ACTUARY_INTERPOSER_D0 = 0.06
 
 
 def sensitivity_table() -> str:
-    """Recurring total under the two sheet-supported alternatives that move assembly scrap."""
-    from dataclasses import replace
-    lines = [f"| design | catalog | bond yield 0.99 | interposer D0 {C27_INTERPOSER_D0:.3f} "
-             "([C27]) | both | published |", "|---|---|---|---|---|---|"]
-    for a in bom_architectures():
-        base = BOM_OPTIONS.get(a.name, CostOptions())
-        b = a.model_copy(update={"technology": a.technology.model_copy(
-            update={"interposer_defect_density_per_cm2": C27_INTERPOSER_D0})})
-        cells = [package_cost(x, options=replace(base, bond_yield=by)).recurring
-                 for x, by in ((a, None), (a, 0.99), (b, None), (b, 0.99))]
-        lines.append(f"| {a.name} | " + " | ".join(f"{v:,.0f}" for v in cells)
-                     + f" | {PUBLISHED[a.name]['total']:,} |")
+    """Recurring total when one estimated input moves to another sheet-supported value."""
+    archs = bom_architectures()
+    rows = [
+        ("catalog defaults", "", lambda a: _recurring(a)),
+        ("repairable area fraction -0.1", "E (YAML comments)",
+         lambda a: _recurring(_with_fraction(a, -0.1))),
+        ("repairable area fraction +0.1", "E (YAML comments)",
+         lambda a: _recurring(_with_fraction(a, +0.1))),
+        ("no harvesting (`redundancy=False`)", "", lambda a: _recurring(a, redundancy=False)),
+        ("attach yield 0.95 (all technologies)", "CM §10 low end [C2]",
+         lambda a: _recurring(a, bond_yield=0.95)),
+        ("attach yield 0.99 (all technologies)", "CM §10 high end",
+         lambda a: _recurring(a, bond_yield=0.99)),
+        ("hybrid-bond yield 0.99", "CM §10 high end (no SoIC figure)",
+         lambda a: _recurring(a, hybrid_bond_yield=0.99)),
+        (f"interposer D0 {ACTUARY_INTERPOSER_D0} (Chiplet Actuary)", "[C2]",
+         lambda a: _recurring(_with_tech(a, interposer_defect_density_per_cm2=ACTUARY_INTERPOSER_D0,
+                                         interposer_cluster_alpha=6.0))),
+        ("logic D0 at the mature end (N5/N4 0.07, N6 0.06)", "CM §10, [C10]",
+         lambda a: _recurring(_with_nodes(a, _mature_d0))),
+        ("wafer $13,400 for N5/N4-class dies", "[S9]",
+         lambda a: _recurring(_with_nodes(a, _s9_wafer))),
+        ("HBM at the low end of its $/GB range", "HBM_USD_PER_GB",
+         lambda a: _recurring(a, hbm_usd_per_gb={a.memory[0].generation.name:
+                                                 HBM_USD_PER_GB[a.memory[0].generation.name][0]})),
+        ("10 bridges of 50 mm^2 (B200: + 8 HBM-die LSIs)", "E", lambda a: _recurring(
+            a, bridges=10) if a.technology.name == "bridge" else _recurring(a)),
+    ]
+    head = "| variation | source | " + " | ".join(a.name for a in archs) + " |"
+    lines = [head, "|---|---|" + "---|" * len(archs)]
+    for label, src, fn in rows:
+        lines.append(f"| {label} | {src} | " + " | ".join(f"{fn(a):,.0f}" for a in archs) + " |")
+    lines.append("| published range | | " + " | ".join(_range(published_range(a.name))
+                                                     for a in archs) + " |")
     return "\n".join(lines)
 
 
@@ -206,13 +322,20 @@ def crossover_markdown(nodes=("N3", "N5", "N7", "N16", "N28"),
 
 
 def h100_reconciliation() -> str:
+    a = bom_architectures()[0]
     n4 = catalog_node("4N")
-    dc = M.die_cost(814, n4.wafer_price, n4.d0, alpha=n4.alpha)
+    c = package_cost(a)
+    y = c.die_yields["gh100"]
+    dc = M.die_cost(814, n4.wafer_price, n4.d0, alpha=n4.alpha, yield_override=y)
+    classic = M.dies_per_wafer_classic(814)
     return (f"analysts [S9]: $13,400 / 86 dies / 0.80 = ${13400 / 86 / 0.8:.0f}; ours: "
-            f"${n4.wafer_price:,.0f} / {dc.dies_per_wafer:.1f} dies / {dc.yield_:.3f} = "
-            f"${dc.kgd:.0f}. Factors: wafer x{n4.wafer_price / 13400:.2f}, dies/wafer "
-            f"x{86 / dc.dies_per_wafer:.2f} (86 = pi 150^2 / 814 = {math.pi * 150**2 / 814:.1f}, "
-            f"no edge loss), yield x{0.8 / dc.yield_:.2f}.")
+            f"${n4.wafer_price:,.0f} / {dc.dies_per_wafer:.1f} dies / {y:.3f} = ${dc.kgd:.0f} "
+            f"(without harvesting: yield {M.die_yield(814, n4.d0, alpha=n4.alpha):.3f}, "
+            f"${M.die_cost(814, n4.wafer_price, n4.d0, alpha=n4.alpha).kgd:.0f}). Factors: wafer "
+            f"x{n4.wafer_price / 13400:.2f}, dies/wafer x{86 / dc.dies_per_wafer:.2f} (86 = pi 150^2 / "
+            f"814 = {math.pi * 150**2 / 814:.1f}: no edge loss at all; the textbook formula with its "
+            f"edge term gives {classic:.1f}, ours with 0.2 mm scribe and 5 mm edge exclusion "
+            f"{dc.dies_per_wafer:.1f}), yield x{0.8 / y:.2f}.")
 
 
 def main() -> None:
@@ -220,9 +343,13 @@ def main() -> None:
     print("| case | published | chipletarch | deviation |\n|---|---|---|---|")
     print(epyc_line())
     print("\n".join(split_lines()))
-    print("\n## Bills of materials (US$ per good package, no NRE, no final test)\n")
+    print("\n## Bills of materials, step by step (US$ per good package, no NRE, no final test)\n")
+    print(step_table())
+    print("\n## Bills of materials by component (catalog defaults)\n")
     print(bom_table())
-    print("\n## Sensitivity of the total to the assembly-yield inputs\n")
+    print("\n## Assembly scrap by component\n")
+    print(scrap_table())
+    print("\n## Sensitivity of the total\n")
     print(sensitivity_table())
     print("\n## H100 logic die\n")
     print(h100_reconciliation())
