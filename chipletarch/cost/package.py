@@ -1,12 +1,13 @@
 """`package_cost(arch, volume=...)`: the manufacturing cost of an architecture, as a breakdown.
 
 Reads process nodes (wafer price, D0, alpha, design NRE), memory generations ($/GB) and the
-package technology (interposer wafer/D0/alpha/area factor, substrate, bumps, bond yield) from the
-architecture's catalog entries (`chipletarch.arch.catalog`, overridable per architecture), adds the
-cost-only parameters of `chipletarch.cost.params`, and runs `recurring.recurring_cost` plus NRE
-amortisation. What the architecture schema cannot say (SM harvesting, HBM stack height, which dies
-are hybrid-bonded on others, KGD/final-test prices, die designs shared with other products) comes
-in through `CostOptions`. `family_cost` costs several products together so that a die design
+package technology (interposer wafer/D0/alpha/area factor, substrate, bumps, attach, hybrid-bond
+and bridge figures) from the architecture's catalog entries (`chipletarch.arch.catalog`, overridable
+per architecture), the dies' `redundancy` (harvesting) and the stacks' `physical_capacity_gb` from
+the architecture, adds the cost-only parameters of `chipletarch.cost.params`, and runs
+`recurring.recurring_cost` plus NRE amortisation. What the architecture schema cannot say (HBM stack
+height, which dies are hybrid-bonded on others, KGD/final-test prices, die designs shared with other
+products) and overrides of the above come in through `CostOptions`. `family_cost` costs several products together so that a die design
 used by more than one of them has its NRE spread over all of them (chiplet reuse).
 """
 from __future__ import annotations
@@ -31,7 +32,8 @@ D2D_PHY_NRE_AREA_MM2 = 20.0
 class Harvest:
     """A die that ships with some of its replicated blocks fused off: `physical_units` built,
     the architecture's `cores` enabled; `unit_area_fraction` of the die is in those blocks.
-    (H100: 144 SMs built, 132 enabled, HARDWARE.md §1 [S1][S4].)"""
+    (H100: 144 SMs built, 132 enabled, HARDWARE.md §1 [S1][S4].) Overrides the die's YAML
+    `redundancy`, which can also name blocks other than cores (GH100: 72 TPCs, 66 needed)."""
     physical_units: int
     unit_area_fraction: float
 
