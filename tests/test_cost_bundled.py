@@ -141,3 +141,18 @@ def test_validation_doc_quotes_current_numbers(capsys):
     assert not stale, ("docs/VALIDATION.md '## Cost' is stale: rerun `python -m "
                        "chipletarch.cost.validation` and update the tables; first stale row: "
                        + stale[0])
+
+
+def test_stack_height_from_yaml_prices_the_taller_stack():
+    """MI300X's YAML says 12-Hi: the CLI/API default prices it as CostOptions(hbm_height=12)
+    does, and an 8-Hi override is cheaper by the 4 extra layers' stacking loss (0.93^(4/8))."""
+    from chipletarch.cost import CostOptions
+    a = need("mi300x")
+    assert a.memory[0].stack_height == 12
+    default = package_cost(a).hbm
+    as12 = package_cost(a, options=CostOptions(hbm_height={"hbm": 12})).hbm
+    as8 = package_cost(a, options=CostOptions(hbm_height={"hbm": 8})).hbm
+    assert default == pytest.approx(as12)
+    # 192 GB x $15/GB = 2,880 at 8-Hi; / 0.93^(4/8) at 12-Hi
+    assert as8 == pytest.approx(192 * 15.0)
+    assert default == pytest.approx(192 * 15.0 / 0.93 ** 0.5)

@@ -357,6 +357,9 @@ class MemoryStack(_Spec):
         None, description="capacity built per stack, decimal GB, when more than usable (priced by the "
                           "cost model); None = capacity_gb")
     bandwidth_gb_s: PosNum = Field(description="peak bandwidth per stack, decimal GB/s")
+    stack_height: Optional[PosInt] = Field(
+        None, description="DRAM dies per stack (8 = 8-Hi, 12 = 12-Hi), priced by the cost model "
+                          "(taller stacks lose more to TSV/stacking yield); None = 8")
     # Optional only in the schema: filled from the generation's catalog entry when left out.
     energy_pj_per_bit: Optional[PosNum] = Field(None, description="access energy, pJ/bit (default: the "
                                                                   "generation's catalog value)")

@@ -279,7 +279,8 @@ def _recurring(arch, opts: CostOptions) -> tuple[RecurringCost, P.PackagingCost,
         if price is None:
             raise SpecError(f"memory generation '{gen.name}' has no price in the catalog "
                             f"({gen.source}); pass CostOptions(hbm_usd_per_gb={{'{gen.name}': ...}})")
-        height = int(opts.hbm_height.get(s.name, 8))
+        # CostOptions overrides the YAML's stack_height; 8-Hi when neither says
+        height = int(opts.hbm_height.get(s.name, getattr(s, "stack_height", None) or 8))
         footprint = getattr(gen, "stack_footprint_mm2", None) or 0.0
         if not footprint:
             no_footprint.append(gen.name)

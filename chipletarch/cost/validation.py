@@ -78,7 +78,7 @@ def published_range(name: str) -> tuple[float, float]:
 
 
 # 12-Hi stacks where HARDWARE.md says so (MI300X §4 "8 stacks x 24 GB (12-Hi)")
-BOM_OPTIONS = {"mi300x": CostOptions(hbm_height={"hbm": 12})}
+BOM_OPTIONS: dict = {}   # every BOM input comes from the bundled YAMLs (MI300X stack_height: 12)
 DESIGNS = ("h100-sxm", "h200-sxm", "b200", "mi300x")
 
 
