@@ -19,7 +19,7 @@ SLOT_NAMES = (
     "quant_tensor_s", "quant_block_s", "eff_sfu", "attn_tile_s", "link_bw", "link_latency_s",
     "eff_link", "comm_launch_s", "eff_mat_attn", "attn_dec_eff_mem", "scale_drain_cycles",
     "attn_fixed_s", "attn_dec_fixed_s", "comm_chunk_bytes", "eff_stream",
-    "dec_max_group", "attn_dec_tile_s", "attn_dec_tile16_s",
+    "dec_max_group", "attn_dec_tile_s", "attn_dec_cta16_s",
 )
 
 cdef enum:
@@ -68,7 +68,7 @@ cdef enum:
     M_EFF_STREAM = 42
     M_DEC_GROUP = 43
     M_DEC_TILE = 44
-    M_DEC_TILE16 = 45
+    M_DEC_CTA16 = 45
     NSLOTS = 46
 
 # operand descriptor slots (chipletarch/engine/fmt.py)
@@ -452,7 +452,7 @@ cdef double attn_core(const double[::1] mach, const double* a, int* bound,
     cdef double hk = a[A_KVHEADS], dqk = a[A_DQK], dv = a[A_DV], win = a[A_WINDOW]
     cdef double hbm_bw, byts, t_hbm, t_core, t, best_t, body, work, longest, rows, start, end
     cdef double units, tile, mma = 0.0, soft = 0.0, load = 0.0, mma_s = 0.0, soft_s = 0.0
-    cdef double load_s = 0.0, g, keys, unit_cyc, waves, rows_pad, fixed, s, cached, cta_lat
+    cdef double load_s = 0.0, g, keys, unit_cyc, waves, rows_pad, fixed, s, cached, cta16
     cdef long nq, i, si
     cdef int best_bound = B_OVERHEAD
     if batch <= 0 or q <= 0 or kv <= 0 or h <= 0:
@@ -526,13 +526,14 @@ cdef double attn_core(const double[::1] mach, const double* a, int* bound,
         # and keep sharing.
         hk = h
         g = 1.0
-    # per-wave CTA latency by kernel family: a grouped CTA (g > 1) reading a 16-bit cache runs
-    # the library's Ampere-style grouped kernel (TensorRT-LLM's HMMA XQA), whose CTA holds its SM
-    # about 4x longer than the per-head (g = 1) or 8-bit-cache (Hopper QGMMA XQA) CTAs
-    # (docs/ENGINE.md "Decode", kernel families)
-    cta_lat = mach[M_DEC_TILE]
+    # kernel family: a grouped CTA (g > 1) reading a 16-bit cache runs the library's
+    # Ampere-style grouped kernel (TensorRT-LLM's HMMA XQA); each of its CTAs occupies an SM for
+    # `attn_dec_cta16_s` beyond the per-wave latency, charged as throughput (CTAs x cost / cores):
+    # a lone wave does not see it, a grid of thousands of CTAs does. Per-head (g = 1) and 8-bit
+    # cache (Hopper QGMMA XQA) CTAs have no such term (docs/ENGINE.md "Decode", kernel families)
+    cta16 = 0.0
     if g > 1.0 and a[A_KVBYTES] >= 2.0:
-        cta_lat = mach[M_DEC_TILE16]
+        cta16 = mach[M_DEC_CTA16]
     rows_pad = ceil(g * q / mach[M_TN_MIN]) * mach[M_TN_MIN]
     tile = attn_tile_cycles(mach, rows_pad, ATTN_BK, a, macs, 1.0, &mma, &soft, &load)
     # softmax work scales with the real rows, not the padding
@@ -547,7 +548,7 @@ cdef double attn_core(const double[::1] mach, const double* a, int* bound,
         keys = ceil(ceil(kv / s) / ATTN_BK) * ATTN_BK
         unit_cyc = (keys / ATTN_BK) * tile + rows_pad * (dqk + dv) * a[A_QBYTES] / mach[M_SMEM_BW]
         waves = ceil(units / cores)
-        t_core = waves * (unit_cyc / clock + cta_lat)
+        t_core = waves * (unit_cyc / clock + mach[M_DEC_TILE]) + units * cta16 / cores
         byts = batch * (kv * hk * kv_width(a) * a[A_KVBYTES] + q * h * (dqk + dv) * a[A_QBYTES])
         if s > 1:
             byts += 2.0 * s * batch * h * q * (dv + 1.0) * 4.0   # fp32 partial O and row sums

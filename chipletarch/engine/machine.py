@@ -70,7 +70,7 @@ SLOTS = (
     "eff_stream",         # 42 achievable share of memory bandwidth for streaming (copy-like) ops
     "dec_max_group",      # 43 largest GQA group a decode CTA serves from one K/V stream
     "attn_dec_tile_s",    # 44 per-wave CTA latency of split-KV decode (attn_tile_s: prefill)
-    "attn_dec_tile16_s",  # 45 ... of a grouped (g > 1) decode CTA on a 16-bit KV cache
+    "attn_dec_cta16_s",   # 45 SM time per grouped (g > 1) decode CTA on a 16-bit KV cache
 )
 NSLOTS = len(SLOTS)
 IDX = {name: i for i, name in enumerate(SLOTS)}
@@ -125,9 +125,9 @@ class Machine:
     eff_stream: float
     dec_max_group: float
     attn_dec_tile_s: float
-    # the grouped 16-bit-KV decode kernel's CTA latency; defaults to 0 like the other latencies
-    # of a hand-built machine (h100_sxm() and compiled architectures take the fitted value)
-    attn_dec_tile16_s: float = 0.0
+    # SM time per CTA of the grouped 16-bit-KV decode kernel (a library property); defaults to 0
+    # for a hand-built machine (h100_sxm() and compiled architectures take the fitted value)
+    attn_dec_cta16_s: float = 0.0
     name: str = "machine"
 
     def __post_init__(self):

@@ -277,10 +277,8 @@ def attn_one(mach, a, prepass=True):
     g = h / hk
     if mach[IDX["dec_max_group"]] > 0 and g > mach[IDX["dec_max_group"]] and dqk == dv:
         hk, g = h, 1.0      # GQA kernel: one CTA per query head, each streaming its own K/V
-    # per-wave CTA latency by kernel family (engine.pyx): grouped CTA on a 16-bit cache
-    cta_lat = mach[IDX["attn_dec_tile_s"]]
-    if g > 1.0 and a[A_KVBYTES] >= 2.0:
-        cta_lat = mach[IDX["attn_dec_tile16_s"]]
+    # kernel family (engine.pyx): SM time of a grouped CTA on a 16-bit cache, as throughput
+    cta16 = mach[IDX["attn_dec_cta16_s"]] if (g > 1.0 and a[A_KVBYTES] >= 2.0) else 0.0
     tn_min = mach[IDX["tile_n_min"]]
     rows_pad = math.ceil(g * q / tn_min) * tn_min
     _, mma, soft, load = attn_tile_cycles(mach, rows_pad, ATTN_BK, a, macs, 1.0)
@@ -294,7 +292,7 @@ def attn_one(mach, a, prepass=True):
         keys = math.ceil(math.ceil(kv / s) / ATTN_BK) * ATTN_BK
         unit = (keys / ATTN_BK) * tile + rows_pad * (dqk + dv) * a[A_QBYTES] / mach[IDX["smem_bw"]]
         waves = math.ceil(units / cores)
-        t_core = waves * (unit / clock + cta_lat)
+        t_core = waves * (unit / clock + mach[IDX["attn_dec_tile_s"]]) + units * cta16 / cores
         byts = batch * (kv * hk * kv_width(a) * a[A_KVBYTES] + q * h * (dqk + dv) * a[A_QBYTES])
         if s > 1:
             byts += 2.0 * s * batch * h * q * (dv + 1.0) * 4.0

@@ -196,11 +196,11 @@ def fit_gemm(data: GemmData, base=None):
 
 
 ATTN_FIT = ("eff_mat_attn", "eff_sfu", "attn_tile_s", "attn_dec_eff_mem", "attn_fixed_s",
-            "attn_dec_fixed_s", "attn_dec_tile_s", "attn_dec_tile16_s")
+            "attn_dec_fixed_s", "attn_dec_tile_s", "attn_dec_cta16_s")
 ATTN_BOUNDS = {"eff_mat_attn": (0.2, 1.0), "eff_sfu": (0.2, 1.0), "attn_tile_s": (0.0, 20e-6),
                "attn_dec_eff_mem": (0.3, 1.0), "attn_fixed_s": (0.0, 30e-6),
                "attn_dec_fixed_s": (0.0, 30e-6), "attn_dec_tile_s": (0.0, 20e-6),
-               "attn_dec_tile16_s": (0.0, 20e-6)}
+               "attn_dec_cta16_s": (0.0, 20e-6)}
 
 
 def fit_params(names, bounds, predict, meas, base):
@@ -372,9 +372,9 @@ PARAM_NOTES = {
     "eff_sfu": "share of SFU (exp) + FP32 vector peak in the softmax",
     "attn_tile_s": "per-wave CTA latency of prefill attention (prologue: Q, first K/V, epilogue)",
     "attn_dec_tile_s": "per-wave CTA latency of decode (dependent loads: page table, Q, K/V page)",
-    "attn_dec_tile16_s": "per-wave CTA latency of the grouped decode kernel on a 16-bit KV cache "
-                         "(TensorRT-LLM's Ampere-style HMMA XQA; g = 1 and 8-bit caches use "
-                         "`attn_dec_tile_s`)",
+    "attn_dec_cta16_s": "SM time per CTA of the grouped decode kernel on a 16-bit KV cache "
+                        "(TensorRT-LLM's Ampere-style HMMA XQA), charged as CTAs x cost / cores; "
+                        "g = 1 and 8-bit-cache kernels have none",
     "dec_max_group": "largest GQA group one decode CTA serves (read off the data: above 32 the "
                      "measured time follows query heads, not KV heads)",
     "attn_dec_eff_mem": "memory bandwidth share of split-KV decode",
