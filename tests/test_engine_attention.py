@@ -88,6 +88,37 @@ def test_decode_cta_cost_by_kernel_family():
     assert tb > 2.0 * tf
 
 
+def test_decode_library_split_rule():
+    """dec_split_rule = 1: grouped kernels split as TensorRT-LLM's XQA does, window-blind. Toy:
+    free compute and memory, so a decode costs waves x per-wave latency. History 4096 tokens:
+    4096 / 128 = 32 splits, capped at round(sqrt(8 x 32)) = 16; 1 sequence x 1 KV head x 16 = 16
+    CTAs, within 8 waves of 8 cores -> 2 waves. (The same launch on fewer cores is no faster:
+    on 1 core the cap gives 8 splits = 8 waves.)"""
+    lat = 1e-6
+    free = dict(attn_dec_tile_s=lat, smem_bw=1e30, macs_16=1e30, macs_8=1e30, sfu_ops=1e30,
+                vec_flops=1e30, cores=8)
+    rule, search = toy(dec_split_rule=1, **free), toy(**free)
+    args = ("decode", 1, 1, 4096, 2, 1, 64, "bf16", "fp8")
+    assert attention_time(rule, *args) == pytest.approx(2 * lat, rel=1e-9)
+    # the searched split takes the fastest: one CTA, one wave
+    assert attention_time(search, *args) == pytest.approx(lat, rel=1e-9)
+    # window-blind: a 128-token window still gets the 16 splits of the 4096-token history
+    assert attention_time(rule, *args, window=128) == pytest.approx(2 * lat, rel=1e-9)
+    assert attention_time(search, *args, window=128) == pytest.approx(lat, rel=1e-9)
+    # per-head (g = 1) kernels keep the search: 2 heads x 1 split = 2 CTAs, one wave
+    assert attention_time(rule, "decode", 1, 1, 4096, 2, 2, 64, "bf16", "fp8") == \
+        pytest.approx(lat, rel=1e-9)
+    # the rule's wave cap hands a larger machine more splits; the engine runs the best of the
+    # rule's launch for every core count up to the machine's, so more cores are never slower
+    # (shapes where the launch for the larger machine alone is slower)
+    for b, ctx, h, hk, d, kv_fmt, win in [(512, 21106, 64, 2, 256, None, 0),
+                                          (64, 43550, 32, 2, 192, "fp8", 128),
+                                          (32, 8218, 32, 4, 192, None, 4096)]:
+        times = [attention_time(H100.with_(cores=float(c)), "decode", b, 1, ctx, h, hk, d,
+                                "bf16", kv_fmt, win) for c in range(100, 400, 7)]
+        assert all(t2 <= t1 * (1 + 1e-12) for t1, t2 in zip(times, times[1:]))
+
+
 def test_fp8_kv_halves_decode_traffic():
     t16 = attention_time(H100, "decode", 128, 1, 16383, 64, 8, 128, "bf16")
     t8 = attention_time(H100, "decode", 128, 1, 16383, 64, 8, 128, "bf16", kv_fmt="fp8")
@@ -110,12 +141,12 @@ def _measured():
 
 
 def test_measured_error_within_stated_bounds():
-    """docs/VALIDATION.md: held-out median |error| context 13.7 %, generation 14.3 %."""
+    """docs/VALIDATION.md: held-out median |error| context 13.8 %, generation 13.1 %."""
     from chipletarch.engine.attention import attention_times
 
     d = _measured()
     pred, _ = attention_times(H100, d.desc)
-    for phase, limit in (("context", 15.0), ("generation", 15.0)):
+    for phase, limit in (("context", 15.0), ("generation", 14.0)):
         sel = (d.phase == phase) & d.held
         err = np.abs(pred[sel] / d.t[sel] - 1) * 100
         assert np.median(err) <= limit
