@@ -523,9 +523,13 @@ Where it misses and why:
   a fixed cost of its own for the fp8 grouped kernel 14.6 % (fp8 16.1 -> 14.7 %, bf16 12.8 ->
   14.5 %), the split rule for windows only 14.5 %, the split rule as an upper bound on a
   searched split 14.3 %, the rule with the split reduction done in-kernel through L2 (no
-  combine launch, partials at L2 bandwidth) 14.1 %. Earlier: a per-key-tile memory-latency
-  floor (17.3 %), smem-limited CTA residency (20.1 %), a per-paged-block cost (no gain under
-  cross-validation).
+  combine launch, partials at L2 bandwidth) 14.1 %; with (1) and (2) as kept (13.1 %): K/V
+  reuse through L2 across the query heads of the per-head fallback above `dec_max_group`
+  (re-reads charged only for the share of the wave's distinct K/V chunks that 1/4 to all of the
+  L2 cannot hold) 14.2 % for bf16 caches, 14.7-14.8 % for all (these kernels do re-read), and
+  the window-aware split for fp8 caches 13.1 % (fp8 15.9 -> 16.8 %). Earlier: a per-key-tile
+  memory-latency floor (17.3 %), smem-limited CTA residency (20.1 %), a per-paged-block cost
+  (no gain under cross-validation).
 - What decode still misses: fp8-KV grouped kernels near the floor (about 140 rows under 8 us)
   are over-predicted by about 35 %: their floor (groups 2-8) is 5.7-6.3 us at head size 128-256
   against about 8 us at head size 64 and for bf16 caches -- one launch less, as if the RoPE /
