@@ -19,7 +19,7 @@ SLOT_NAMES = (
     "quant_tensor_s", "quant_block_s", "eff_sfu", "attn_tile_s", "link_bw", "link_latency_s",
     "eff_link", "comm_launch_s", "eff_mat_attn", "attn_dec_eff_mem", "scale_drain_cycles",
     "attn_fixed_s", "attn_dec_fixed_s", "comm_chunk_bytes", "eff_stream",
-    "dec_max_group", "attn_dec_tile_s",
+    "dec_max_group", "attn_dec_tile_s", "attn_dec_cta16_s", "dec_split_rule",
 )
 
 cdef enum:
@@ -68,7 +68,9 @@ cdef enum:
     M_EFF_STREAM = 42
     M_DEC_GROUP = 43
     M_DEC_TILE = 44
-    NSLOTS = 45
+    M_DEC_CTA16 = 45
+    M_DEC_SPLIT_RULE = 46
+    NSLOTS = 47
 
 # operand descriptor slots (chipletarch/engine/fmt.py)
 cdef enum:
@@ -406,6 +408,11 @@ cdef double SOFTMAX_VEC = 8.0    # FP32 vector FLOPs per score: scale, max, subt
 cdef int NSPLITS = 12
 cdef int KV_SPLITS[12]
 KV_SPLITS[:] = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64]
+# the library's multi-block rule for grouped decode kernels (dec_split_rule = 1; TensorRT-LLM
+# XQA): one split per 128 tokens of history, at most round(sqrt(8 x that)), then cut so that the
+# grid stays within 8 waves of the cores
+cdef double SPLIT_HIST_TOKENS = 128.0
+cdef double SPLIT_TARGET_WAVES = 8.0
 
 
 cdef inline double kv_width(const double* a) noexcept nogil:
@@ -451,7 +458,9 @@ cdef double attn_core(const double[::1] mach, const double* a, int* bound,
     cdef double hk = a[A_KVHEADS], dqk = a[A_DQK], dv = a[A_DV], win = a[A_WINDOW]
     cdef double hbm_bw, byts, t_hbm, t_core, t, best_t, body, work, longest, rows, start, end
     cdef double units, tile, mma = 0.0, soft = 0.0, load = 0.0, mma_s = 0.0, soft_s = 0.0
-    cdef double load_s = 0.0, g, keys, unit_cyc, waves, rows_pad, fixed, s, cached
+    cdef double load_s = 0.0, g, keys, unit_cyc, waves, rows_pad, fixed, s, cached, cta16
+    cdef double kv_hist, s_lib = 1.0, nwave, c_run, s_prev
+    cdef bint lib_split = 0
     cdef long nq, i, si
     cdef int best_bound = B_OVERHEAD
     if batch <= 0 or q <= 0 or kv <= 0 or h <= 0:
@@ -515,6 +524,7 @@ cdef double attn_core(const double[::1] mach, const double* a, int* bound,
     # ---- decode: split-KV; one CTA per (sequence, KV head, split); the GQA group of query
     # heads shares each K/V load (rows of the MMA = group, padded to the MMA granule)
     hbm_bw = mach[M_HBM_BW] * mach[M_DEC_EFF_MEM]
+    kv_hist = fmax(0.0, kv - q)      # tokens already cached, whatever the window
     if win > 0:
         kv = fmin(kv, win)
     g = h / hk
@@ -525,21 +535,60 @@ cdef double attn_core(const double[::1] mach, const double* a, int* bound,
         # and keep sharing.
         hk = h
         g = 1.0
+    # kernel family: a grouped CTA (g > 1) reading a 16-bit cache runs the library's
+    # Ampere-style grouped kernel (TensorRT-LLM's HMMA XQA); each of its CTAs occupies an SM for
+    # `attn_dec_cta16_s` beyond the per-wave latency, charged as throughput (CTAs x cost / cores):
+    # a lone wave does not see it, a grid of thousands of CTAs does. Per-head (g = 1) and 8-bit
+    # cache (Hopper QGMMA XQA) CTAs have no such term (docs/ENGINE.md "Decode", kernel families)
+    cta16 = 0.0
+    if g > 1.0 and a[A_KVBYTES] >= 2.0:
+        cta16 = mach[M_DEC_CTA16]
     rows_pad = ceil(g * q / mach[M_TN_MIN]) * mach[M_TN_MIN]
     tile = attn_tile_cycles(mach, rows_pad, ATTN_BK, a, macs, 1.0, &mma, &soft, &load)
     # softmax work scales with the real rows, not the padding
     soft = soft * (g * q) / rows_pad
     tile = fmax(mma, fmax(soft, load))
+    # split count: the fastest of KV_SPLITS, or (dec_split_rule = 1, grouped kernels) the
+    # library's own rule, which counts the whole history, not the window (a sliding-window
+    # decode gets as many CTAs as a full one, each with a sliver of the window's keys). MLA
+    # kernels (qk head size != v head size) have their own rule: they keep the search.
+    # The rule's wave cap gives a larger machine more splits, which can cost more than the
+    # cores save; a larger machine can always run the launch the library makes for a smaller
+    # one and leave cores idle, so the time is the best over c = cores, cores - 1, ... of the
+    # rule's launch for c cores run on c cores (only where the split count changes, down to 1):
+    # more cores are never slower.
+    if mach[M_DEC_SPLIT_RULE] > 0 and g > 1.0 and dqk == dv:
+        lib_split = 1
+        s_lib = floor(kv_hist / SPLIT_HIST_TOKENS)
+        s_lib = fmax(1.0, fmin(s_lib, floor(sqrt(8.0 * s_lib) + 0.5)))
     best_t = INFINITY
-    for si in range(NSPLITS):
-        s = KV_SPLITS[si]
-        if s > 1 and (s * ATTN_BK > kv or batch * hk * s > 4.0 * cores):
-            break
+    si = 0
+    c_run = cores
+    s_prev = -1.0
+    while True:
+        if lib_split:
+            if c_run < 1.0 and s_prev > 0.0:
+                break
+            s = s_lib
+            nwave = batch * hk * s_lib / c_run
+            if nwave > SPLIT_TARGET_WAVES:
+                s = fmax(1.0, floor(s_lib / (nwave / SPLIT_TARGET_WAVES)))
+            if s == s_prev:
+                c_run -= 1.0
+                continue
+            s_prev = s
+        else:
+            if si >= NSPLITS:
+                break
+            s = KV_SPLITS[si]
+            si += 1
+            if s > 1 and (s * ATTN_BK > kv or batch * hk * s > 4.0 * cores):
+                break
         units = batch * hk * s
         keys = ceil(ceil(kv / s) / ATTN_BK) * ATTN_BK
         unit_cyc = (keys / ATTN_BK) * tile + rows_pad * (dqk + dv) * a[A_QBYTES] / mach[M_SMEM_BW]
-        waves = ceil(units / cores)
-        t_core = waves * (unit_cyc / clock + mach[M_DEC_TILE])
+        waves = ceil(units / c_run)
+        t_core = waves * (unit_cyc / clock + mach[M_DEC_TILE]) + units * cta16 / c_run
         byts = batch * (kv * hk * kv_width(a) * a[A_KVBYTES] + q * h * (dqk + dv) * a[A_QBYTES])
         if s > 1:
             byts += 2.0 * s * batch * h * q * (dv + 1.0) * 4.0   # fp32 partial O and row sums
@@ -556,6 +605,12 @@ cdef double attn_core(const double[::1] mach, const double* a, int* bound,
                 best_bound = B_SRAM if load >= fmax(mma, soft) else B_COMPUTE
             else:
                 best_bound = B_HBM
+        if lib_split:
+            if s <= 1.0:
+                break
+            # down to ceil(s x batch x kv_heads / 8) cores the rule keeps these s splits (fewer
+            # cores only slow the same launch): continue from there
+            c_run = fmin(c_run - 1.0, ceil(s * batch * hk / SPLIT_TARGET_WAVES))
     bound[0] = best_bound
     return best_t
 

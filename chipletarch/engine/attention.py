@@ -5,9 +5,11 @@ The model (in `_core/engine.pyx`, mirrored in `reference.py`): prefill runs one 
 MMAs, its softmax (exp on the special-function units + FP32 vector work) and its K/V fill, with
 causal and sliding-window masks deciding how many key tiles each query tile visits; the CTAs'
 uneven work spreads over the cores (time >= total / cores and >= the longest CTA). Decode splits
-each sequence's KV cache into chunks (chosen like a tile search) so that batch x KV heads x
+each sequence's KV cache into chunks (chosen like a tile search, or by the library's own
+window-blind rule where the machine says so: `dec_split_rule`) so that batch x KV heads x
 splits CTAs fill the cores; the GQA group of query heads shares every K/V load (MLA is the
-kv_heads=1 case with its own qk/v head dims). See docs/ENGINE.md.
+kv_heads=1 case with its own qk/v head dims), and the kernel family follows the KV format (a
+grouped CTA on a 16-bit cache costs `attn_dec_cta16_s` of SM time more). See docs/ENGINE.md.
 """
 from __future__ import annotations
 

@@ -70,6 +70,8 @@ SLOTS = (
     "eff_stream",         # 42 achievable share of memory bandwidth for streaming (copy-like) ops
     "dec_max_group",      # 43 largest GQA group a decode CTA serves from one K/V stream
     "attn_dec_tile_s",    # 44 per-wave CTA latency of split-KV decode (attn_tile_s: prefill)
+    "attn_dec_cta16_s",   # 45 SM time per grouped (g > 1) decode CTA on a 16-bit KV cache
+    "dec_split_rule",     # 46 decode KV splits: 0 = fastest searched, 1 = library's rule (XQA)
 )
 NSLOTS = len(SLOTS)
 IDX = {name: i for i, name in enumerate(SLOTS)}
@@ -124,6 +126,12 @@ class Machine:
     eff_stream: float
     dec_max_group: float
     attn_dec_tile_s: float
+    # SM time per CTA of the grouped 16-bit-KV decode kernel (a library property); defaults to 0
+    # for a hand-built machine (h100_sxm() and compiled architectures take the fitted value)
+    attn_dec_cta16_s: float = 0.0
+    # how grouped decode kernels pick their KV splits: 0 (a hand-built machine's default) = the
+    # fastest candidate; 1 = TensorRT-LLM's XQA multi-block rule (h100_sxm(), compiled designs)
+    dec_split_rule: float = 0.0
     name: str = "machine"
 
     def __post_init__(self):

@@ -196,6 +196,8 @@ ATTN_BQ = 128.0
 ATTN_BK = 128.0
 SOFTMAX_VEC = 8.0
 KV_SPLITS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64)
+SPLIT_HIST_TOKENS = 128.0      # engine.pyx: the library's multi-block rule (dec_split_rule = 1)
+SPLIT_TARGET_WAVES = 8.0
 
 
 def kv_width(a):
@@ -272,25 +274,54 @@ def attn_one(mach, a, prepass=True):
             bound = HBM
         return t, bound
     hbm_bw = mach[IDX["hbm_bw"]] * mach[IDX["attn_dec_eff_mem"]]
+    kv_hist = max(0.0, kv - q)
     if win > 0:
         kv = min(kv, win)
     g = h / hk
     if mach[IDX["dec_max_group"]] > 0 and g > mach[IDX["dec_max_group"]] and dqk == dv:
         hk, g = h, 1.0      # GQA kernel: one CTA per query head, each streaming its own K/V
+    # kernel family (engine.pyx): SM time of a grouped CTA on a 16-bit cache, as throughput
+    cta16 = mach[IDX["attn_dec_cta16_s"]] if (g > 1.0 and a[A_KVBYTES] >= 2.0) else 0.0
     tn_min = mach[IDX["tile_n_min"]]
     rows_pad = math.ceil(g * q / tn_min) * tn_min
     _, mma, soft, load = attn_tile_cycles(mach, rows_pad, ATTN_BK, a, macs, 1.0)
     soft = soft * (g * q) / rows_pad
     tile = max(mma, soft, load)
+    lib_split = mach[IDX["dec_split_rule"]] > 0 and g > 1.0 and dqk == dv   # not MLA
+
+    def candidates():
+        """(splits, cores running them): the searched splits on all cores, or the library's rule
+        (engine.pyx) for c = cores, cores - 1, ... where its split count changes, down to 1."""
+        if not lib_split:
+            for s in KV_SPLITS:
+                if s > 1 and (s * ATTN_BK > kv or batch * hk * s > 4.0 * cores):
+                    return
+                yield s, cores
+            return
+        s_lib = math.floor(kv_hist / SPLIT_HIST_TOKENS)
+        s_lib = max(1.0, min(s_lib, math.floor(math.sqrt(8.0 * s_lib) + 0.5)))
+        c_run, s_prev = cores, -1.0
+        while not (c_run < 1.0 and s_prev > 0.0):
+            s = s_lib
+            nwave = batch * hk * s_lib / c_run
+            if nwave > SPLIT_TARGET_WAVES:
+                s = max(1.0, math.floor(s_lib / (nwave / SPLIT_TARGET_WAVES)))
+            if s != s_prev:
+                s_prev = s
+                yield s, c_run
+                if s <= 1.0:
+                    return
+                # the rule keeps s splits down to ceil(s x batch x kv_heads / 8) cores
+                c_run = min(c_run, math.ceil(s * batch * hk / SPLIT_TARGET_WAVES) + 1.0)
+            c_run -= 1.0
+
     best_t, best_bound = math.inf, OVERHEAD
-    for s in KV_SPLITS:
-        if s > 1 and (s * ATTN_BK > kv or batch * hk * s > 4.0 * cores):
-            break
+    for s, c_run in candidates():
         units = batch * hk * s
         keys = math.ceil(math.ceil(kv / s) / ATTN_BK) * ATTN_BK
         unit = (keys / ATTN_BK) * tile + rows_pad * (dqk + dv) * a[A_QBYTES] / mach[IDX["smem_bw"]]
-        waves = math.ceil(units / cores)
-        t_core = waves * (unit / clock + mach[IDX["attn_dec_tile_s"]])
+        waves = math.ceil(units / c_run)
+        t_core = waves * (unit / clock + mach[IDX["attn_dec_tile_s"]]) + units * cta16 / c_run
         byts = batch * (kv * hk * kv_width(a) * a[A_KVBYTES] + q * h * (dqk + dv) * a[A_QBYTES])
         if s > 1:
             byts += 2.0 * s * batch * h * q * (dv + 1.0) * 4.0
