@@ -73,3 +73,38 @@ def test_replay_split_is_deterministic_and_keeps_duplicates_together():
     for be in ("trtllm", "vllm", "sglang"):
         f, s = V.host_overhead(be)
         assert 0 < f < 5e-3 and 0 < s < 1e-4          # sub-ms to ms per step, us per sequence
+        assert 0 <= V.frontend_s(be) < 0.5
+    assert 0 <= V.handover_s() < 1.0
+
+
+def test_frontend_latency_adds_its_mean_to_ttft():
+    """One client, one slot: a request waits in the front-end (exponential, mean d) and for
+    nothing else, so mean TTFT grows by d (sampling error ~ d / sqrt(n)); Little's law holds
+    and the closed loop serves fewer requests per second."""
+    i = Instance(latency=toy, packages=1, label="toy")
+    d = 0.05
+    kw = dict(chunk=4096, max_batch=1, concurrency=1, n_requests=2000, ctx_bucket=1,
+              token_bucket=1, warmup=0.0, seed=3)
+    a = run_colocated(i, 100, 5, **kw)
+    b = run_colocated(i, 100, 5, frontend_s=d, **kw)
+    assert a["ttft_s"] == pytest.approx(A + BP * 100, rel=1e-9)      # a prefill, no wait
+    assert b["ttft_s"] - a["ttft_s"] == pytest.approx(d, rel=0.06)
+    assert b["little"]["mean_in_system"] == pytest.approx(b["little"]["rate_x_sojourn"],
+                                                          rel=1e-9)
+    assert b["requests_per_s"] < a["requests_per_s"]
+    assert b == run_colocated(i, 100, 5, frontend_s=d, **kw)          # seeded
+
+
+def test_disaggregated_frontend_and_handover_add_to_ttft_at_one_client():
+    from chipletarch.serving.des import run_disaggregated
+    i = Instance(latency=toy, packages=1, label="toy")
+    kw = dict(n_prefill=1, n_decode=1, decode_batch=8, kv_seconds=lambda n: 0.002,
+              concurrency=1, warmup=0.0, ctx_bucket=1)
+    a = run_disaggregated(i, i, 1000, 20, n_requests=10, **kw)
+    b = run_disaggregated(i, i, 1000, 20, n_requests=10, handover_s=0.1, **kw)
+    # alone in the system: TTFT = prefill (10 + 20 ms) + transfer (2 ms) + hand-over
+    assert a["ttft_s"] == pytest.approx(0.03 + 0.002, rel=1e-9)
+    assert b["ttft_s"] == pytest.approx(0.03 + 0.002 + 0.1, rel=1e-9)
+    assert b["tpot_s"] == pytest.approx(a["tpot_s"], rel=1e-9)
+    c = run_disaggregated(i, i, 1000, 20, n_requests=2000, frontend_s=0.05, **kw)
+    assert c["ttft_s"] == pytest.approx(0.03 + 0.002 + 0.05, rel=0.05)

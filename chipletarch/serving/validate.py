@@ -13,7 +13,7 @@ the benchmark_serving / InferenceMAX convention (num_prompts = 10 x concurrency)
 One request per client (a single synchronised wave) is the other bound; docs/VALIDATION.md gives
 the errors of both (`--requests-per-client`), and of AIConfigurator's aiperf script (2 warm-up
 requests per client left out, 50 measured: `--warmup-per-client 2 --requests-per-client 50`).
-Nothing else is chosen by looking at the data.
+Nothing else is chosen by looking at the data, apart from the fitted costs below.
 
 Row -> model: parallel layout in AIConfigurator's convention (tp_size = attention TP per DP
 rank): ranks = tp x attention_dp; Mapping(tp = ranks, attention_dp, ep = moe_ep). Precision:
@@ -29,6 +29,13 @@ token). Overlap (asynchronous) scheduling as each engine's documented default
 row names an FP8 checkpoint without KV-cache scales (the engines' kv_cache_dtype "auto") is a
 sensitivity (`--kv-cache auto`, `_row_precision`); the primary replay keeps the preset's KV
 format, since the rows do not record the KV dtype a deployment set.
+
+Costs outside the kernels (docs/SERVING.md), the only fitted parameters, seven in all, fitted
+on the training half of the rows (`split`: CRC-32 parity of the deployment description) and
+judged on the held-out half (`--fit` refits them and prints them; `--host off` / `--request off`
+replay without them): each backend's per-iteration overhead, fixed + per sequence
+(`HOST_OVERHEAD`); each backend's mean front-end latency (`FRONTEND_S`, exponential per request);
+one disaggregated hand-over latency (`HANDOVER_S`).
 
 Rows that cannot be mapped are listed with the reason (model not bundled, concurrency not
 stated, mapping the workload layer rejects).
@@ -88,13 +95,32 @@ ACT_QUANT = None
 # per-iteration framework cost of each backend, latency.HostOverhead: (fixed s, s per sequence
 # in the iteration), fitted by `fit_host_overhead` on the training half of the rows (`split`);
 # docs/VALIDATION.md gives the fit and the held-out errors. HOST = "off" replays without it.
-HOST_OVERHEAD = {"trtllm": (0.454e-3, 15.1e-6), "vllm": (0.965e-3, 24.6e-6),
-                 "sglang": (0.985e-3, 14.5e-6)}
+HOST_OVERHEAD = {"trtllm": (0.923e-3, 14.72e-6), "vllm": (0.965e-3, 24.57e-6),
+                 "sglang": (0.985e-3, 14.51e-6)}
 HOST = "fitted"
 
 
 def host_overhead(backend: str) -> tuple:
     return HOST_OVERHEAD.get(backend, (0.0, 0.0)) if HOST == "fitted" else (0.0, 0.0)
+
+
+# per-request latencies outside the GPU iterations (des.py), fitted by `fit_request_latency` on
+# the training half's TTFT: FRONTEND_S = each backend's serving front-end on a request's path to
+# the scheduler (HTTP, chat template, tokenising, hand-off to the engine process; it delays
+# when the request can be scheduled, and counts in TTFT); HANDOVER_S = the fixed part of a
+# disaggregated prefill-to-decode hand-over beyond the transfer time (decode-side allocation,
+# transfer set-up, completion notice), one value for all backends. REQUEST = "off" drops both.
+FRONTEND_S = {"trtllm": 0.063, "vllm": 0.0, "sglang": 0.0}
+HANDOVER_S = 0.162
+REQUEST = "fitted"
+
+
+def frontend_s(backend: str) -> float:
+    return FRONTEND_S.get(backend, 0.0) if REQUEST == "fitted" else 0.0
+
+
+def handover_s() -> float:
+    return HANDOVER_S if REQUEST == "fitted" else 0.0
 
 
 # the deployment a row describes (measurements and provenance left out): rows measuring the
@@ -251,7 +277,8 @@ def predict_row(row, arch) -> dict:
         if row["backend"] == "trtllm" and TRTLLM_HELD_SLOTS:
             b = max(1, min(b, c - TRTLLM_HELD_SLOTS))
         r = run_colocated(inst, isl, osl, chunk=TOKEN_BUDGET, max_batch=b, concurrency=c,
-                          n_requests=n, warmup=warm, policy=pol, overlap=ovl)
+                          n_requests=n, warmup=warm, policy=pol, overlap=ovl,
+                          frontend_s=frontend_s(row["backend"]))
         return dict(model=model, precision=getattr(prec, "name", prec), mapping=inst.label,
                     concurrency=c, batch=b,
                     ttft_s=r["ttft_s"], tpot_s=r["tpot_s"])
@@ -275,7 +302,8 @@ def predict_row(row, arch) -> dict:
                                   di.packages).seconds
     r = run_disaggregated(pi, di, isl, osl, n_prefill=npw, n_decode=ndw, prefill_batch=pb,
                           decode_batch=max(1, db), kv_seconds=kvt, concurrency=c,
-                          n_requests=n, warmup=warm)
+                          n_requests=n, warmup=warm, frontend_s=frontend_s(row["backend"]),
+                          handover_s=handover_s())
     return dict(model=model, precision=getattr(prec, "name", prec),
                 mapping=f"P{npw}x{pi.label}/D{ndw}x{di.label}",
                 concurrency=c, batch=db, ttft_s=r["ttft_s"], tpot_s=r["tpot_s"])
@@ -335,8 +363,12 @@ def summarize(rows) -> dict:
         groups.append((f"{mo} {be}", lambda r, mo=mo, be=be: (r["mode"], r["backend"]) == (mo, be)))
     for m in sorted({r["model"] for r in rows}):
         groups.append((m, lambda r, m=m: r["model"] == m))
+    for pr in sorted({r["precision"] for r in rows}):
+        groups.append((f"precision {pr}", lambda r, pr=pr: r["precision"] == pr))
     for h in ("train", "held"):
         groups.append((h, lambda r, h=h: r.get("split") == h))
+        for mo in ("agg", "disagg"):
+            groups.append((f"{h} {mo}", lambda r, h=h, mo=mo: (r.get("split"), r["mode"]) == (h, mo)))
     s = {}
     for name, sel in groups:
         n = sum(1 for r in rows if sel(r))
@@ -375,6 +407,33 @@ def fit_host_overhead(rows) -> dict:
     return out
 
 
+def _l1_offset(pred, meas, hi=1.0, step=1e-3) -> float:
+    """The d in [0, hi] minimising sum |pred + d - meas| / meas (grid of `step` seconds)."""
+    pred, meas = np.asarray(pred, float), np.asarray(meas, float)
+    ds = np.arange(0.0, hi + step / 2, step)
+    cost = [np.sum(np.abs(pred + d - meas) / meas) for d in ds]
+    return float(ds[int(np.argmin(cost))])
+
+
+def fit_request_latency(rows) -> tuple:
+    """Fit `FRONTEND_S` and `HANDOVER_S` on the training half of `rows` replayed without them
+    (REQUEST = "off"): per backend, the front-end latency minimising the sum of |predicted
+    TTFT + d - measured| / measured over its aggregated training rows; then, with each row's
+    front-end latency added, the one hand-over latency doing the same over the disaggregated
+    training rows. Adding d to TTFT is the linearisation; the replay with the fitted values
+    (where the front-end also delays the closed loop) gives the reported errors."""
+    fe = {}
+    for be in sorted({r["backend"] for r in rows}):
+        tr = [r for r in rows if r["backend"] == be and r["mode"] == "agg"
+              and r.get("split") == "train"]
+        if tr:
+            fe[be] = _l1_offset([r["ttft_s"] for r in tr], [r["measured_ttft_s"] for r in tr])
+    tr = [r for r in rows if r["mode"] == "disagg" and r.get("split") == "train"]
+    ho = _l1_offset([r["ttft_s"] + fe.get(r["backend"], 0.0) for r in tr],
+                    [r["measured_ttft_s"] for r in tr]) if tr else 0.0
+    return fe, ho
+
+
 def scatter_png(rows, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -398,6 +457,14 @@ def scatter_png(rows, path):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _refit_host(rows):
+    fitted = fit_host_overhead(rows)
+    print("fitted HOST_OVERHEAD (fixed ms, us per sequence): " + ", ".join(
+        f"{be} {f * 1e3:.3f} ms + {s * 1e6:.2f} us" for be, (f, s) in fitted.items()))
+    HOST_OVERHEAD.update(fitted)
+    globals()["HOST"] = "fitted"
 
 
 def main(argv=None) -> int:
@@ -432,9 +499,12 @@ def main(argv=None) -> int:
     ap.add_argument("--host", choices=("fitted", "off"), default=HOST,
                     help="per-iteration framework overhead of each backend (HOST_OVERHEAD, "
                          "fitted on the training half) or none")
+    ap.add_argument("--request", choices=("fitted", "off"), default=REQUEST,
+                    help="per-request front-end and disaggregated hand-over latencies "
+                         "(FRONTEND_S, HANDOVER_S, fitted on the training half) or none")
     ap.add_argument("--fit", action="store_true",
-                    help="refit HOST_OVERHEAD: replay without it, fit on the training half, "
-                         "print the values, replay with them")
+                    help="refit HOST_OVERHEAD, then FRONTEND_S and HANDOVER_S, on the training "
+                         "half (a replay without each), print them, replay with them")
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args(argv)
     globals()["ACT_QUANT"] = {"default": None, "dynamic": True, "none": False}[a.act_quant]
@@ -445,13 +515,19 @@ def main(argv=None) -> int:
     globals()["WARMUP_PER_CLIENT"] = a.warmup_per_client
     globals()["TRTLLM_HELD_SLOTS"] = a.trtllm_held_slots
     globals()["HOST"] = a.host
+    globals()["REQUEST"] = a.request
     if a.fit:
-        globals()["HOST"] = "off"
-        fitted = fit_host_overhead(run(a.csv, a.limit)["rows"])
-        print("fitted HOST_OVERHEAD (fixed ms, us per sequence): " + ", ".join(
-            f"{be} {f * 1e3:.3f} ms + {s * 1e6:.2f} us" for be, (f, s) in fitted.items()))
-        HOST_OVERHEAD.update(fitted)
-        globals()["HOST"] = "fitted"
+        # each fit linearises around a replay without the term it fits, with the others in:
+        # host overhead (no request latencies), request latencies, host overhead again
+        globals()["HOST"], globals()["REQUEST"] = "off", "off"
+        _refit_host(run(a.csv, a.limit)["rows"])
+        fe, ho = fit_request_latency(run(a.csv, a.limit)["rows"])
+        print("fitted FRONTEND_S: " + ", ".join(f"{be} {v * 1e3:.0f} ms" for be, v in fe.items())
+              + f"; HANDOVER_S {ho * 1e3:.0f} ms")
+        FRONTEND_S.update(fe)
+        globals()["HANDOVER_S"] = ho
+        globals()["HOST"], globals()["REQUEST"] = "off", "fitted"
+        _refit_host(run(a.csv, a.limit)["rows"])
     res = run(a.csv, a.limit, a.verbose)
     rows = res["rows"]
     print(f"rows predicted: {len(rows)}; skipped: {len(res['skipped'])}")
