@@ -15,12 +15,14 @@ Layers, each usable alone:
 from __future__ import annotations
 
 from .kv import KVTransfer, kv_bytes, kv_transfer
-from .latency import Instance, SimLatency, decode_step, mixed_step
+from .latency import (HostOverhead, Instance, SimLatency, decode_step, mixed_step,
+                      with_host_overhead)
 from .steady import (best_at, colocated_point, decode_pool, disaggregated_point, gain_table,
                      meets, pareto, prefill_pool, rate_match)
 from .study import ServingStudy, candidate_mappings, evaluate_config, evaluate_point
 
-__all__ = ["Instance", "SimLatency", "decode_step", "mixed_step", "KVTransfer", "kv_bytes",
+__all__ = ["Instance", "SimLatency", "HostOverhead", "with_host_overhead", "decode_step",
+           "mixed_step", "KVTransfer", "kv_bytes",
            "kv_transfer", "colocated_point", "prefill_pool", "decode_pool", "rate_match",
            "disaggregated_point", "pareto", "best_at", "gain_table", "meets", "ServingStudy",
            "candidate_mappings", "evaluate_point", "evaluate_config"]

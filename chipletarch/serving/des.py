@@ -142,7 +142,7 @@ POLICIES = ("chunked", "whole", "prefill_first")
 
 def run_colocated(inst, isl, osl, *, chunk=8192, max_batch=256, concurrency=None, rate=None,
                   n_requests=400, seed=0, warmup=0.2, ctx_bucket=128, token_bucket=64,
-                  policy="chunked", overlap=False) -> dict:
+                  policy="chunked", overlap=False, frontend_s=0.0) -> dict:
     """Simulate one co-located instance (see module docstring); returns statistics.
 
     `policy` = how prompt tokens share iterations with decode (the serving engines' defaults):
@@ -156,24 +156,42 @@ def run_colocated(inst, isl, osl, *, chunk=8192, max_batch=256, concurrency=None
     schedules iteration k+1 before it has read the tokens of iteration k, so a prompt's first
     token and a request's last token reach the client one iteration late, and a request whose
     last token came out of iteration k still rides (one wasted decode token) in k+1, holding its
-    batch slot until then."""
+    batch slot until then.
+
+    `frontend_s`: the mean of the serving front-end's latency on a request's path to the
+    scheduler (HTTP, chat template, tokenising, hand-off to the engine process), drawn per
+    request from an exponential distribution (seeded). A request sent at t can be scheduled
+    from t + its latency; its TTFT counts from t. It holds no batch slot meanwhile."""
     if policy not in POLICIES:
         raise SpecError(f"run_colocated: policy must be one of {', '.join(POLICIES)}")
     src = _Source(isl, osl, n_requests, seed, concurrency, rate)
     lat = inst.latency
-    waiting = deque(src.initial())
+    fe_rng = np.random.default_rng(seed + 2)
+    incoming: list = []               # sent, in the front-end: heap of (schedulable at, i, r)
+
+    def send(r):
+        d = float(fe_rng.exponential(frontend_s)) if frontend_s > 0 else 0.0
+        heapq.heappush(incoming, (r.arrival + d, r.i, r))
+
+    for r in src.initial():
+        send(r)
+    waiting: deque = deque()
     running: list = []                # admitted: in prefill (left > 0) or decoding
     done: list = []
-    t, area, n_sys = 0.0, 0.0, len(waiting)
+    t, area, n_sys = 0.0, 0.0, len(incoming)
     while len(done) < n_requests:
         for r in src.poisson_until(t):
-            waiting.append(r)         # arrived during the last iteration: in the system since
+            send(r)                   # arrived during the last iteration: in the system since
             n_sys += 1
             area += t - r.arrival
+        while incoming and incoming[0][0] <= t + 1e-12:
+            waiting.append(heapq.heappop(incoming)[2])
         while waiting and len(running) < max_batch:
             running.append(waiting.popleft())
         if not running:
             nt = src.next_time()
+            if incoming:
+                nt = min(nt, incoming[0][0])
             if not np.isfinite(nt):
                 break
             area += n_sys * (nt - t)
@@ -238,7 +256,7 @@ def run_colocated(inst, isl, osl, *, chunk=8192, max_batch=256, concurrency=None
                 done.append(r)
                 n_sys -= 1
                 if src.closed and src.sent < src.n:
-                    waiting.append(src.make(t))
+                    send(src.make(t))
                     n_sys += 1
             else:
                 still.append(r)
@@ -248,11 +266,18 @@ def run_colocated(inst, isl, osl, *, chunk=8192, max_batch=256, concurrency=None
 
 def run_disaggregated(pre_inst, dec_inst, isl, osl, *, n_prefill=1, n_decode=1, prefill_batch=1,
                       decode_batch=64, kv_seconds=None, concurrency=None, rate=None,
-                      n_requests=400, seed=0, warmup=0.2, ctx_bucket=128) -> dict:
+                      n_requests=400, seed=0, warmup=0.2, ctx_bucket=128, frontend_s=0.0,
+                      handover_s=0.0) -> dict:
     """Simulate a disaggregated deployment (see module docstring); returns statistics.
-    `kv_seconds(tokens)` gives one request's KV hand-over time (default 0)."""
+    `kv_seconds(tokens)` gives one request's KV hand-over time (default 0). `frontend_s`: the
+    mean front-end latency before a request reaches the prefill queue (exponential, as in
+    `run_colocated`);
+    `handover_s`: a fixed per-request cost of the prefill-to-decode hand-over on top of the
+    transfer time (decode-side allocation, transfer set-up and completion notice), added to
+    the request's KV arrival without occupying the link."""
     src = _Source(isl, osl, n_requests, seed, concurrency, rate)
     kv = kv_seconds or (lambda n: 0.0)
+    fe_rng = np.random.default_rng(seed + 2)
     pq = [deque() for _ in range(n_prefill)]
     p_busy = [False] * n_prefill
     link_free = [0.0] * n_decode
@@ -273,6 +298,12 @@ def run_disaggregated(pre_inst, dec_inst, isl, osl, *, n_prefill=1, n_decode=1, 
     def to_prefill(r, now):
         nonlocal n_sys
         n_sys += 1
+        if frontend_s > 0:
+            push(now + float(fe_rng.exponential(frontend_s)), "enter", None, r)
+        else:
+            enter(r, now)
+
+    def enter(r, now):
         i = min(range(n_prefill), key=lambda j: (len(pq[j]) + p_busy[j], j))
         pq[i].append(r)
         start_prefill(i, now)
@@ -306,7 +337,9 @@ def run_disaggregated(pre_inst, dec_inst, isl, osl, *, n_prefill=1, n_decode=1, 
         now, _, kind, a, b = heapq.heappop(ev)
         area += n_sys * (now - t)
         t = now
-        if kind == "arrive":
+        if kind == "enter":
+            enter(b, now)
+        elif kind == "arrive":
             for r in src.poisson_until(now):
                 to_prefill(r, now)
             if np.isfinite(src.next_time()):
@@ -320,7 +353,7 @@ def run_disaggregated(pre_inst, dec_inst, isl, osl, *, n_prefill=1, n_decode=1, 
                 s = max(now, link_free[j])
                 link_free[j] = s + kv(r.isl)
                 arriving[j] += 1
-                push(link_free[j], "kv", j, r)
+                push(link_free[j] + handover_s, "kv", j, r)
             start_prefill(a, now)
         elif kind == "kv":
             arriving[a] -= 1

@@ -129,6 +129,40 @@ class Instance:
         return cls(latency=s, packages=s.packages, label=s.label(), fits=s.fits)
 
 
+class HostOverhead:
+    """A phase latency plus the serving framework's per-iteration cost that the kernels do not
+    carry: t = lat(...) + fixed + per_sequence x (sequences in the iteration).
+
+    `fixed` is what every iteration pays once (scheduling, input preparation, the launch or
+    CUDA-graph replay, synchronisation, sampling launch); `per_sequence` what it pays for each
+    sequence it carries (per-request bookkeeping, sampling and detokenising its token, KV block
+    tables). Sequences per call: `batch` for 'decode' and 'prefill', `batch + 1` for 'chunked'
+    (the decode batch plus the prompt the chunk belongs to). `mixed_step`'s attention correction
+    for k whole prompts (prefill(1 x kL) - prefill(k x L)) then leaves exactly
+    fixed + per_sequence x (decode batch + k). `fits`, `packages` and the like stay on the
+    wrapped latency's `Instance`."""
+
+    def __init__(self, lat: PhaseFn, fixed_s: float = 0.0, per_sequence_s: float = 0.0):
+        self.lat = lat
+        self.fixed_s = float(fixed_s)
+        self.per_sequence_s = float(per_sequence_s)
+
+    def __call__(self, phase, batch, seq_len=1, context_len=0, chunk_context_len=0) -> float:
+        n = int(batch) + (1 if phase == "chunked" else 0)
+        return (self.lat(phase, batch, seq_len, context_len, chunk_context_len)
+                + self.fixed_s + self.per_sequence_s * n)
+
+
+def with_host_overhead(inst: "Instance", fixed_s: float = 0.0,
+                       per_sequence_s: float = 0.0) -> "Instance":
+    """`inst` with `HostOverhead` on its phase latency (same packages, label, memory check);
+    `inst` itself when both terms are zero."""
+    if not fixed_s and not per_sequence_s:
+        return inst
+    return Instance(latency=HostOverhead(inst.latency, fixed_s, per_sequence_s),
+                    packages=inst.packages, label=inst.label, fits=inst.fits)
+
+
 def decode_step(lat: PhaseFn, batch: int, context: float) -> float:
     """One decode iteration of `batch` sequences at mean context `context` (tokens, rounded)."""
     if batch < 1:

@@ -13,7 +13,7 @@ the benchmark_serving / InferenceMAX convention (num_prompts = 10 x concurrency)
 One request per client (a single synchronised wave) is the other bound; docs/VALIDATION.md gives
 the errors of both (`--requests-per-client`), and of AIConfigurator's aiperf script (2 warm-up
 requests per client left out, 50 measured: `--warmup-per-client 2 --requests-per-client 50`).
-Nothing else is chosen by looking at the data.
+Nothing else is chosen by looking at the data, apart from the fitted costs below.
 
 Row -> model: parallel layout in AIConfigurator's convention (tp_size = attention TP per DP
 rank): ranks = tp x attention_dp; Mapping(tp = ranks, attention_dp, ep = moe_ep). Precision:
@@ -29,6 +29,13 @@ token). Overlap (asynchronous) scheduling as each engine's documented default
 row names an FP8 checkpoint without KV-cache scales (the engines' kv_cache_dtype "auto") is a
 sensitivity (`--kv-cache auto`, `_row_precision`); the primary replay keeps the preset's KV
 format, since the rows do not record the KV dtype a deployment set.
+
+Costs outside the kernels (docs/SERVING.md), the only fitted parameters, seven in all, fitted
+on the training half of the rows (`split`: CRC-32 parity of the deployment description) and
+judged on the held-out half (`--fit` refits them and prints them; `--host off` / `--request off`
+replay without them): each backend's per-iteration overhead, fixed + per sequence
+(`HOST_OVERHEAD`); each backend's mean front-end latency (`FRONTEND_S`, exponential per request);
+one disaggregated hand-over latency (`HANDOVER_S`).
 
 Rows that cannot be mapped are listed with the reason (model not bundled, concurrency not
 stated, mapping the workload layer rejects).
@@ -47,7 +54,7 @@ import numpy as np
 from ..errors import ChipletarchError
 from .des import run_colocated, run_disaggregated
 from .kv import kv_transfer
-from .latency import Instance, SimLatency
+from .latency import Instance, SimLatency, with_host_overhead
 
 REQUESTS_PER_CLIENT = 10
 MAX_REQUESTS = 3000
@@ -84,6 +91,57 @@ TRTLLM_HELD_SLOTS = 0
 # simulate's activation-quantisation switch: None = the engine's serving default (static
 # per-tensor FP8 scales, nothing charged; block-scaled formats quantised at run time)
 ACT_QUANT = None
+
+# per-iteration framework cost of each backend, latency.HostOverhead: (fixed s, s per sequence
+# in the iteration), fitted by `fit_host_overhead` on the training half of the rows (`split`);
+# docs/VALIDATION.md gives the fit and the held-out errors. HOST = "off" replays without it.
+HOST_OVERHEAD = {"trtllm": (0.923e-3, 14.72e-6), "vllm": (0.965e-3, 24.57e-6),
+                 "sglang": (0.985e-3, 14.51e-6)}
+HOST = "fitted"
+
+
+def host_overhead(backend: str) -> tuple:
+    return HOST_OVERHEAD.get(backend, (0.0, 0.0)) if HOST == "fitted" else (0.0, 0.0)
+
+
+# per-request latencies outside the GPU iterations (des.py), fitted by `fit_request_latency` on
+# the training half's TTFT: FRONTEND_S = each backend's serving front-end on a request's path to
+# the scheduler (HTTP, chat template, tokenising, hand-off to the engine process; it delays
+# when the request can be scheduled, and counts in TTFT); HANDOVER_S = the fixed part of a
+# disaggregated prefill-to-decode hand-over beyond the transfer time (decode-side allocation,
+# transfer set-up, completion notice), one value for all backends. REQUEST = "off" drops both.
+FRONTEND_S = {"trtllm": 0.063, "vllm": 0.0, "sglang": 0.0}
+HANDOVER_S = 0.162
+REQUEST = "fitted"
+
+
+def frontend_s(backend: str) -> float:
+    return FRONTEND_S.get(backend, 0.0) if REQUEST == "fitted" else 0.0
+
+
+def handover_s() -> float:
+    return HANDOVER_S if REQUEST == "fitted" else 0.0
+
+
+# the deployment a row describes (measurements and provenance left out): rows measuring the
+# same deployment twice fall in the same half
+_DEPLOYMENT_KEYS = ("backend", "backend_version", "model_path", "system", "precision", "mode",
+                    "isl", "osl", "gemm_quant_mode", "moe_quant_mode", "batch_size", "tp_size",
+                    "pp_size", "attention_dp_size", "moe_tp_size", "moe_ep_size",
+                    "prefill_batch_size", "prefill_num_workers", "prefill_tp_size",
+                    "prefill_pp_size", "prefill_attention_dp_size", "prefill_moe_tp_size",
+                    "prefill_moe_ep_size", "decode_batch_size", "decode_num_workers",
+                    "decode_tp_size", "decode_pp_size", "decode_attention_dp_size",
+                    "decode_moe_tp_size", "decode_moe_ep_size")
+
+
+def split(row) -> str:
+    """'train' or 'held': parity of the CRC-32 of the deployment description and concurrency
+    (deterministic, blind to the measured values)."""
+    import zlib
+    key = "|".join(str(row.get(k, "")) for k in _DEPLOYMENT_KEYS) + f"|c{_concurrency(row)}"
+    return "train" if zlib.crc32(key.encode()) % 2 == 0 else "held"
+
 
 MODELS = {
     "meta-llama/Llama-3.1-8B-Instruct": "llama3.1-8b",
@@ -209,7 +267,7 @@ def predict_row(row, arch) -> dict:
         mp = _mapping(arch, _i(row["tp_size"]), _i(row["attention_dp_size"]),
                       _i(row["moe_ep_size"]), _i(row["pp_size"]))
         mp.validate(_model(model).config)
-        inst = _inst(arch, model, prec, mp)
+        inst = with_host_overhead(_inst(arch, model, prec, mp), *host_overhead(row["backend"]))
         b = _cap_batch(inst, c, isl + osl)
         if b < 1:
             raise ChipletarchError(f"weights of {model} do not fit tp={mp.tp}")
@@ -219,7 +277,8 @@ def predict_row(row, arch) -> dict:
         if row["backend"] == "trtllm" and TRTLLM_HELD_SLOTS:
             b = max(1, min(b, c - TRTLLM_HELD_SLOTS))
         r = run_colocated(inst, isl, osl, chunk=TOKEN_BUDGET, max_batch=b, concurrency=c,
-                          n_requests=n, warmup=warm, policy=pol, overlap=ovl)
+                          n_requests=n, warmup=warm, policy=pol, overlap=ovl,
+                          frontend_s=frontend_s(row["backend"]))
         return dict(model=model, precision=getattr(prec, "name", prec), mapping=inst.label,
                     concurrency=c, batch=b,
                     ttft_s=r["ttft_s"], tpot_s=r["tpot_s"])
@@ -229,7 +288,9 @@ def predict_row(row, arch) -> dict:
                    _i(row["decode_moe_ep_size"]), _i(row["decode_pp_size"]))
     for mp in (pmp, dmp):
         mp.validate(_model(model).config)
-    pi, di = _inst(arch, model, prec, pmp), _inst(arch, model, prec, dmp)
+    ho = host_overhead(row["backend"])
+    pi = with_host_overhead(_inst(arch, model, prec, pmp), *ho)
+    di = with_host_overhead(_inst(arch, model, prec, dmp), *ho)
     npw, ndw = _i(row["prefill_num_workers"], 1), _i(row["decode_num_workers"], 1)
     pb = _i(row["prefill_batch_size"], c)
     db_rank = _i(row["decode_batch_size"])
@@ -241,7 +302,8 @@ def predict_row(row, arch) -> dict:
                                   di.packages).seconds
     r = run_disaggregated(pi, di, isl, osl, n_prefill=npw, n_decode=ndw, prefill_batch=pb,
                           decode_batch=max(1, db), kv_seconds=kvt, concurrency=c,
-                          n_requests=n, warmup=warm)
+                          n_requests=n, warmup=warm, frontend_s=frontend_s(row["backend"]),
+                          handover_s=handover_s())
     return dict(model=model, precision=getattr(prec, "name", prec),
                 mapping=f"P{npw}x{pi.label}/D{ndw}x{di.label}",
                 concurrency=c, batch=db, ttft_s=r["ttft_s"], tpot_s=r["tpot_s"])
@@ -277,6 +339,7 @@ def run(csv_path=None, limit=None, verbose=False) -> dict:
             continue
         mt, mp = float(row["silicon_ttft_ms"]) / 1e3, float(row["silicon_tpot_ms"]) / 1e3
         p.update(id=row["id"], mode=row["mode"], backend=row["backend"], isl=row["isl"],
+                 split=split(row),
                  osl=row["osl"], measured_ttft_s=mt, measured_tpot_s=mp,
                  ttft_err=(p["ttft_s"] - mt) / mt, tpot_err=(p["tpot_s"] - mp) / mp,
                  wall_s=time.time() - t0)
@@ -288,19 +351,87 @@ def run(csv_path=None, limit=None, verbose=False) -> dict:
 
 
 def summarize(rows) -> dict:
-    def med(sel, key):
-        v = [abs(r[key]) for r in rows if sel(r)]
-        return (float(np.median(v)) if v else math.nan, len(v))
-    s = {}
-    for name, sel in (("all", lambda r: True), ("agg", lambda r: r["mode"] == "agg"),
-                      ("disagg", lambda r: r["mode"] == "disagg")):
-        s[name] = dict(ttft_median_abs_err=med(sel, "ttft_err")[0],
-                       tpot_median_abs_err=med(sel, "tpot_err")[0], rows=med(sel, "tpot_err")[1])
+    """Median |relative error| (and signed median) of TTFT and TPOT over groups of rows: all,
+    each mode, each mode x backend, each model, each half of `split`."""
+    def med(sel, key, f=abs):
+        v = [f(r[key]) for r in rows if sel(r)]
+        return float(np.median(v)) if v else math.nan
+
+    groups = [("all", lambda r: True), ("agg", lambda r: r["mode"] == "agg"),
+              ("disagg", lambda r: r["mode"] == "disagg")]
+    for mo, be in sorted({(r["mode"], r["backend"]) for r in rows}):
+        groups.append((f"{mo} {be}", lambda r, mo=mo, be=be: (r["mode"], r["backend"]) == (mo, be)))
     for m in sorted({r["model"] for r in rows}):
-        sel = lambda r, m=m: r["model"] == m  # noqa: E731
-        s[m] = dict(ttft_median_abs_err=med(sel, "ttft_err")[0],
-                    tpot_median_abs_err=med(sel, "tpot_err")[0], rows=med(sel, "tpot_err")[1])
+        groups.append((m, lambda r, m=m: r["model"] == m))
+    for pr in sorted({r["precision"] for r in rows}):
+        groups.append((f"precision {pr}", lambda r, pr=pr: r["precision"] == pr))
+    for h in ("train", "held"):
+        groups.append((h, lambda r, h=h: r.get("split") == h))
+        for mo in ("agg", "disagg"):
+            groups.append((f"{h} {mo}", lambda r, h=h, mo=mo: (r.get("split"), r["mode"]) == (h, mo)))
+    s = {}
+    for name, sel in groups:
+        n = sum(1 for r in rows if sel(r))
+        if n:
+            s[name] = dict(ttft_median_abs_err=med(sel, "ttft_err"),
+                           tpot_median_abs_err=med(sel, "tpot_err"),
+                           ttft_median_err=med(sel, "ttft_err", float),
+                           tpot_median_err=med(sel, "tpot_err", float), rows=n)
     return s
+
+
+def fit_host_overhead(rows) -> dict:
+    """Fit `HOST_OVERHEAD` on the training half of `rows` replayed without it (HOST = "off").
+    Per backend, (fixed, per_sequence) >= 0 minimise the sum over its training rows of
+    |predicted TPOT + fixed + per_sequence x batch - measured| / measured (least absolute
+    relative error, a linear programme), with batch = the row's (decode) batch: the overhead
+    lengthens each of the request's decode iterations by about that much. The replay with the
+    fitted values (the DES, not this linearisation) gives the reported errors."""
+    from scipy.optimize import linprog
+    out = {}
+    for be in sorted({r["backend"] for r in rows}):
+        tr = [r for r in rows if r["backend"] == be and r.get("split") == "train"]
+        if len(tr) < 2:
+            continue
+        m = np.array([r["measured_tpot_s"] for r in tr])
+        p = np.array([r["tpot_s"] for r in tr])
+        b = np.array([float(r["batch"]) for r in tr])
+        n = len(tr)
+        a_eq = np.zeros((n, 2 + 2 * n))
+        a_eq[:, 0], a_eq[:, 1] = 1 / m, b / m
+        a_eq[np.arange(n), 2 + np.arange(n)] = -1.0
+        a_eq[np.arange(n), 2 + n + np.arange(n)] = 1.0
+        res = linprog(np.r_[0.0, 0.0, np.ones(2 * n)], A_eq=a_eq, b_eq=(m - p) / m,
+                      bounds=[(0, None)] * (2 + 2 * n), method="highs")
+        out[be] = (float(res.x[0]), float(res.x[1]))
+    return out
+
+
+def _l1_offset(pred, meas, hi=1.0, step=1e-3) -> float:
+    """The d in [0, hi] minimising sum |pred + d - meas| / meas (grid of `step` seconds)."""
+    pred, meas = np.asarray(pred, float), np.asarray(meas, float)
+    ds = np.arange(0.0, hi + step / 2, step)
+    cost = [np.sum(np.abs(pred + d - meas) / meas) for d in ds]
+    return float(ds[int(np.argmin(cost))])
+
+
+def fit_request_latency(rows) -> tuple:
+    """Fit `FRONTEND_S` and `HANDOVER_S` on the training half of `rows` replayed without them
+    (REQUEST = "off"): per backend, the front-end latency minimising the sum of |predicted
+    TTFT + d - measured| / measured over its aggregated training rows; then, with each row's
+    front-end latency added, the one hand-over latency doing the same over the disaggregated
+    training rows. Adding d to TTFT is the linearisation; the replay with the fitted values
+    (where the front-end also delays the closed loop) gives the reported errors."""
+    fe = {}
+    for be in sorted({r["backend"] for r in rows}):
+        tr = [r for r in rows if r["backend"] == be and r["mode"] == "agg"
+              and r.get("split") == "train"]
+        if tr:
+            fe[be] = _l1_offset([r["ttft_s"] for r in tr], [r["measured_ttft_s"] for r in tr])
+    tr = [r for r in rows if r["mode"] == "disagg" and r.get("split") == "train"]
+    ho = _l1_offset([r["ttft_s"] + fe.get(r["backend"], 0.0) for r in tr],
+                    [r["measured_ttft_s"] for r in tr]) if tr else 0.0
+    return fe, ho
 
 
 def scatter_png(rows, path):
@@ -326,6 +457,14 @@ def scatter_png(rows, path):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _refit_host(rows):
+    fitted = fit_host_overhead(rows)
+    print("fitted HOST_OVERHEAD (fixed ms, us per sequence): " + ", ".join(
+        f"{be} {f * 1e3:.3f} ms + {s * 1e6:.2f} us" for be, (f, s) in fitted.items()))
+    HOST_OVERHEAD.update(fitted)
+    globals()["HOST"] = "fitted"
 
 
 def main(argv=None) -> int:
@@ -357,6 +496,15 @@ def main(argv=None) -> int:
     ap.add_argument("--act-quant", choices=("default", "dynamic", "none"), default="default",
                     help="activation quantisation charged before GEMMs: the engine's serving "
                          "default, dynamic per-tensor (as the measured torch kernels), or none")
+    ap.add_argument("--host", choices=("fitted", "off"), default=HOST,
+                    help="per-iteration framework overhead of each backend (HOST_OVERHEAD, "
+                         "fitted on the training half) or none")
+    ap.add_argument("--request", choices=("fitted", "off"), default=REQUEST,
+                    help="per-request front-end and disaggregated hand-over latencies "
+                         "(FRONTEND_S, HANDOVER_S, fitted on the training half) or none")
+    ap.add_argument("--fit", action="store_true",
+                    help="refit HOST_OVERHEAD, then FRONTEND_S and HANDOVER_S, on the training "
+                         "half (a replay without each), print them, replay with them")
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args(argv)
     globals()["ACT_QUANT"] = {"default": None, "dynamic": True, "none": False}[a.act_quant]
@@ -366,19 +514,35 @@ def main(argv=None) -> int:
     globals()["KV_CACHE"] = a.kv_cache
     globals()["WARMUP_PER_CLIENT"] = a.warmup_per_client
     globals()["TRTLLM_HELD_SLOTS"] = a.trtllm_held_slots
+    globals()["HOST"] = a.host
+    globals()["REQUEST"] = a.request
+    if a.fit:
+        # each fit linearises around a replay without the term it fits, with the others in:
+        # host overhead (no request latencies), request latencies, host overhead again
+        globals()["HOST"], globals()["REQUEST"] = "off", "off"
+        _refit_host(run(a.csv, a.limit)["rows"])
+        fe, ho = fit_request_latency(run(a.csv, a.limit)["rows"])
+        print("fitted FRONTEND_S: " + ", ".join(f"{be} {v * 1e3:.0f} ms" for be, v in fe.items())
+              + f"; HANDOVER_S {ho * 1e3:.0f} ms")
+        FRONTEND_S.update(fe)
+        globals()["HANDOVER_S"] = ho
+        globals()["HOST"], globals()["REQUEST"] = "off", "fitted"
+        _refit_host(run(a.csv, a.limit)["rows"])
     res = run(a.csv, a.limit, a.verbose)
     rows = res["rows"]
     print(f"rows predicted: {len(rows)}; skipped: {len(res['skipped'])}")
+    print("  median |err| (signed median) over rows:")
     for k, v in res["summary"].items():
-        print(f"  {k:18s} n={v['rows']:4d}  median |err| TTFT {v['ttft_median_abs_err']*100:6.1f} %"
-              f"   TPOT {v['tpot_median_abs_err']*100:6.1f} %")
+        print(f"  {k:18s} n={v['rows']:4d}  TTFT {v['ttft_median_abs_err']*100:6.1f} % "
+              f"({v['ttft_median_err']*100:+6.1f})   TPOT {v['tpot_median_abs_err']*100:6.1f} % "
+              f"({v['tpot_median_err']*100:+6.1f})")
     reasons: dict = {}
     for rid, why in res["skipped"]:
         reasons.setdefault(why, []).append(rid)
     for why, ids in reasons.items():
         print(f"  skipped {len(ids):3d}: {why}")
     if a.out:
-        keys = ["id", "mode", "backend", "model", "precision", "mapping", "isl", "osl",
+        keys = ["id", "split", "mode", "backend", "model", "precision", "mapping", "isl", "osl",
                 "concurrency", "batch", "measured_ttft_s", "ttft_s", "ttft_err",
                 "measured_tpot_s", "tpot_s", "tpot_err"]
         with open(a.out, "w", newline="") as fh:
