@@ -155,13 +155,14 @@ def load_comm() -> CommData:
 
 GEMM_FIT = ("l2_bw", "launch_s", "mem_latency_s", "eff_mat_16", "eff_mat_8", "eff_mem",
             "overlap_p", "rescale_exposed", "quant_tensor_s", "quant_block_s", "smem_bw",
-            "scale_drain_cycles")
+            "scale_drain_cycles", "lib_fill_bpc")
 # bounds keep every fitted value physical (efficiencies <= 1, latencies of microsecond order)
 GEMM_BOUNDS = {
     "l2_bw": (3e12, 20e12), "launch_s": (0.5e-6, 6e-6), "mem_latency_s": (0.0, 3e-6),
     "eff_mat_16": (0.5, 1.0), "eff_mat_8": (0.4, 1.0), "eff_mem": (0.5, 1.0),
     "overlap_p": (1.0, 60.0), "rescale_exposed": (0.0, 1.0), "quant_tensor_s": (0.0, 20e-6),
     "quant_block_s": (0.0, 10e-6), "smem_bw": (16.0, 256.0), "scale_drain_cycles": (0.0, 1000.0),
+    "lib_fill_bpc": (4.0, 128.0),
 }
 
 
@@ -360,9 +361,12 @@ PARAM_NOTES = {
     "eff_mat_8": "same for 8-bit operands (FP8 draws more power per clock)",
     "eff_mem": "memory bandwidth share reached inside GEMMs (weight streaming)",
     "overlap_p": "p of the p-norm joining core, L2 and memory time (imperfect overlap)",
-    "rescale_exposed": "share of block-scale FMA work (x occupancy) not hidden behind the MMA",
+    "rescale_exposed": "share of block-scale FMA work (x occupancy) not hidden behind the MMA "
+                       "(fits to about 0 on H100: the promotion hides behind the other warpgroup)",
     "scale_drain_cycles": "MMA pipe drain per scale block before the FP32 promotion (fits to "
                           "about 0: hidden on H100; kept for machines where it shows)",
+    "lib_fill_bpc": "L2 -> shared-memory operand rate of one CTA of the block-scaled library "
+                    "(DeepGEMM-style FP8 kernels), bytes/cycle/SM",
     "quant_tensor_s": "dynamic per-tensor FP8 activation quantisation (amax + cast kernels)",
     "quant_block_s": "dynamic per-block (1x128) activation quantisation kernel",
     "smem_bw": "L2 -> shared-memory fill per SM, bytes/cycle",
@@ -467,13 +471,22 @@ TFLOP/s (measured about 798).
 {gtable}
 
 Where it misses and why:
-- fp8_block, m > 128: the library's tile choice is not the model's. For m just above 64
-  (e.g. 81 x 2048 x 51200) the measured kernel takes a 128-row tile and leaves SMs idle (2.2x the
-  m = 64 time), while for other shapes it spreads across more CTAs than our best tile does; the
-  tile search picks the fastest candidate, so it is optimistic where the heuristic is not.
-- Output-bound shapes with tiny k (k = 128, m x n large) in fp8_block run at about 1.2 TB/s of
-  output writes; the model's non-persistent epilogue charges less (under-prediction up to 40 %).
+- fp8_block runs the block-scaled library's own tiles (docs/ENGINE.md: DeepGEMM's tile rule,
+  a per-CTA operand fill rate `lib_fill_bpc`, an output store not overlapped with the MMAs).
+  Before that change the model searched for the fastest tile and was 10.5 / 24.6 % off held out
+  for m > 128 (too fast where the library spreads narrow tiles over all SMs, too slow at m a
+  multiple of 128, k = 128-256 output-bound shapes up to 40 % too fast).
+- What remains in fp8_block: shapes with a small output (m x n below about 4M) are under-predicted
+  by about 10 % and m = 128j + 1 by about 6 % (the extra one-row tile costs more than a full
+  tile's share of fill: the partly empty A stage is still loaded whole). m just above 64 is the
+  worst single case: 81 x 2048 x 51200 measures 2.25x the m = 64 time; the model gives 1.14x.
+  The library's wave rule is not monotone in the SM count; the model lets a die run it on fewer
+  SMs when that is faster (so that more cores is never slower), which moves some many-wave shapes
+  off the library's odd 104-120 wide tile (about 1 point of the held-out median).
 - bf16 with k >= 51200 and small m x n: partly L2-resident operands the warm-L2 rule does not see.
+- Weight streaming (m <= 16): one memory efficiency for all sizes; measured bandwidth rises with
+  the bytes streamed (2.2 TB/s at 67 MB, 2.7 at 134 MB, 2.9 at 1 GB), so streams above 256 MB are
+  over-predicted by 5-10 % and 4-64 MB ones under-predicted by about 4 %.
 
 ### Attention ({a.t.size} rows; context = causal prefill, generation = one decode step)
 
@@ -494,7 +507,7 @@ Where it misses and why:
   prediction), while the fp8 kernel honours the window as modelled.
 - Short contexts are dominated by fixed per-op costs (about 8 us prefill, 2 us decode beyond
   the launches: RoPE / KV-append pre-pass kernels), fitted, not derived.
-- Generation stays above the 15 % median target (17.5 % held out). Residuals by measured time:
+- Generation stays above the 15 % median target (17.6 % held out). Residuals by measured time:
   kernels near 8 us are over-predicted by about 10 %, 16-64 us ones under-predicted by 12-20 %,
   the worst being bf16-KV sliding-window rows (library behaviour above). Physical causes tried,
   each with the seven attention parameters refitted on the training rows: a per-key-tile floor
