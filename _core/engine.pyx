@@ -104,6 +104,8 @@ TILE_N[:] = [16, 32, 64, 128, 192, 256, 384, 512, 768, 1024]
 cdef int GPU_TILE_MAX = 256
 # BLOCK_N step of the block-scaled library's tile rule (wgmma N is a multiple of 8)
 cdef int LIB_TN_STEP = 8
+# operand stages a GPU CTA keeps in flight at most (CUTLASS Hopper kernels at 128x256 bf16: 4)
+cdef double MAX_STAGES = 4.0
 DEF LIB_MAXN = 32
 # the block-scaled library multicasts A over CTA pairs from this many rows (DeepGEMM: m >= 1024)
 cdef double LIB_MCAST_M = 1024.0
@@ -210,7 +212,7 @@ cdef double gemm_core(const double[::1] mach, long m, long n, long k, const doub
     cdef double ccores[LIB_MAXN]
     cdef double cc
     cdef bint granule, lib_rule
-    cdef double lib_fill = mach[M_LIB_FILL] * mach[M_CLOCK], l2f, drain
+    cdef double lib_fill = mach[M_LIB_FILL] * mach[M_CLOCK], l2f, drain, stages, lat_step
     if m <= 0 or n <= 0 or k <= 0:
         bound[0] = B_OVERHEAD
         if traffic != NULL:
@@ -336,6 +338,15 @@ cdef double gemm_core(const double[::1] mach, long m, long n, long k, const doub
                 tiles = cdiv(m, tm) * cdiv(n, tn)
                 fetch = (fmin(<double>tm, fm) * ab + fmin(<double>tn, fn) * bb) * tk
                 load = fetch / smem_bw
+                # Memory latency (GPU-style dies): a CTA's producer keeps at most `stages` operand
+                # stages in flight (what fits in shared memory, at most MAX_STAGES), so its stream
+                # advances one k-step per memory latency / stages (Little's law per CTA): the
+                # memory term is at least waves x k-steps x that. It binds for few, long-k CTAs
+                # (small-n GEMVs), whose bytes no bandwidth term limits.
+                lat_step = 0.0
+                if sys_r == 0:
+                    stages = fmax(1.0, fmin(MAX_STAGES, floor(smem / stage)))
+                    lat_step = mach[M_MEM_LAT] * clock / stages
                 # Operand bytes per tile k-step the block-scaled library's CTA pulls from L2 (its
                 # A stage is multicast over CTA pairs, two n tiles, from m = LIB_MCAST_M when the
                 # n tiles pair up)
@@ -374,7 +385,7 @@ cdef double gemm_core(const double[::1] mach, long m, long n, long k, const doub
                         t_core += fm * fn * cb / hbm_bw
                     hbm_b = hbm_traffic(fm, fn, <double>k, ab, bb, cb, mach[M_L2], tm, tn, cc,
                                         <double>cdiv(m, tm), <double>cdiv(n, tn), warm)
-                    t_hbm = hbm_b / hbm_bw
+                    t_hbm = fmax(hbm_b / hbm_bw, waves * steps * lat_step / clock)
                     l2b = tiles * s * steps * l2f
                     if s > 1:
                         l2b += 2.0 * s * fm * fn * 4.0

@@ -70,6 +70,19 @@ def test_memory_bound_closed_form():
     assert bound == "hbm"
 
 
+def test_latency_floor_closed_form():
+    # MMA, fills and bandwidth made free; 64 x 16 x 640 bf16 is one tile of 10 k-steps (64 each).
+    # With a memory latency of 1 us and 4 stages in flight (MAX_STAGES; shared memory is ample)
+    # the CTA's stream advances one k-step per 1 us / 4 = 250 ns: 10 x 250 ns = 2.5 us, memory
+    # bound (the core's own time is the wave's 1 us prologue)
+    free = dict(macs_16=2.0 ** 30, mem_latency_s=1e-6)
+    assert gemm_time(toy(**free), 64, 16, 640, "bf16") == pytest.approx(2.5e-6, rel=1e-9)
+    assert gemm_time_bound(toy(**free), 64, 16, 640, "bf16")[1] == "hbm"
+    # shared memory for only two 64 x 16 stages (10,240 B each): 500 ns per k-step -> 5 us
+    assert gemm_time(toy(smem_bytes=25000, **free), 64, 16, 640, "bf16") == pytest.approx(
+        5e-6, rel=1e-9)
+
+
 def test_block_scaled_library_tile_rule():
     # DeepGEMM-style pick on 132 SMs, by hand: m = 256, n = 2048 -> 2 x ceil(2048 / bn) tiles;
     # bn = 32 is the narrowest with one wave (128 tiles); m = 257 needs 3 x ceil(2048 / bn) <= 132,

