@@ -70,7 +70,7 @@ SLOTS = (
     "eff_stream",         # 42 achievable share of memory bandwidth for streaming (copy-like) ops
     "dec_max_group",      # 43 largest GQA group a decode CTA serves from one K/V stream
     "attn_dec_tile_s",    # 44 per-wave CTA latency of split-KV decode (attn_tile_s: prefill)
-    "lib_fill_bpc",       # 45 L2 -> SRAM operand rate of software block-scaled GEMM kernels, bytes/cycle/core
+    "lib_fill_bpc",       # 45 L2 -> SRAM operand rate of block-scaled library CTAs, B/cycle/core
 )
 NSLOTS = len(SLOTS)
 IDX = {name: i for i, name in enumerate(SLOTS)}
