@@ -477,9 +477,13 @@ Where it misses and why:
   Before that change the model searched for the fastest tile and was 10.5 / 24.6 % off held out
   for m > 128 (too fast where the library spreads narrow tiles over all SMs, too slow at m a
   multiple of 128, k = 128-256 output-bound shapes up to 40 % too fast).
-- What remains in fp8_block: shapes with a small output (m x n below about 4M) are under-predicted
-  by about 10 % and m = 128j + 1 by about 6 % (the extra one-row tile costs more than a full
-  tile's share of fill: the partly empty A stage is still loaded whole). m just above 64 is the
+- What remains in fp8_block, by the library's BLOCK_N: 24-72 wide tiles are under-predicted by
+  11-18 % (median), 80-128 wide ones are within 3 %, 16 wide ones over-predicted by 11 %; per
+  k-block the measured CTAs move 27-34 B/cycle of operand stages at BLOCK_N 16, 32 and 128 but
+  11-17 B/cycle at 24-48 with long k (2816 x 128 x 16384: 125 us measured, 86 predicted), which
+  no fill, latency or promotion term found here explains. Shapes with a small output (m x n below
+  about 4M, where those tiles are picked) are under-predicted by about 10 %, and m = 128j + 1 by
+  about 6 %. m just above 64 is the
   worst single case: 81 x 2048 x 51200 measures 2.25x the m = 64 time; the model gives 1.2x.
   The library's wave rule is not monotone in the SM count; the model lets a die run it on fewer
   SMs when that is faster (so that more cores is never slower), which moves some many-wave shapes
