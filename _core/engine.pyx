@@ -104,6 +104,8 @@ TILE_N[:] = [16, 32, 64, 128, 192, 256, 384, 512, 768, 1024]
 cdef int GPU_TILE_MAX = 256
 # BLOCK_N step of the block-scaled library's tile rule (wgmma N is a multiple of 8)
 cdef int LIB_TN_STEP = 8
+# the library's widest BLOCK_N (two FP32 accumulator sets per thread; fp8_block's weight-scale block)
+cdef int LIB_TN_MAX = 128
 # operand stages a GPU CTA keeps in flight at most (CUTLASS Hopper kernels at 128x256 bf16: 4)
 cdef double MAX_STAGES = 4.0
 DEF LIB_MAXN = 32
@@ -255,15 +257,15 @@ cdef double gemm_core(const double[::1] mach, long m, long n, long k, const doub
         ntn += 1
     # ... or, for software block scaling on a GPU-style die above one MMA granule of rows, the
     # tiles the block-scaled library (DeepGEMM lineage) picks: BLOCK_M = two granules (two math
-    # warpgroups), BLOCK_N in LIB_TN_STEP steps from the N granule to the weight-scale block
-    # (tn_gran, 128) by a wave rule (below); no split-K, persistent CTAs
+    # warpgroups), BLOCK_N in LIB_TN_STEP steps from the N granule to LIB_TN_MAX (128) by a wave
+    # rule (below); no split-K, persistent CTAs
     lib_rule = soft_scale and sys_r == 0 and fm > tm_min
     if lib_rule:
         # the library's BLOCK_N candidates and their tile counts (non-increasing in BLOCK_N)
         lib_tm = 2 * tm_base
         ntn = 0
         lib_tn = <int>tn_min
-        while lib_tn <= <int>fmax(d[D_TN_GRAN], tn_min) and ntn < LIB_MAXN:
+        while lib_tn <= <int>fmax(LIB_TN_MAX, tn_min) and ntn < LIB_MAXN:
             lib_cand[ntn] = lib_tn
             lib_t[ntn] = cdiv(m, lib_tm) * cdiv(n, lib_tn)
             lib_cc[ntn] = 0.0
@@ -372,7 +374,10 @@ cdef double gemm_core(const double[::1] mach, long m, long n, long k, const doub
                     mma = tm * tn * tk / (macs * (1.0 - (1.0 - eff) * occ))
                     # rescale FMAs run beside the MMAs of the other warpgroup; the share that shows
                     # (fitted) grows with occupancy like the power-limited clock
-                    step = fmax(mma, load) + drain + mach[M_RESCALE] * occ * rescale
+                    # the promotion FMAs overlap the other warpgroup's MMAs but the vector
+                    # units must keep up: a k-step is at least the promotion itself
+                    step = (fmax(fmax(mma, load), rescale) + drain
+                            + mach[M_RESCALE] * occ * rescale)
                     out_b = 4.0 if s > 1 else cb
                     tile_cyc = steps * step + tm * tn * out_b / smem_bw
                     if sys_r > 0:

@@ -114,6 +114,12 @@ def test_block_scaled_library_closed_forms():
     fill = toy(native_block_scale=0, macs_8=2.0 ** 30, lib_fill_bpc=1.0)
     assert gemm_time(fill, 128, 128, 128, "fp8_block", **q) == pytest.approx(33284e-9, rel=1e-6)
     assert gemm_time_bound(fill, 128, 128, 128, "fp8_block", **q)[1] == "l2"
+    # the FP32 promotion overlaps the MMAs but bounds the k-step: 128 x 128 elements x 4 FLOPs
+    # at 64 vector FLOPs/cycle = 1,024 ns per 128-k block (MMA made free)
+    promo = toy(native_block_scale=0, macs_8=2.0 ** 30, vec_flops=64)
+    assert gemm_time(promo, 128, 128, 128, "fp8_block", **q) == pytest.approx(1024e-9, rel=1e-5)
+    # an MX format (scale block 32) promotes four times per 128-byte k-step
+    assert gemm_time(promo, 128, 128, 128, "mxfp8_e4m3", **q) == pytest.approx(4096e-9, rel=1e-5)
 
 
 def test_overhead_bound():

@@ -20,6 +20,7 @@ GPU_TILE_MAX = 256
 SPLITS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
 KSTEP_BYTES = 128.0
 MAX_STAGES = 4.0         # operand stages a GPU CTA keeps in flight at most (latency floor)
+LIB_TN_MAX = 128         # widest BLOCK_N of the block-scaled library (two FP32 accumulator sets)
 LIB_TN_STEP = 8          # BLOCK_N step of the block-scaled library's tile rule (wgmma N: 8)
 LIB_MCAST_M = 1024       # the block-scaled library multicasts A over CTA pairs from m = 1024
 
@@ -70,9 +71,9 @@ def hbm_traffic(m, n, k, ab, bb, cb, l2_bytes, tm, tn, cores, tiles_m, tiles_n, 
 
 def lib_tile(m, n, cores, tm_base, tn_min, tn_max):
     """(BLOCK_M, BLOCK_N) the block-scaled library picks on `cores` SMs for m > one MMA granule:
-    two granules of rows (two math warpgroups), BLOCK_N from the N granule to the weight-scale
-    block in steps of LIB_TN_STEP with the fewest waves, then the fullest last wave, then the
-    narrowest tile (DeepGEMM's get_best_configs)."""
+    two granules of rows (two math warpgroups), BLOCK_N from the N granule to tn_max
+    (LIB_TN_MAX, 128) in steps of LIB_TN_STEP with the fewest waves, then the fullest last wave,
+    then the narrowest tile (DeepGEMM's get_best_configs)."""
     tm = 2 * tm_base
     best = None
     tn = int(tn_min)
@@ -161,7 +162,7 @@ def gemm_one(mach, m, n, k, d, warm=0, traffic=False):
     lib_rule = soft_scale and sys_r == 0 and m > tm_min
     lib_cores = {}
     if lib_rule:
-        lc = lib_candidates(m, n, cores, tm_base, tn_min, d[F.TILE_N_GRANULE])
+        lc = lib_candidates(m, n, cores, tm_base, tn_min, LIB_TN_MAX)
         tms, tns = (2 * tm_base,), tuple(tn for tn, _ in lc)
         lib_cores = dict(lc)
     # L2 -> SRAM operand rate of one of the library's CTAs, bytes/s
@@ -228,7 +229,9 @@ def gemm_one(mach, m, n, k, d, warm=0, traffic=False):
                 waves = _cdiv(tiles * s, int(cc))
                 occ = min(1.0, tiles * s / cc)      # power-limited clock: share of cores busy
                 mma = tm * tn * tk / (macs * (1.0 - (1.0 - eff) * occ))
-                step = max(mma, load) + drain + mach[IDX["rescale_exposed"]] * occ * rescale
+                # promotion overlaps the MMAs, but a k-step is at least the promotion itself
+                step = (max(mma, load, rescale) + drain
+                        + mach[IDX["rescale_exposed"]] * occ * rescale)
                 out_b = 4.0 if s > 1 else cb
                 tile_cyc = steps * step + tm * tn * out_b / smem_bw
                 if sys_r > 0:
