@@ -497,6 +497,15 @@ Where it misses and why:
   5.0 % and keeps a latency-limited GEMV labelled memory-bound).
 - bf16 with k >= 51200 and small m x n: partly L2-resident operands the warm-L2 rule does not see
   (over-predicted by about 4 %).
+- Tried and not kept (all GEMM parameters refitted each time, judged held out): L2 bandwidth as a
+  binding aggregate for every kernel with 2-CTA multicast (fits 7.5 TB/s; fp8_block m > 128 6.5 %,
+  but bf16 6.1 % and fp8 3.9 %, and dies whose L2 follows the H100 ratio turned L2-bound on
+  8192^3); the fastest tile within the library's tile space instead of its wave rule (9.7 %); the
+  library fill shared by all SMs as an aggregate with the fewer-SMs candidates (9.4 %) or as a
+  per-SM bound inside the k-step (8.9 %); split-K reduced inside the kernel, no second launch
+  (bf16 8.0 %); a first-byte memory latency added to the memory term (fits to 0); the warm
+  activation held only up to half of L2, as a step or smoothly (bf16 5.0-5.1 %, p90 worse);
+  split-K partials spilling to memory beyond half of L2 (no change).
 - Weight streaming (m <= 16): one memory efficiency for all sizes; measured bandwidth rises with
   the bytes streamed (2.2 TB/s at 67 MB, 2.7 at 134 MB, 2.9 at 1 GB), so streams above 256 MB are
   over-predicted by 5-10 %. Tiny kernels (under 3 us) are over-predicted by about 6 % (one launch
