@@ -498,8 +498,8 @@ Where it misses and why:
 - bf16 with k >= 51200 and small m x n: partly L2-resident operands the warm-L2 rule does not see
   (over-predicted by about 4 %).
 - Tried and not kept (all GEMM parameters refitted each time, judged held out): L2 bandwidth as a
-  binding aggregate for every kernel with 2-CTA multicast (fits 7.5 TB/s; fp8_block m > 128 6.5 %,
-  but bf16 6.1 % and fp8 3.9 %, and dies whose L2 follows the H100 ratio turned L2-bound on
+  binding aggregate for every kernel with 2-CTA multicast (fits 7.5 TB/s; fp8_block m > 128 6.5 %
+  with the library's own pick, which broke "more cores never slower", but bf16 6.1 %, fp8 3.9 %, and dies whose L2 follows the H100 ratio turned L2-bound on
   8192^3); the fastest tile within the library's tile space instead of its wave rule (9.7 %); the
   library fill shared by all SMs as an aggregate with the fewer-SMs candidates (9.4 %) or as a
   per-SM bound inside the k-step (8.9 %); split-K reduced inside the kernel, no second launch
