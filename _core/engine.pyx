@@ -19,7 +19,7 @@ SLOT_NAMES = (
     "quant_tensor_s", "quant_block_s", "eff_sfu", "attn_tile_s", "link_bw", "link_latency_s",
     "eff_link", "comm_launch_s", "eff_mat_attn", "attn_dec_eff_mem", "scale_drain_cycles",
     "attn_fixed_s", "attn_dec_fixed_s", "comm_chunk_bytes", "eff_stream",
-    "dec_max_group", "attn_dec_tile_s", "attn_dec_cta16_s", "dec_split_rule",
+    "dec_max_group", "attn_dec_tile_s", "attn_dec_cta16_s", "dec_split_rule", "lib_fill_bpc",
 )
 
 cdef enum:
@@ -70,7 +70,8 @@ cdef enum:
     M_DEC_TILE = 44
     M_DEC_CTA16 = 45
     M_DEC_SPLIT_RULE = 46
-    NSLOTS = 47
+    M_LIB_FILL = 47
+    NSLOTS = 48
 
 # operand descriptor slots (chipletarch/engine/fmt.py)
 cdef enum:
@@ -103,6 +104,15 @@ cdef int SPLITS[10]
 TILE_M[:] = [64, 128, 192, 256, 384, 512, 768, 1024]
 TILE_N[:] = [16, 32, 64, 128, 192, 256, 384, 512, 768, 1024]
 cdef int GPU_TILE_MAX = 256
+# BLOCK_N step of the block-scaled library's tile rule (wgmma N is a multiple of 8)
+cdef int LIB_TN_STEP = 8
+# the library's widest BLOCK_N (two FP32 accumulator sets per thread; fp8_block's weight-scale block)
+cdef int LIB_TN_MAX = 128
+# operand stages a GPU CTA keeps in flight at most (CUTLASS Hopper kernels at 128x256 bf16: 4)
+cdef double MAX_STAGES = 4.0
+DEF LIB_MAXN = 32
+# the block-scaled library multicasts A over CTA pairs from this many rows (DeepGEMM: m >= 1024)
+cdef double LIB_MCAST_M = 1024.0
 SPLITS[:] = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32]
 cdef double KSTEP_BYTES = 128.0
 
@@ -194,9 +204,19 @@ cdef double gemm_core(const double[::1] mach, long m, long n, long k, const doub
     cdef double tk, fixed, quant_t, best_t, t_hbm, stage, mma, fetch, load, step, out_b
     cdef double rescale, occ, quant_b, hbm_b, best_hbm = 0.0, best_l2 = 0.0
     cdef double tile_cyc, t_core, l2b, t_l2, body, t, fm = <double>m, fn = <double>n
-    cdef long ksteps_all, tiles, steps, waves
+    cdef long ksteps_all, tiles, steps, waves, lib_tiles, lib_cap
     cdef int i, j, si, tm, tn, s, tm_base, tn_base, fallback, best_bound = B_OVERHEAD
-    cdef bint granule
+    cdef int ntm, ntn, lib_tn, lib_tm = 0
+    cdef double lib_cmax
+    cdef int ctm[NTM + 1]
+    cdef int ctn[LIB_MAXN]
+    cdef int lib_cand[LIB_MAXN]
+    cdef long lib_t[LIB_MAXN]
+    cdef double lib_cc[LIB_MAXN]
+    cdef double ccores[LIB_MAXN]
+    cdef double cc
+    cdef bint granule, lib_rule
+    cdef double lib_fill = mach[M_LIB_FILL] * mach[M_CLOCK], l2f, drain, stages, lat_step
     if m <= 0 or n <= 0 or k <= 0:
         bound[0] = B_OVERHEAD
         if traffic != NULL:
@@ -222,27 +242,81 @@ cdef double gemm_core(const double[::1] mach, long m, long n, long k, const doub
     best_t = INFINITY
     tm_base = <int>tm_min
     tn_base = <int>(ceil(fmax(tn_min, d[D_TN_GRAN]) / tn_min) * tn_min)
+    # Candidate tiles: the listed sizes plus the machine's granule (if not listed) ...
+    ntm = 0
+    for i in range(NTM):
+        ctm[ntm] = TILE_M[i]
+        ntm += 1
+    if not in_list(tm_base, TILE_M, NTM):
+        ctm[ntm] = tm_base
+        ntm += 1
+    ntn = 0
+    for j in range(NTN):
+        ctn[ntn] = TILE_N[j]
+        ntn += 1
+    if not in_list(tn_base, TILE_N, NTN):
+        ctn[ntn] = tn_base
+        ntn += 1
+    # ... or, for software block scaling on a GPU-style die above one MMA granule of rows, the
+    # tiles the block-scaled library (DeepGEMM lineage) picks: BLOCK_M = two granules (two math
+    # warpgroups), BLOCK_N in LIB_TN_STEP steps from the N granule to LIB_TN_MAX (128) by a wave
+    # rule (below); no split-K, persistent CTAs
+    lib_rule = soft_scale and sys_r == 0 and fm > tm_min
+    if lib_rule:
+        # the library's BLOCK_N candidates and their tile counts (non-increasing in BLOCK_N)
+        lib_tm = 2 * tm_base
+        ntn = 0
+        lib_tn = <int>tn_min
+        while lib_tn <= <int>fmax(LIB_TN_MAX, tn_min) and ntn < LIB_MAXN:
+            lib_cand[ntn] = lib_tn
+            lib_t[ntn] = cdiv(m, lib_tm) * cdiv(n, lib_tn)
+            lib_cc[ntn] = 0.0
+            ntn += 1
+            lib_tn += LIB_TN_STEP
+        # Its pick on c SMs: the fewest waves w = ceil(T_min / c), then the fullest last wave,
+        # then the narrowest tile, i.e. the most tiles not above c * w. num_sms is a launch
+        # argument of the persistent kernel, so a die may run it on any c <= cores SMs; each
+        # pick is timed on the most SMs that choose it (time falls with SMs for a fixed tile)
+        # and the fastest wins. On the die's own core count this is the library's pick unless
+        # running on fewer SMs is faster, and a die with more cores is never slower.
+        lib_tiles = lib_t[ntn - 1]
+        lib_cmax = fmax(1.0, floor(cores))
+        for si in range(1, <int>fmin(lib_cmax, <double>lib_t[0]) + 1):
+            lib_cap = si * cdiv(lib_tiles, si)
+            for j in range(ntn):
+                if lib_t[j] <= lib_cap:
+                    lib_cc[j] = <double>si
+                    break
+        if lib_cmax >= <double>lib_t[0]:
+            lib_cc[0] = lib_cmax      # every tile in one wave: the narrowest BLOCK_N
+        ctm[0] = lib_tm
+        ntm = 1
+        i = 0
+        for j in range(ntn):
+            if lib_cc[j] > 0.0:
+                ctn[i] = lib_cand[j]
+                ccores[i] = lib_cc[j]
+                i += 1
+        ntn = i
     # pass 0: the machine's granule tile (the hardware can always run it) and every candidate
     # that respects the register / SRAM limits; pass 1, only if pass 0 found nothing (a software
     # tile rule excluded the granule and nothing else fits): the granule tile regardless
     for fallback in range(2):
         if fallback and best_t < INFINITY:
             break
-        for i in range(NTM + 1):
-            tm = TILE_M[i] if i < NTM else tm_base
-            if i == NTM and in_list(tm_base, TILE_M, NTM):
-                continue          # the granule is already a listed candidate
+        for i in range(ntm):
+            tm = ctm[i]
             if tm % tm_base != 0:
                 continue
-            for j in range(NTN + 1):
-                tn = TILE_N[j] if j < NTN else tn_base
-                if j == NTN and in_list(tn_base, TILE_N, NTN):
-                    continue
-                if tn % (<int>tn_min) != 0 or tn % (<int>d[D_TN_GRAN]) != 0:
+            for j in range(ntn):
+                tn = ctn[j]
+                if not lib_rule and (tn % (<int>tn_min) != 0 or tn % (<int>d[D_TN_GRAN]) != 0):
                     continue
                 stage = (tm * ab + tn * bb) * tk
                 granule = tm == tm_base and tn == tn_base
-                if fallback:
+                if lib_rule:
+                    pass              # the library's own tile: it runs (no fallback needed)
+                elif fallback:
                     if not granule:
                         continue
                 else:
@@ -264,39 +338,69 @@ cdef double gemm_core(const double[::1] mach, long m, long n, long k, const doub
                             continue
                         if 2.0 * stage > smem:
                             continue
+                cc = ccores[j] if lib_rule else cores
                 tiles = cdiv(m, tm) * cdiv(n, tn)
                 fetch = (fmin(<double>tm, fm) * ab + fmin(<double>tn, fn) * bb) * tk
                 load = fetch / smem_bw
+                # Memory latency (GPU-style dies): a CTA's producer keeps at most `stages` operand
+                # stages in flight (what fits in shared memory, at most MAX_STAGES), so its stream
+                # advances one k-step per memory latency / stages (Little's law per CTA): the
+                # memory term is at least waves x k-steps x that. It binds for few, long-k CTAs
+                # (small-n GEMVs), whose bytes no bandwidth term limits.
+                lat_step = 0.0
+                if sys_r == 0:
+                    stages = fmax(1.0, fmin(MAX_STAGES, floor(smem / stage)))
+                    lat_step = mach[M_MEM_LAT] * clock / stages
+                # Operand bytes per tile k-step the block-scaled library's CTA pulls from L2 (its
+                # A stage is multicast over CTA pairs, two n tiles, from m = LIB_MCAST_M when the
+                # n tiles pair up)
+                l2f = fetch
+                if lib_rule and fm >= LIB_MCAST_M and n % (2 * tn) == 0:
+                    l2f = fetch - 0.5 * fmin(<double>tm, fm) * ab * tk
                 rescale = 0.0
+                drain = 0.0
                 if soft_scale:
-                    rescale = (tk / block_k) * (tm * tn * 4.0 / vec + mach[M_DRAIN])
+                    rescale = (tk / block_k) * tm * tn * 4.0 / vec
+                    drain = (tk / block_k) * mach[M_DRAIN]
                 for si in range(10):
                     s = SPLITS[si]
                     # software block scaling keeps the fp32 promotion in one CTA's registers: the
                     # production kernels (DeepGEMM-style) have no split-K
-                    if s > 1 and (tiles * s > cores or s > ksteps_all or soft_scale):
+                    if s > 1 and (tiles * s > cc or s > ksteps_all or soft_scale):
                         break
                     steps = cdiv(ksteps_all, s)
-                    waves = cdiv(tiles * s, <long>cores)
+                    waves = cdiv(tiles * s, <long>cc)
                     # sustained matrix clock under the power limit: the fitted shortfall (1 - eff)
                     # applies in proportion to the share of cores a full wave keeps busy
-                    occ = fmin(1.0, (tiles * s) / cores)
+                    occ = fmin(1.0, (tiles * s) / cc)
                     mma = tm * tn * tk / (macs * (1.0 - (1.0 - eff) * occ))
                     # rescale FMAs run beside the MMAs of the other warpgroup; the share that shows
                     # (fitted) grows with occupancy like the power-limited clock
-                    step = fmax(mma, load) + mach[M_RESCALE] * occ * rescale
+                    # the promotion FMAs overlap the other warpgroup's MMAs but the vector
+                    # units must keep up: a k-step is at least the promotion itself
+                    step = (fmax(fmax(mma, load), rescale) + drain
+                            + mach[M_RESCALE] * occ * rescale)
                     out_b = 4.0 if s > 1 else cb
                     tile_cyc = steps * step + tm * tn * out_b / smem_bw
                     if sys_r > 0:
                         tile_cyc += sys_r + sys_c
                     t_core = waves * (tile_cyc / clock + mach[M_MEM_LAT])
-                    hbm_b = hbm_traffic(fm, fn, <double>k, ab, bb, cb, mach[M_L2], tm, tn, cores,
+                    if lib_rule:
+                        # the block-scaled library's math warpgroups store their output tile to
+                        # memory themselves before starting the next tile: every wave's tiles
+                        # write at once, at memory bandwidth, not overlapped with the MMAs
+                        t_core += fm * fn * cb / hbm_bw
+                    hbm_b = hbm_traffic(fm, fn, <double>k, ab, bb, cb, mach[M_L2], tm, tn, cc,
                                         <double>cdiv(m, tm), <double>cdiv(n, tn), warm)
-                    t_hbm = hbm_b / hbm_bw
-                    l2b = tiles * s * steps * fetch
+                    t_hbm = fmax(hbm_b / hbm_bw, waves * steps * lat_step / clock)
+                    l2b = tiles * s * steps * l2f
                     if s > 1:
                         l2b += 2.0 * s * fm * fn * 4.0
                     t_l2 = l2b / l2_bw
+                    if lib_rule and lib_fill > 0.0:
+                        # the library's CTAs pull their operand stages from L2 at lib_fill_bpc
+                        # bytes per cycle per SM (the L2 itself still bounds them together)
+                        t_l2 = fmax(t_l2, waves * steps * l2f / lib_fill)
                     body = pnorm3(t_core, t_hbm, t_l2, p)
                     t = fixed + body + quant_t
                     if s > 1:

@@ -11,6 +11,7 @@ import os
 import pytest
 
 from chipletarch.arch import load_architecture
+from chipletarch.engine import fmt as F
 from chipletarch.engine import gemm_time_bound
 from chipletarch.engine.placement import compile_design, compile_machine
 
@@ -34,7 +35,13 @@ def test_big_gemm_compute_bound_near_peak(name):
         # the GEMM kernel itself, operands already in the format (as a GEMM benchmark runs it;
         # the serving flow's run-time activation quantisation is a separate pass)
         t, bound = gemm_time_bound(m, N, N, N, fmt, act_quant=False)
-        assert bound == "compute", (name, fmt, bound)
+        if F.descriptor(fmt)[F.BLOCK_K] > 0 and m.native_block_scale == 0:
+            # software block scaling runs the block-scaled library's kernel, whose CTAs are
+            # bound by their L2 -> SRAM operand rate (docs/ENGINE.md; measured H100 fp8_block
+            # GEMMs reach about 1,100 TFLOP/s where per-tensor FP8 reaches 1,500)
+            assert bound in ("compute", "l2"), (name, fmt, bound)
+        else:
+            assert bound == "compute", (name, fmt, bound)
         share[fmt] = 2.0 * N ** 3 / t / peak
         assert share[fmt] <= 1.0
     best = max(share, key=share.get)

@@ -72,6 +72,7 @@ SLOTS = (
     "attn_dec_tile_s",    # 44 per-wave CTA latency of split-KV decode (attn_tile_s: prefill)
     "attn_dec_cta16_s",   # 45 SM time per grouped (g > 1) decode CTA on a 16-bit KV cache
     "dec_split_rule",     # 46 decode KV splits: 0 = fastest searched, 1 = library's rule (XQA)
+    "lib_fill_bpc",       # 47 L2 -> SRAM operand rate of block-scaled library CTAs, B/cycle/core
 )
 NSLOTS = len(SLOTS)
 IDX = {name: i for i, name in enumerate(SLOTS)}
@@ -132,6 +133,7 @@ class Machine:
     # how grouped decode kernels pick their KV splits: 0 (a hand-built machine's default) = the
     # fastest candidate; 1 = TensorRT-LLM's XQA multi-block rule (h100_sxm(), compiled designs)
     dec_split_rule: float = 0.0
+    lib_fill_bpc: float = 0.0
     name: str = "machine"
 
     def __post_init__(self):

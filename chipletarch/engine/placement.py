@@ -215,7 +215,7 @@ def device_machine(arch, dies, stack_bws, stack_caps, devices_per_package=1) -> 
     # Shared cache / global buffer bandwidth. Published (cache_bytes_per_cycle or
     # cache_bandwidth_gb_s): used as given. Unpublished: a shared cache is provisioned to refill its
     # cores' SRAM, so it follows the cores' aggregate SRAM fill rate (smem_bw x cores x clock) times
-    # the H100 ratio of its fitted L2 bandwidth to that aggregate (20.0 / 18.93 TB/s = 1.057). For
+    # the H100 ratio of its fitted L2 bandwidth to that aggregate (20.0 / 19.47 TB/s = 1.027). For
     # a GPU die with Hopper's 128 B/clk SRAM port this equals the earlier cores x clock scaling; a
     # die with a wider SRAM port (systolic buffers) gets a proportionally faster cache instead of a
     # GPU-sized one. No cache level at all (TPU-like): memory streams straight into the SRAM, so the

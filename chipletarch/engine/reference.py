@@ -19,6 +19,10 @@ TILE_N = (16, 32, 64, 128, 192, 256, 384, 512, 768, 1024)
 GPU_TILE_MAX = 256
 SPLITS = (1, 2, 3, 4, 6, 8, 12, 16, 24, 32)
 KSTEP_BYTES = 128.0
+MAX_STAGES = 4.0         # operand stages a GPU CTA keeps in flight at most (latency floor)
+LIB_TN_MAX = 128         # widest BLOCK_N of the block-scaled library (two FP32 accumulator sets)
+LIB_TN_STEP = 8          # BLOCK_N step of the block-scaled library's tile rule (wgmma N: 8)
+LIB_MCAST_M = 1024       # the block-scaled library multicasts A over CTA pairs from m = 1024
 
 BOUND_NAMES = ("compute", "sram", "l2", "hbm", "overhead", "link")
 COMPUTE, SRAM, L2, HBM, OVERHEAD, LINK = range(6)
@@ -63,6 +67,46 @@ def hbm_traffic(m, n, k, ab, bb, cb, l2_bytes, tm, tn, cores, tiles_m, tiles_n, 
     a_str = a_tot if a_tot <= 0.5 * cap else a_tot * max(1.0, tiles_n / gn)
     b_str = b_tot if b_tot <= 0.5 * cap else b_tot * max(1.0, tiles_m / gm)
     return uniq + (a_str + b_str - uniq) * (1.0 - cap / uniq) + m * n * cb
+
+
+def lib_tile(m, n, cores, tm_base, tn_min, tn_max):
+    """(BLOCK_M, BLOCK_N) the block-scaled library picks on `cores` SMs for m > one MMA granule:
+    two granules of rows (two math warpgroups), BLOCK_N from the N granule to tn_max
+    (LIB_TN_MAX, 128) in steps of LIB_TN_STEP with the fewest waves, then the fullest last wave,
+    then the narrowest tile (DeepGEMM's get_best_configs)."""
+    tm = 2 * tm_base
+    best = None
+    tn = int(tn_min)
+    while tn <= int(max(tn_max, tn_min)):
+        tiles = _cdiv(m, tm) * _cdiv(n, tn)
+        waves = _cdiv(tiles, int(cores))
+        util = tiles - (waves - 1) * int(cores)
+        if best is None or waves < best[0] or (waves == best[0] and util > best[1]):
+            best = (waves, util, tn)
+        tn += LIB_TN_STEP
+    return tm, best[2]
+
+
+def lib_candidates(m, n, cores, tm_base, tn_min, tn_max):
+    """[(BLOCK_N, SMs)]: every BLOCK_N the library picks on some c <= cores SMs (num_sms is a
+    launch argument of its persistent kernel), each with the most SMs that pick it. Same as
+    lib_tile: the most tiles not above c x ceil(T_min / c). Timing each on its SMs and taking
+    the fastest keeps a die with more cores never slower; on the die's own SM count it is the
+    library's pick unless running on fewer SMs is faster."""
+    tm = 2 * tm_base
+    cand = list(range(int(tn_min), int(max(tn_max, tn_min)) + 1, LIB_TN_STEP))
+    tiles = [_cdiv(m, tm) * _cdiv(n, tn) for tn in cand]
+    cc = [0] * len(cand)
+    cmax = max(1, math.floor(cores))
+    for c in range(1, min(cmax, tiles[0]) + 1):
+        cap = c * _cdiv(tiles[-1], c)
+        for j, t in enumerate(tiles):
+            if t <= cap:
+                cc[j] = c
+                break
+    if cmax >= tiles[0]:
+        cc[0] = cmax                 # every tile in one wave: the narrowest BLOCK_N
+    return [(tn, c) for tn, c in zip(cand, cc) if c > 0]
 
 
 def gemm_one(mach, m, n, k, d, warm=0, traffic=False):
@@ -113,15 +157,29 @@ def gemm_one(mach, m, n, k, d, warm=0, traffic=False):
     tn_base = int(math.ceil(max(tn_min, d[F.TILE_N_GRANULE]) / tn_min) * tn_min)
     tms = TILE_M + (() if tm_base in TILE_M else (tm_base,))
     tns = TILE_N + (() if tn_base in TILE_N else (tn_base,))
+    # software block scaling on a GPU-style die above one MMA granule of rows: the one tile the
+    # block-scaled library (DeepGEMM lineage) picks instead of the search (see lib_tile)
+    lib_rule = soft_scale and sys_r == 0 and m > tm_min
+    lib_cores = {}
+    if lib_rule:
+        lc = lib_candidates(m, n, cores, tm_base, tn_min, LIB_TN_MAX)
+        tms, tns = (2 * tm_base,), tuple(tn for tn, _ in lc)
+        lib_cores = dict(lc)
+    # L2 -> SRAM operand rate of one of the library's CTAs, bytes/s
+    lib_fill = mach[IDX["lib_fill_bpc"]] * clock
     for fallback in (False, True):
         if fallback and best_t < math.inf:
             break
         for tm, tn in ((a, b) for a in tms for b in tns):
-            if tm % tm_base or tn % tn_min or tn % d[F.TILE_N_GRANULE]:
+            if tm % tm_base:
+                continue
+            if not lib_rule and (tn % tn_min or tn % d[F.TILE_N_GRANULE]):
                 continue
             stage = (tm * ab + tn * bb) * tk
             granule = tm == tm_base and tn == tn_base
-            if fallback:
+            if lib_rule:
+                pass                         # the library's own tile runs
+            elif fallback:
                 if not granule:
                     continue
             else:
@@ -142,32 +200,55 @@ def gemm_one(mach, m, n, k, d, warm=0, traffic=False):
                         continue
                     if 2.0 * stage > smem:                 # double buffering must fit
                         continue
+            cc = lib_cores[tn] if lib_rule else cores   # SMs the candidate runs on
             tiles = _cdiv(m, tm) * _cdiv(n, tn)
             # operand bytes actually fetched (TMA does not fetch rows past the matrix edge)
             fetch = (min(tm, m) * ab + min(tn, n) * bb) * tk
             load = fetch / smem_bw
-            rescale = 0.0
+            # memory latency: at most `stages` operand stages in flight per CTA (what fits in
+            # shared memory, at most MAX_STAGES): its stream advances one k-step per memory
+            # latency / stages (Little's law), a floor on the memory term
+            lat_step = 0.0
+            if sys_r == 0:
+                stages = max(1.0, min(MAX_STAGES, math.floor(smem / stage)))
+                lat_step = mach[IDX["mem_latency_s"]] * clock / stages
+            # operand bytes per tile k-step a library CTA pulls from L2 (its A stage is multicast
+            # over CTA pairs, two n tiles, from m = LIB_MCAST_M when the n tiles pair up)
+            l2f = fetch
+            if lib_rule and m >= LIB_MCAST_M and n % (2 * tn) == 0:
+                l2f = fetch - 0.5 * min(tm, m) * ab * tk
+            rescale = drain = 0.0
             if soft_scale:
-                rescale = (tk / block_k) * (tm * tn * 4.0 / vec + mach[IDX["scale_drain_cycles"]])
+                rescale = (tk / block_k) * tm * tn * 4.0 / vec
+                drain = (tk / block_k) * mach[IDX["scale_drain_cycles"]]
             for s in SPLITS:
                 # software block scaling: no split-K (fp32 promotion lives in one CTA)
-                if s > 1 and (tiles * s > cores or s > ksteps_all or soft_scale):
+                if s > 1 and (tiles * s > cc or s > ksteps_all or soft_scale):
                     break
                 steps = _cdiv(ksteps_all, s)
-                waves = _cdiv(tiles * s, int(cores))
-                occ = min(1.0, tiles * s / cores)   # power-limited clock: share of cores busy
+                waves = _cdiv(tiles * s, int(cc))
+                occ = min(1.0, tiles * s / cc)      # power-limited clock: share of cores busy
                 mma = tm * tn * tk / (macs * (1.0 - (1.0 - eff) * occ))
-                step = max(mma, load) + mach[IDX["rescale_exposed"]] * occ * rescale
+                # promotion overlaps the MMAs, but a k-step is at least the promotion itself
+                step = (max(mma, load, rescale) + drain
+                        + mach[IDX["rescale_exposed"]] * occ * rescale)
                 out_b = 4.0 if s > 1 else cb
                 tile_cyc = steps * step + tm * tn * out_b / smem_bw
                 if sys_r > 0:
                     tile_cyc += sys_r + sys_c                # systolic fill + drain per tile
                 t_core = waves * (tile_cyc / clock + mach[IDX["mem_latency_s"]])
-                hbm_b = hbm_traffic(m, n, k, ab, bb, cb, mach[IDX["l2_bytes"]], tm, tn, cores,
+                if lib_rule:
+                    # the library's math warpgroups store the output tile themselves before the
+                    # next tile: a wave's tiles write at once, at memory bandwidth, not overlapped
+                    t_core += m * n * cb / hbm_bw
+                hbm_b = hbm_traffic(m, n, k, ab, bb, cb, mach[IDX["l2_bytes"]], tm, tn, cc,
                                     _cdiv(m, tm), _cdiv(n, tn), warm)
-                t_hbm = hbm_b / hbm_bw
-                l2_bytes = tiles * s * steps * fetch + (2.0 * s * m * n * 4.0 if s > 1 else 0.0)
+                t_hbm = max(hbm_b / hbm_bw, waves * steps * lat_step / clock)
+                l2_bytes = tiles * s * steps * l2f + (2.0 * s * m * n * 4.0 if s > 1 else 0.0)
                 t_l2 = l2_bytes / l2_bw
+                if lib_rule and lib_fill > 0.0:
+                    # library CTAs pull operands at lib_fill_bpc bytes/cycle/SM (L2 still bounds)
+                    t_l2 = max(t_l2, waves * steps * l2f / lib_fill)
                 body = pnorm3(t_core, t_hbm, t_l2, p)
                 t = fixed + body + quant_t
                 if s > 1:
