@@ -37,7 +37,7 @@ from . import coefficients as C
 
 __all__ = ["COMPONENTS", "DYNAMIC_COMPONENTS", "STATIC_COMPONENTS", "EnergyCoefficients",
            "EnergyReport", "coefficients_of", "energy_of", "full_load_power", "gemm_energy",
-           "resource_energy_pj"]
+           "op_energy_pj", "resource_energy_pj"]
 
 # Components in report order. Dynamic ones scale with work, static ones with time.
 DYNAMIC_COMPONENTS = ("matrix", "vector", "sram", "l2", "hbm", "d2d", "network")
@@ -419,15 +419,7 @@ def energy_of(result, arch, *, clock_scale: float = 1.0) -> EnergyReport:
     pkg_mult = ranks / (pp * dpp)
     notes = list(co.notes)
 
-    flops = np.asarray(o["flops"], dtype=np.float64)
-    matrix = np.isin(o["kind"], _MATRIX_KINDS)
-    fmt = o["compute_fmt"]
-    mac_pj = np.array([co.mac_pj[f] for f in fmt], dtype=np.float64) if n else np.zeros(0)
-    per = {}
-    per["matrix"] = np.where(matrix, flops / 2.0, 0.0) * mac_pj * rep * dev_mult * 1e-12
-    per["vector"] = np.where(matrix, 0.0, flops) * co.vector_pj_per_flop * rep * dev_mult * 1e-12
-    per["sram"] = np.asarray(o["sram_bytes"]) * 8 * co.sram_pj_per_bit * rep * dev_mult * 1e-12
-    per["l2"] = np.asarray(o["l2_bytes"]) * 8 * co.cache_pj_per_bit * rep * dev_mult * 1e-12
+    per = {c: pj * rep * dev_mult * 1e-12 for c, pj in op_energy_pj(co, o).items()}
 
     # resources: exact totals from the per-stack / per-link / per-port counters, spread over the
     # ops in proportion to each op's bytes at that level
@@ -482,6 +474,27 @@ def energy_of(result, arch, *, clock_scale: float = 1.0) -> EnergyReport:
         components=components, per_op=per_op, network_by_port=net_port, average_power_w=avg_w,
         peak_op_power_w=float(op_w[k]) if n else 0.0, peak_op=str(o["name"][k]) if n else "",
         tdp_w=co.tdp_w, coefficients=co, notes=notes, result=result)
+
+
+def op_energy_pj(co: EnergyCoefficients, ops: dict) -> dict:
+    """pJ of one execution of each operator row on one device, by per-op component: the one
+    place these terms are priced (energy_of on a Result's ops; the sweep on `evaluate_rows`'
+    ops of its deduplicated rows). `ops` has the `Result.ops` columns `kind` (names), `flops`,
+    `compute_fmt` (names), `sram_bytes`, `l2_bytes`. Returns {matrix, vector, sram, l2} ->
+    float64[N]:
+
+    * matrix: MACs (flops / 2) of GEMM, grouped-GEMM and attention rows x pJ/MAC of the row's
+      compute format; vector: flops of every other row x pJ/FLOP;
+    * sram / l2: the row's SRAM / L2 traffic bytes x 8 x pJ/bit.
+    """
+    flops = np.asarray(ops["flops"], dtype=np.float64)
+    matrix = np.isin(ops["kind"], _MATRIX_KINDS)
+    fmt = ops["compute_fmt"]
+    mac_pj = np.array([co.mac_pj[f] for f in fmt], dtype=np.float64) if len(flops) else np.zeros(0)
+    return {"matrix": np.where(matrix, flops / 2.0, 0.0) * mac_pj,
+            "vector": np.where(matrix, 0.0, flops) * co.vector_pj_per_flop,
+            "sram": np.asarray(ops["sram_bytes"]) * 8 * co.sram_pj_per_bit,
+            "l2": np.asarray(ops["l2_bytes"]) * 8 * co.cache_pj_per_bit}
 
 
 def resource_energy_pj(co: EnergyCoefficients, stacks: dict, links: dict, ports: dict) -> tuple:

@@ -18,15 +18,16 @@ way (simulate + energy_of + token_cost) and the tests hold the batched path to i
 
 Timing uses the engine's public row evaluator `chipletarch.engine.evaluate_rows(table,
 placement, active=...)`, the very function `simulate` calls, so times, bounds and bytes are the
-engine's by construction. The energy of memory stacks, D2D links and ports is priced by the
-energy model's own `chipletarch.energy.resource_energy_pj` on the engine's per-row resource
-bytes (`evaluate_rows(..., resource_rows=True)`: the routing behind `Result.stacks/links/ports`,
-row by row), the function energy_of prices those sums with; this module keeps no stack, link or
-port formula. What it still composes itself: the per-op matrix/vector/sram/l2 terms
-(`_RowSet.per_table`), the deployment scaling (rows x world/pp, resources x world/(pp dpp),
-static power x packages x latency), the row deduplication key `_KEY_COLS` (every column the
-engine reads) and the per-point segment sums; the equality tests and the per-chunk self-check
-guard those.
+engine's by construction. Energy is priced by the energy model's own functions, the ones
+`energy_of` calls: `chipletarch.energy.op_energy_pj` (matrix/vector/sram/l2 per operator row)
+on the engine's ops of the distinct rows, and `chipletarch.energy.resource_energy_pj` (memory
+stacks, D2D links, ports) on the engine's per-row resource bytes (`evaluate_rows(...,
+resource_rows=True)`: the routing behind `Result.stacks/links/ports`, row by row); both are
+linear, so pricing rows and summing equals pricing the sums. This module keeps no energy
+formula and no copy of the engine's routing. What it still composes itself: the row
+deduplication key `_KEY_COLS` (every column the engine reads), the per-point segment sums and
+the deployment scaling energy_of documents (rows x world/pp, resources x world/(pp dpp), static
+power x packages x latency); the equality tests and the per-chunk self-check guard those.
 """
 from __future__ import annotations
 
@@ -90,7 +91,6 @@ _KEY_COLS = ("kind", "m", "n", "k", "groups", "batch", "q_len", "kv_len", "heads
              "qk_head_dim", "v_head_dim", "causal", "window", "flops", "weight_bytes",
              "act_in_bytes", "act_out_bytes", "kv_read_bytes", "kv_write_bytes", "weight_fmt",
              "act_fmt", "kv_fmt", "compute_fmt", "comm_bytes", "comm_group", "comm_scope")
-_MATRIX_KINDS = (0, 1, 2, 3)
 _INPUT_KEYS = ("model", "precision", "tp", "pp", "ep", "dp", "attention_dp",
                "devices_per_package", "batch", "input_len", "output_len")
 
@@ -215,14 +215,12 @@ class ArchVariant:
         return pl
 
     def energy(self):
-        """The energy model's coefficients of this variant (`energy.coefficients_of`) with its
-        pJ/MAC by format index (see _RowSet.per_table), or an error string."""
+        """The energy model's coefficients of this variant (`energy.coefficients_of`), or an
+        error string (no energy figures: e.g. a compute die without a process node)."""
         if self._energy is None:
             from ..energy import coefficients_of
-            from ..engine.simulate import _FMT_NAMES
             try:
-                co = coefficients_of(self.arch)
-                self._energy = (co, np.array([co.mac_pj.get(f, np.nan) for f in _FMT_NAMES]))
+                self._energy = coefficients_of(self.arch)
             except ChipletarchError as exc:
                 self._energy = str(exc).splitlines()[0]
         return self._energy
@@ -746,8 +744,6 @@ class _RowSet:
         _, first, inv = np.unique(view, return_index=True, return_inverse=True)
         self.inv = inv.ravel()
         self.repeat = cat["repeat"].astype(np.float64)
-        self.kind = cat["kind"].astype(np.int64)
-        self.cf = cat["compute_fmt"].astype(np.int64)
         uniq = {c: cat[c][first] for c in COLUMN_NAMES}
         uniq["repeat"] = np.ones(len(first), dtype=np.int64)
         self.unique = OpTable(uniq)
@@ -757,7 +753,7 @@ class _RowSet:
         """Per-table latency, bound shares and energy from `evaluate_rows(self.unique, ...,
         resource_rows=True)`; `energy` is ArchVariant.energy() (coefficients, pJ/MAC by format
         index) or an error string (no energy figures)."""
-        from ..energy import resource_energy_pj
+        from ..energy import op_energy_pj, resource_energy_pj
         from ..engine.result import BOUNDS
         ops = res["ops"]
         inv = self.inv
@@ -775,20 +771,17 @@ class _RowSet:
         out = {"latency": latency, "bound_idx": bidx, "bound_share": bshare,
                "bound_names": BOUNDS, "energy": None}
         if not isinstance(energy, str):
-            co, mac_pj = energy
-            flops = np.asarray(ops["flops"])[inv]
-            matrix = np.isin(self.kind, _MATRIX_KINDS)
-            dev = np.where(matrix, flops / 2.0 * mac_pj[self.cf], flops * co.vector_pj_per_flop)
-            dev = dev + np.asarray(ops["sram_bytes"])[inv] * 8 * co.sram_pj_per_bit
-            dev = dev + np.asarray(ops["l2_bytes"])[inv] * 8 * co.cache_pj_per_bit
-            # stacks, links, ports: the energy model's own pricing of the engine's per-row
-            # resource bytes (energy_of prices their sums over the table the same way)
+            co = energy
+            # the energy model's own pricing, per distinct row: its per-op terms (one device)
+            # and its stack / link / port terms on the engine's per-row resource bytes (one
+            # package); energy_of prices a Result's ops and per-resource sums with the same two
+            dev = sum(op_energy_pj(co, ops).values())
             st, ln, pt = resource_energy_pj(co, **res["resource_rows"])
-            pkg = np.zeros(len(ops["time_s"]))
+            pkg = np.zeros(len(dev))
             for part in (st, ln, pt):
                 for v in part.values():
                     pkg = pkg + v
-            out["e_dev"] = np.bincount(seg, weights=dev * self.repeat * 1e-12,
+            out["e_dev"] = np.bincount(seg, weights=dev[inv] * self.repeat * 1e-12,
                                        minlength=len(self.tables))
             out["e_pkg"] = np.bincount(seg, weights=pkg[inv] * self.repeat * 1e-12,
                                        minlength=len(self.tables))
