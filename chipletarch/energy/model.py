@@ -20,6 +20,13 @@ pp > 1 the op table holds every stage's rows and each stage runs on `world / pp`
 All figures in an `EnergyReport` are for the whole deployment and one forward pass / step of the
 Result's phase (J), except `average_power_w`, which is per package (what TDP limits).
 J/token = total / `Result.tokens_per_step`. Per-op energies add up to the components (tested).
+
+Pricing lives in two linear functions, the only energy formulas on the engine's counts:
+`op_energy_pj` (matrix, vector, SRAM, L2 pJ per operator row on one device) and
+`resource_energy_pj` (pJ of bytes per memory stack, D2D link and port). `energy_of` calls them on
+a Result; the sweep (`chipletarch.explore`) calls them on `engine.evaluate_rows`' per-row counts
+(`resource_rows=True`) and sums per point, so the two cannot drift apart. Which bytes reach which
+stack, link or port is the engine's routing, not this module's.
 """
 from __future__ import annotations
 
