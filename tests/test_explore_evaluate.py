@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 import textwrap
 
+import numpy as np
 import pytest
 
 from chipletarch.cost import package_cost, token_cost
@@ -161,18 +162,20 @@ def test_traffic_axis_sets_lengths():
 
 def test_self_check_catches_a_drifting_fast_path(monkeypatch):
     """Every chunk recomputes one point with simulate + energy_of; if the batched path stops
-    agreeing (here: its static energy doubled), the chunk's evaluated points become errors."""
+    agreeing (here: its per-table sums of the operators' energy doubled), the chunk's evaluated
+    points become errors."""
     import chipletarch.explore.evaluate as E
     spec = load_sweep("split-study-small")
     good = Evaluator(spec).evaluate(range(12))
     assert {r["status"] for r in good} == {"ok"}
-    init = E._EnergyCoef.__init__
+    per_table = E._RowSet.per_table
 
     def drifted(self, *a):
-        init(self, *a)
-        self.static_w *= 2.0
+        out = per_table(self, *a)
+        out["e_dev"] = out["e_dev"] * 2.0
+        return out
 
-    monkeypatch.setattr(E._EnergyCoef, "__init__", drifted)
+    monkeypatch.setattr(E._RowSet, "per_table", drifted)
     bad = Evaluator(spec).evaluate(range(12))
     assert {r["status"] for r in bad} == {"error"}
     assert "self-check failed" in bad[0]["reason"] and "j_per_token" in bad[0]["reason"]
@@ -199,3 +202,73 @@ def test_batched_equals_reference_on_a_package_without_dram():
     ok = [r for r in recs if r["status"] == "ok"]
     assert len(ok) == 2, [r.get("reason") for r in recs]
     _check_against_reference(spec, ok)
+
+
+IDLE = """\
+name: idle-devices
+base: {base}
+workload: {{model: {model}, precision: {precision}, batch: 2, input_len: 64, output_len: 16}}
+axes:
+  - {{name: devices_per_package, values: {dpp}}}
+  - {{name: tp, values: [1, 2, 4]}}
+  - {{name: pp, values: [1, 2]}}
+"""
+
+
+@pytest.mark.parametrize("base,model,precision,dpp", [
+    ("mi300x", "llama3.1-8b", "bf16", [4, 8]),     # DRAM stacks behind IODs, D2D rings
+    ("simba", "tiny", "int8", [9, 36]),           # no DRAM: dies' SRAM as "stacks", 36 dies
+])
+def test_batched_equals_reference_with_idle_devices(base, model, precision, dpp):
+    """Mappings with fewer ranks than the package has devices (tp x pp < dpp) leave devices,
+    their stacks and their link traffic idle; the sweep's stack/link/port energy must follow the
+    engine's routing of the running devices only, on a DRAM package and on an SRAM-only one."""
+    spec = sweep_from_yaml(IDLE.format(base=base, model=model, precision=precision, dpp=dpp),
+                           "idle.yaml")
+    recs = Evaluator(spec).evaluate(range(len(spec)))
+    ok = [r for r in recs if r["status"] == "ok"]
+    assert len(ok) == len(spec), [r["reason"] for r in recs if r["status"] != "ok"]
+    assert any(r["tp"] * r["pp"] < r["devices_per_package"] for r in ok)
+    _check_against_reference(spec, ok)
+
+
+@pytest.mark.parametrize("arch,dpp,kw", [
+    ("mi300x", 8, dict(tp=2, pp=2)),          # 4 of 8 devices run, scope-0 rings of 2
+    ("mi300x", 4, dict(tp=4)),                # the package-wide ring
+    ("b200", 1, dict(tp=8)),                  # scale-up port
+    ("simba", 36, dict(tp=4, pp=2)),          # SRAM "stacks", 8 of 36 devices
+])
+def test_resource_rows_price_to_energy_of(arch, dpp, kw):
+    """The sweep prices evaluate_rows' per-row resource bytes with the energy model's own
+    resource_energy_pj; energy_of prices the Result's per-resource sums with it. Row by row x
+    repeat, the bytes must add up to the sums and the joules to energy_of's hbm/d2d/network."""
+    from chipletarch.arch import load_architecture
+    from chipletarch.energy import coefficients_of, energy_of, resource_energy_pj
+    from chipletarch.engine import compile_design, evaluate_rows, simulate
+    from chipletarch.workload import Mapping, load_model
+    a = load_architecture(arch)
+    model = "tiny" if arch == "simba" else "llama3.1-8b"
+    prec = "int8" if arch == "simba" else "bf16"
+    mapping = Mapping(dies_per_package=dpp, scaleup_packages=8, **kw)
+    r = simulate(a, model, "decode", batch=4, context_len=128, precision=prec, mapping=mapping,
+                 check_memory=False)
+    t = load_model(model).operators("decode", 4, 1, 128, prec, mapping)
+    res = evaluate_rows(t, compile_design(a, dpp), active=min(dpp, mapping.world),
+                        resource_rows=True)
+    rep = np.asarray(t.repeat, dtype=np.float64)
+    rows = res["resource_rows"]
+    for what, sums in (("stacks", r.stacks), ("links", r.links), ("ports", r.ports)):
+        assert set(rows[what]) == set(sums)
+        for name, d in sums.items():
+            assert float(rows[what][name] @ rep) == pytest.approx(d["bytes"], rel=1e-12, abs=1e-6)
+    e = energy_of(r, a)
+    pkg_mult = mapping.world / (mapping.pp * dpp)
+    priced = resource_energy_pj(coefficients_of(a), **rows)
+    for comp, part in zip(("hbm", "d2d", "network"), priced):
+        j = sum(float(v @ rep) for v in part.values()) * 1e-12 * pkg_mult
+        assert j == pytest.approx(e.components[comp], rel=1e-12, abs=1e-18), comp
+    assert e.components["hbm"] > 0
+    if arch == "b200":
+        assert e.components["network"] > 0
+    elif arch == "mi300x":
+        assert e.components["d2d"] > 0

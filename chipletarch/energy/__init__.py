@@ -15,9 +15,10 @@ The model, its scope and its limits: docs/ENERGY_MODEL.md; validation: docs/VALI
 from __future__ import annotations
 
 from .model import (COMPONENTS, DYNAMIC_COMPONENTS, STATIC_COMPONENTS, EnergyCoefficients, EnergyReport,
-                    coefficients_of, energy_of, full_load_power, gemm_energy)
+                    coefficients_of, energy_of, full_load_power, gemm_energy, op_energy_pj,
+                    resource_energy_pj)
 from .throttle import request_energy, simulate_with_energy, throttle_clock_scale, with_clock_scale
 
 __all__ = ["energy_of", "simulate_with_energy", "request_energy", "EnergyReport", "EnergyCoefficients", "coefficients_of",
-           "full_load_power", "gemm_energy", "with_clock_scale", "throttle_clock_scale", "COMPONENTS",
+           "full_load_power", "gemm_energy", "op_energy_pj", "resource_energy_pj", "with_clock_scale", "throttle_clock_scale", "COMPONENTS",
            "DYNAMIC_COMPONENTS", "STATIC_COMPONENTS"]

@@ -20,6 +20,13 @@ pp > 1 the op table holds every stage's rows and each stage runs on `world / pp`
 All figures in an `EnergyReport` are for the whole deployment and one forward pass / step of the
 Result's phase (J), except `average_power_w`, which is per package (what TDP limits).
 J/token = total / `Result.tokens_per_step`. Per-op energies add up to the components (tested).
+
+Pricing lives in two linear functions, the only energy formulas on the engine's counts:
+`op_energy_pj` (matrix, vector, SRAM, L2 pJ per operator row on one device) and
+`resource_energy_pj` (pJ of bytes per memory stack, D2D link and port). `energy_of` calls them on
+a Result; the sweep (`chipletarch.explore`) calls them on `engine.evaluate_rows`' per-row counts
+(`resource_rows=True`) and sums per point, so the two cannot drift apart. Which bytes reach which
+stack, link or port is the engine's routing, not this module's.
 """
 from __future__ import annotations
 
@@ -36,7 +43,8 @@ from ..formats import FORMATS
 from . import coefficients as C
 
 __all__ = ["COMPONENTS", "DYNAMIC_COMPONENTS", "STATIC_COMPONENTS", "EnergyCoefficients",
-           "EnergyReport", "coefficients_of", "energy_of", "full_load_power", "gemm_energy"]
+           "EnergyReport", "coefficients_of", "energy_of", "full_load_power", "gemm_energy",
+           "op_energy_pj", "resource_energy_pj"]
 
 # Components in report order. Dynamic ones scale with work, static ones with time.
 DYNAMIC_COMPONENTS = ("matrix", "vector", "sram", "l2", "hbm", "d2d", "network")
@@ -418,15 +426,7 @@ def energy_of(result, arch, *, clock_scale: float = 1.0) -> EnergyReport:
     pkg_mult = ranks / (pp * dpp)
     notes = list(co.notes)
 
-    flops = np.asarray(o["flops"], dtype=np.float64)
-    matrix = np.isin(o["kind"], _MATRIX_KINDS)
-    fmt = o["compute_fmt"]
-    mac_pj = np.array([co.mac_pj[f] for f in fmt], dtype=np.float64) if n else np.zeros(0)
-    per = {}
-    per["matrix"] = np.where(matrix, flops / 2.0, 0.0) * mac_pj * rep * dev_mult * 1e-12
-    per["vector"] = np.where(matrix, 0.0, flops) * co.vector_pj_per_flop * rep * dev_mult * 1e-12
-    per["sram"] = np.asarray(o["sram_bytes"]) * 8 * co.sram_pj_per_bit * rep * dev_mult * 1e-12
-    per["l2"] = np.asarray(o["l2_bytes"]) * 8 * co.cache_pj_per_bit * rep * dev_mult * 1e-12
+    per = {c: pj * rep * dev_mult * 1e-12 for c, pj in op_energy_pj(co, o).items()}
 
     # resources: exact totals from the per-stack / per-link / per-port counters, spread over the
     # ops in proportion to each op's bytes at that level
@@ -437,17 +437,13 @@ def energy_of(result, arch, *, clock_scale: float = 1.0) -> EnergyReport:
     if on_chip:
         notes.append(f"no memory stacks: model bytes held in on-chip SRAM of {len(on_chip)} die(s), "
                      f"charged at the shared-cache {co.cache_pj_per_bit:g} pJ/bit")
-    e_hbm = sum(s["bytes"] * 8 * co.stack_pj_per_bit.get(k, co.cache_pj_per_bit)
-                for k, s in result.stacks.items()) * 1e-12 * pkg_mult
-    e_d2d = sum(v["bytes"] * 8 * co.link_pj_per_bit[k] for k, v in result.links.items()) * 1e-12 * pkg_mult
-    net_port = {}
-    for k, v in result.ports.items():
-        if v["bytes"] > 0:
-            if k not in co.port_pj_per_bit:
-                raise SpecError(f"{arch.name}: the Result moves bytes over {k} but the package has no such port")
-            net_port[k] = v["bytes"] * 8 * co.port_pj_per_bit[k] * 1e-12 * pkg_mult
-        else:
-            net_port[k] = 0.0
+    stack_pj, link_pj, port_pj = resource_energy_pj(
+        co, {k: s["bytes"] for k, s in result.stacks.items()},
+        {k: v["bytes"] for k, v in result.links.items()},
+        {k: v["bytes"] for k, v in result.ports.items()})
+    e_hbm = sum(stack_pj.values()) * 1e-12 * pkg_mult
+    e_d2d = sum(link_pj.values()) * 1e-12 * pkg_mult
+    net_port = {k: v * 1e-12 * pkg_mult for k, v in port_pj.items()}
     per["hbm"] = _spread(e_hbm, np.asarray(o["hbm_bytes"]) * rep, "hbm", notes)
     per["d2d"] = _spread(e_d2d, np.asarray(o["d2d_bytes"]) * rep, "d2d", notes)
     per["network"] = _spread(sum(net_port.values()), np.asarray(o["network_bytes"]) * rep, "network", notes)
@@ -485,6 +481,59 @@ def energy_of(result, arch, *, clock_scale: float = 1.0) -> EnergyReport:
         components=components, per_op=per_op, network_by_port=net_port, average_power_w=avg_w,
         peak_op_power_w=float(op_w[k]) if n else 0.0, peak_op=str(o["name"][k]) if n else "",
         tdp_w=co.tdp_w, coefficients=co, notes=notes, result=result)
+
+
+def op_energy_pj(co: EnergyCoefficients, ops: dict) -> dict:
+    """pJ of one execution of each operator row on one device, by per-op component: the one
+    place these terms are priced (energy_of on a Result's ops; the sweep on `evaluate_rows`'
+    ops of its deduplicated rows). `ops` has the `Result.ops` columns `kind` (names), `flops`,
+    `compute_fmt` (names), `sram_bytes`, `l2_bytes`. Returns {matrix, vector, sram, l2} ->
+    float64[N]:
+
+    * matrix: MACs (flops / 2) of GEMM, grouped-GEMM and attention rows x pJ/MAC of the row's
+      compute format; vector: flops of every other row x pJ/FLOP;
+    * sram / l2: the row's SRAM / L2 traffic bytes x 8 x pJ/bit.
+    """
+    flops = np.asarray(ops["flops"], dtype=np.float64)
+    matrix = np.isin(ops["kind"], _MATRIX_KINDS)
+    fmt = ops["compute_fmt"]
+    mac_pj = np.array([co.mac_pj[f] for f in fmt], dtype=np.float64) if len(flops) else np.zeros(0)
+    return {"matrix": np.where(matrix, flops / 2.0, 0.0) * mac_pj,
+            "vector": np.where(matrix, 0.0, flops) * co.vector_pj_per_flop,
+            "sram": np.asarray(ops["sram_bytes"]) * 8 * co.sram_pj_per_bit,
+            "l2": np.asarray(ops["l2_bytes"]) * 8 * co.cache_pj_per_bit}
+
+
+def resource_energy_pj(co: EnergyCoefficients, stacks: dict, links: dict, ports: dict) -> tuple:
+    """pJ of the bytes moved over the package's memory stacks, die-to-die links and off-package
+    ports: the one place these terms are priced.
+
+    `stacks` / `links` / `ports` map the engine's resource names (the keys of `Result.stacks`,
+    `.links`, `.ports`) to bytes: a float (energy_of: a Result's per-resource sums) or an array
+    (the sweep: `engine.evaluate_rows(..., resource_rows=True)["resource_rows"]`, bytes per
+    operator row). How bytes reach a resource (interleave shares, running devices, D2D read /
+    write / ring routes, port bytes of every running device) is the engine's; the pJ per byte
+    is this function's. Returns three dicts name -> pJ (same shapes as the bytes):
+
+    * a stack: bytes x 8 x its `energy_pj_per_bit`. A package with no DRAM (Simba) keeps the
+      model in its compute dies' on-chip SRAM and the engine lists those dies as its "stacks":
+      their bytes cost a large-SRAM access with its on-die wires (the shared-cache pJ/bit,
+      ENERGY.md §2), not a DRAM access;
+    * a link: bytes (both directions) x 8 x the link's pJ/bit;
+    * a port: bytes x 8 x the port's pJ/bit (`coefficients_of` maps scale_up to the scale-out
+      port when there is no scale-up port); bytes over a port the package lacks: SpecError.
+    """
+    st = {k: b * 8 * co.stack_pj_per_bit.get(k, co.cache_pj_per_bit) for k, b in stacks.items()}
+    ln = {k: b * 8 * co.link_pj_per_bit[k] for k, b in links.items()}
+    pt = {}
+    for k, b in ports.items():
+        if k in co.port_pj_per_bit:
+            pt[k] = b * 8 * co.port_pj_per_bit[k]
+        elif np.any(np.asarray(b) > 0):
+            raise SpecError(f"{co.arch}: the Result moves bytes over {k} but the package has no such port")
+        else:
+            pt[k] = b * 0.0
+    return st, ln, pt
 
 
 def _spread(total: float, weight: np.ndarray, what: str, notes: list) -> np.ndarray:

@@ -441,7 +441,7 @@ def _prepare(t, act_quant=None) -> _Prep:
     return p
 
 
-def evaluate_rows(table, placement, act_quant=None, active=None) -> dict:
+def evaluate_rows(table, placement, act_quant=None, active=None, resource_rows=False) -> dict:
     """Time every row of an OpTable on a compiled placement: the engine's row evaluator.
 
     This is the one code path behind `simulate` (which calls it once per point and wraps the
@@ -456,6 +456,8 @@ def evaluate_rows(table, placement, act_quant=None, active=None) -> dict:
     active: devices of the package that run (the first ones; default all): a mapping with
     fewer ranks than devices leaves the others, their stacks and their traffic idle
     (`simulate` passes min(devices_per_package, mapping.world)).
+    resource_rows: also return the per-row bytes behind the per-resource sums (the sweep prices
+    them per row with `energy.resource_energy_pj`; `simulate` leaves them out).
 
     Returns a dict:
       ops: the `Result.ops` columns, one entry per table row (per device, per execution):
@@ -466,6 +468,9 @@ def evaluate_rows(table, placement, act_quant=None, active=None) -> dict:
       stacks / links / ports: the `Result` per-resource dicts (package-wide: bytes,
         bandwidth_bytes_per_s, utilization, ...), summed over the table × repeat.
       macs: MACs per compute format (matrix rows × repeat); vector_flops; notes (list of str).
+      resource_rows (only when asked): {"stacks", "links", "ports"} -> {name: float64[N]}, the
+        package-wide bytes one execution of each row puts on that stack / link (both
+        directions) / port, with the same routing as the sums: Σ rows × repeat = the sums' bytes.
     Raises InfeasibleError when a collective needs a path the package lacks.
     """
     t, pl = table, placement
@@ -660,7 +665,8 @@ def evaluate_rows(table, placement, act_quant=None, active=None) -> dict:
     latency = float(total.sum())
     inv = 1.0 / latency if latency > 0 else 0.0
     hbm_tot = float(hbm_t @ P.rep)
-    sb = hbm_tot * pl.stack_share * (pl.stack_device < active)
+    stack_route = pl.stack_share * (pl.stack_device < active)   # idle devices' stacks: 0
+    sb = hbm_tot * stack_route
     su = sb / pl.stack_bw * inv
     stacks = {s: dict(bytes=float(sb[i]), bandwidth_bytes_per_s=float(pl.stack_bw[i]),
                       utilization=float(su[i]), device=int(pl.stack_device[i]),
@@ -680,8 +686,18 @@ def evaluate_rows(table, placement, act_quant=None, active=None) -> dict:
         bw = float(pl.scope_bw[s]) * dpp
         ports[key] = dict(bytes=b, bandwidth_bytes_per_s=bw,
                           utilization=b / bw * inv if bw > 0 else 0.0, label=pl.scope_label[s])
-    return dict(ops=ops, total=total, stacks=stacks, links=links, ports=ports, macs=P.macs,
-                vector_flops=P.vector_flops, notes=notes)
+    out = dict(ops=ops, total=total, stacks=stacks, links=links, ports=ports, macs=P.macs,
+               vector_flops=P.vector_flops, notes=notes)
+    if resource_rows:
+        # the routing of the sums above, row by row (every active device runs the row)
+        sr = np.outer(hbm_t, stack_route)
+        lr = link_dir_bytes[:, 0::2] + link_dir_bytes[:, 1::2] if nl else np.zeros((n, 0))
+        out["resource_rows"] = {
+            "stacks": {s: sr[:, i] for i, s in enumerate(pl.stacks)},
+            "links": {name: lr[:, j] for j, name in enumerate(pl.links)},
+            "ports": {key: np.where(P.scope == s, net, 0.0) * active
+                      for s, key in ((1, "scale_up"), (2, "scale_out"))}}
+    return out
 
 
 # the former private name, kept for callers written before evaluate_rows was public

@@ -18,11 +18,16 @@ way (simulate + energy_of + token_cost) and the tests hold the batched path to i
 
 Timing uses the engine's public row evaluator `chipletarch.engine.evaluate_rows(table,
 placement, active=...)`, the very function `simulate` calls, so times, bounds and bytes are the
-engine's by construction. Energy is not yet shared: `_EnergyCoef` / `_RowSet.per_table` mirror
-`chipletarch.energy.energy_of` (its matrix/vector/sram/l2 per-op terms and its stack, link and
-port terms, which energy_of takes from the Result's per-resource sums and this module folds into
-per-row weights from the placement's interleave shares and D2D factors). A change to either
-must be made to both; the equality test and the per-chunk self-check guard it.
+engine's by construction. Energy is priced by the energy model's own functions, the ones
+`energy_of` calls: `chipletarch.energy.op_energy_pj` (matrix/vector/sram/l2 per operator row)
+on the engine's ops of the distinct rows, and `chipletarch.energy.resource_energy_pj` (memory
+stacks, D2D links, ports) on the engine's per-row resource bytes (`evaluate_rows(...,
+resource_rows=True)`: the routing behind `Result.stacks/links/ports`, row by row); both are
+linear, so pricing rows and summing equals pricing the sums. This module keeps no energy
+formula and no copy of the engine's routing. What it still composes itself: the row
+deduplication key `_KEY_COLS` (every column the engine reads), the per-point segment sums and
+the deployment scaling energy_of documents (rows x world/pp, resources x world/(pp dpp), static
+power x packages x latency); the equality tests and the per-chunk self-check guard those.
 """
 from __future__ import annotations
 
@@ -86,10 +91,8 @@ _KEY_COLS = ("kind", "m", "n", "k", "groups", "batch", "q_len", "kv_len", "heads
              "qk_head_dim", "v_head_dim", "causal", "window", "flops", "weight_bytes",
              "act_in_bytes", "act_out_bytes", "kv_read_bytes", "kv_write_bytes", "weight_fmt",
              "act_fmt", "kv_fmt", "compute_fmt", "comm_bytes", "comm_group", "comm_scope")
-_MATRIX_KINDS = (0, 1, 2, 3)
 _INPUT_KEYS = ("model", "precision", "tp", "pp", "ep", "dp", "attention_dp",
                "devices_per_package", "batch", "input_len", "output_len")
-_COMM_MIN_KIND = 7
 
 
 class _LRU(OrderedDict):
@@ -121,7 +124,7 @@ class ArchVariant:
         self._q = None
         self._placements = {}
         self._cost = None
-        self._energy = {}
+        self._energy = None
         self._usd = None
         if arch is not None:
             port = getattr(arch, "scale_up", None)
@@ -211,17 +214,16 @@ class ArchVariant:
             self._placements[dpp] = pl
         return pl
 
-    def energy(self, dpp: int, active: int):
-        """Per-row energy coefficients for placement dpp with `active` running devices (see
-        _EnergyCoef), or an error string."""
-        e = self._energy.get((dpp, active))
-        if e is None:
+    def energy(self):
+        """The energy model's coefficients of this variant (`energy.coefficients_of`), or an
+        error string (no energy figures: e.g. a compute die without a process node)."""
+        if self._energy is None:
+            from ..energy import coefficients_of
             try:
-                e = _EnergyCoef(self.arch, self.placement(dpp), active)
+                self._energy = coefficients_of(self.arch)
             except ChipletarchError as exc:
-                e = str(exc).splitlines()[0]
-            self._energy[(dpp, active)] = e
-        return e
+                self._energy = str(exc).splitlines()[0]
+        return self._energy
 
 
 def _usd_fn(a, b, tdp):
@@ -233,55 +235,6 @@ def _usd_fn(a, b, tdp):
         return (a + b * (power - 1.0)) / tps
     usd.coeffs = (a, b, tdp)
     return usd
-
-
-class _EnergyCoef:
-    """The energy model's coefficients folded into per-row weights (energy_of's formulas, which
-    are linear in the per-op counts): J of a row = dev part x world/pp + pkg part x world/(pp
-    dpp), plus static power x packages x latency.
-
-    A copy, kept by hand: it mirrors `chipletarch.energy.model.energy_of` (e_hbm over
-    Result.stacks, e_d2d over Result.links, net_port over Result.ports) composed with how
-    `chipletarch.engine.evaluate_rows` fills those sums (stack_share x hbm_bytes for running
-    devices, read/write factors and placement.rings / ring_factor per link, port bytes x active
-    devices). Change it together with either of them."""
-
-    def __init__(self, arch, pl, active):
-        from ..energy import coefficients_of
-        from ..engine.simulate import _FMT_NAMES
-        co = coefficients_of(arch)
-        dpp = pl.devices_per_package
-        # a mapping with fewer ranks than the package has devices leaves the others idle:
-        # the engine charges only the running devices' stacks and link traffic
-        rfac, wfac = pl.read_factor, pl.write_factor
-        on = np.ones(len(pl.stacks), dtype=bool)
-        if active < dpp and hasattr(pl, "read_factor_by_device"):
-            rfac = pl.read_factor_by_device[:active].sum(axis=0)
-            wfac = pl.write_factor_by_device[:active].sum(axis=0)
-            on = np.asarray(pl.stack_device) < active
-        self.active = active
-        self.mac_pj = np.array([co.mac_pj.get(f, np.nan) for f in _FMT_NAMES])
-        self.vec = co.vector_pj_per_flop
-        self.sram = co.sram_pj_per_bit
-        self.l2 = co.cache_pj_per_bit
-        # a package with no DRAM lists its compute dies as "stacks" (model in on-chip SRAM):
-        # energy_of charges those at the shared-cache pJ/bit, and so must this copy
-        self.hbm = float(sum(pl.stack_share[i] * co.stack_pj_per_bit.get(s, co.cache_pj_per_bit)
-                             for i, s in enumerate(pl.stacks) if on[i]))
-        pj2 = np.repeat(np.array([co.link_pj_per_bit[n] for n in pl.links], dtype=np.float64), 2)
-        self.read = float(rfac @ pj2) if len(pj2) else 0.0
-        self.write = float(wfac @ pj2) if len(pj2) else 0.0
-        # scope-0 collectives ring over groups of their own size (placement.rings; the
-        # package-wide ring_factor for sizes it does not list), as the engine charges links
-        self.ring = {}
-        if len(pj2) and pl.devices_per_package > 1:
-            self.ring[0] = float(pl.ring_factor @ pj2)
-            for size, ring in (getattr(pl, "rings", None) or {}).items():
-                self.ring[int(size)] = float(np.asarray(ring[2]) @ pj2)
-        self.port = np.array([0.0, co.port_pj_per_bit.get("scale_up", np.nan),
-                              co.port_pj_per_bit.get("scale_out", np.nan)])
-        self.static_w = (co.static_w or 0.0) + co.hbm_background_w + co.link_standby_w
-        self.dpp = dpp
 
 
 # ----------------------------------------------------------------------------- evaluator
@@ -643,8 +596,8 @@ class Evaluator:
         # the same workload set recurs for every architecture variant of a grid: concatenating
         # and deduplicating its rows is done once
         rows = self._rowsets.get_or(keys, lambda: _RowSet(tuple(tabs[k] for k in keys)))
-        res = evaluate_rows(rows.unique, pl, active=active)
-        per = rows.per_table(res["ops"], pl, v.energy(dpp, active))
+        res = evaluate_rows(rows.unique, pl, active=active, resource_rows=True)
+        per = rows.per_table(res, v.energy())
         wps = [wp for _, wp in items]
         P = np.fromiter((pos[wp.tables[0]] for wp in wps), np.int64, len(wps))
         D = np.fromiter((pos[wp.tables[2]] for wp in wps), np.int64, len(wps))
@@ -666,7 +619,7 @@ class Evaluator:
             e = per["energy"]
             power = None
             if e is not None:
-                static = e.static_w * packages
+                static = e.static_total_w * packages
                 dev_m, pkg_m = world / pp, world / (pp * dpp)
                 j_dec = per["e_dev"][D] * dev_m + per["e_pkg"][D] * pkg_m + static * tpot
                 j_pre = per["e_dev"][P] * dev_m + per["e_pkg"][P] * pkg_m + static * ttft
@@ -791,18 +744,18 @@ class _RowSet:
         _, first, inv = np.unique(view, return_index=True, return_inverse=True)
         self.inv = inv.ravel()
         self.repeat = cat["repeat"].astype(np.float64)
-        self.writes = (cat["act_out_bytes"] + cat["kv_write_bytes"]).astype(np.float64)
-        self.kind = cat["kind"].astype(np.int64)
-        self.scope = cat["comm_scope"].astype(np.int64)
-        self.cf = cat["compute_fmt"].astype(np.int64)
-        self.group = cat["comm_group"].astype(np.int64)
         uniq = {c: cat[c][first] for c in COLUMN_NAMES}
         uniq["repeat"] = np.ones(len(first), dtype=np.int64)
         self.unique = OpTable(uniq)
         self.n = len(self.inv)
 
-    def per_table(self, ops, pl, energy) -> dict:
+    def per_table(self, res, energy) -> dict:
+        """Per-table latency, bound shares and energy from `evaluate_rows(self.unique, ...,
+        resource_rows=True)`; `energy` is ArchVariant.energy() (coefficients, pJ/MAC by format
+        index) or an error string (no energy figures)."""
+        from ..energy import op_energy_pj, resource_energy_pj
         from ..engine.result import BOUNDS
+        ops = res["ops"]
         inv = self.inv
         time = np.asarray(ops["time_s"])[inv]
         total = time * self.repeat
@@ -817,36 +770,22 @@ class _RowSet:
             bshare = share[np.arange(len(bidx)), bidx] / latency
         out = {"latency": latency, "bound_idx": bidx, "bound_share": bshare,
                "bound_names": BOUNDS, "energy": None}
-        if isinstance(energy, _EnergyCoef):
-            e = energy
-            flops = np.asarray(ops["flops"])[inv]
-            matrix = np.isin(self.kind, _MATRIX_KINDS)
-            dev = np.where(matrix, flops / 2.0 * e.mac_pj[self.cf], flops * e.vec)
-            dev = dev + np.asarray(ops["sram_bytes"])[inv] * 8 * e.sram
-            dev = dev + np.asarray(ops["l2_bytes"])[inv] * 8 * e.l2
-            hbm = np.asarray(ops["hbm_bytes"])[inv]
-            is_comm = self.kind >= _COMM_MIN_KIND
-            # D2D links carry the compulsory memory bytes (the engine's link model); with an
-            # engine that reports re-fetch traffic in hbm_bytes, the compulsory column is used
-            comp = np.asarray(ops.get("hbm_bytes_compulsory", ops["hbm_bytes"]))[inv]
-            reads = comp - self.writes
-            d2d = np.asarray(ops["d2d_bytes"])[inv]
-            net = np.asarray(ops["network_bytes"])[inv]
-            pkg = hbm * 8 * e.hbm + (reads * e.read + self.writes * e.write) * 8
-            if e.ring:
-                ring = np.full(self.n, e.ring[0])
-                for size, coef in e.ring.items():
-                    if size:
-                        ring[self.group == size] = coef
-                pkg = pkg + np.where(is_comm & (self.scope == 0), d2d, 0.0) * ring * 8
-            port = e.port[np.clip(self.scope, 0, 2)]
-            pkg = pkg + np.where(is_comm & (self.scope > 0) & (net > 0), net * port, 0.0) \
-                * 8 * e.active
-            out["e_dev"] = np.bincount(seg, weights=dev * self.repeat * 1e-12,
+        if not isinstance(energy, str):
+            co = energy
+            # the energy model's own pricing, per distinct row: its per-op terms (one device)
+            # and its stack / link / port terms on the engine's per-row resource bytes (one
+            # package); energy_of prices a Result's ops and per-resource sums with the same two
+            dev = sum(op_energy_pj(co, ops).values())
+            st, ln, pt = resource_energy_pj(co, **res["resource_rows"])
+            pkg = np.zeros(len(dev))
+            for part in (st, ln, pt):
+                for v in part.values():
+                    pkg = pkg + v
+            out["e_dev"] = np.bincount(seg, weights=dev[inv] * self.repeat * 1e-12,
                                        minlength=len(self.tables))
-            out["e_pkg"] = np.bincount(seg, weights=pkg * self.repeat * 1e-12,
+            out["e_pkg"] = np.bincount(seg, weights=pkg[inv] * self.repeat * 1e-12,
                                        minlength=len(self.tables))
-            out["energy"] = e
+            out["energy"] = co
         return out
 
 
