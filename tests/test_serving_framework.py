@@ -72,6 +72,13 @@ def test_write_fitted_round_trips_and_stores(tmp_path):
     assert ns["FIT"]["commit"] == "abc1234" and ns["FIT"]["date"] == "2030-01-01"
 
 
+def test_replay_write_needs_a_full_fit():
+    from chipletarch.serving import validate as V
+    for argv in (["--write"], ["--fit", "--write", "--limit", "3"]):
+        with pytest.raises(SystemExit):
+            V.main(argv)
+
+
 def test_framework_names_and_statement():
     none = framework_costs("none")
     assert none.kernel_only and none.describe() == "framework: none (kernel time only)"

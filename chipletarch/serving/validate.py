@@ -547,6 +547,8 @@ def main(argv=None) -> int:
                          "date, commit) in chipletarch/serving/framework.py")
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args(argv)
+    if a.write and (not a.fit or a.limit):
+        ap.error("--write stores a fit on all rows: it needs --fit and no --limit")
     globals()["ACT_QUANT"] = {"default": None, "dynamic": True, "none": False}[a.act_quant]
     globals()["REQUESTS_PER_CLIENT"] = a.requests_per_client
     globals()["POLICY"] = a.policy
