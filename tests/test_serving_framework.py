@@ -84,6 +84,9 @@ def test_framework_names_and_statement():
     assert none.kernel_only and none.describe() == "framework: none (kernel time only)"
     assert framework_costs(COSTS) is COSTS
     assert "vLLM" in framework_costs("vllm").describe()
+    own = FrameworkCosts("vllm", 2e-3)               # a backend's name, other values
+    assert not own.fitted and "given costs" in own.describe()
+    assert framework_costs("sglang").fitted and framework_costs("sglang").as_dict()["fitted"]
     with pytest.raises(SpecError, match="framework must be one of"):
         framework_costs("tgi")
     i = inst()

@@ -82,9 +82,14 @@ class FrameworkCosts:
         from .latency import with_host_overhead
         return with_host_overhead(inst, self.fixed_s, self.per_sequence_s)
 
+    @property
+    def fitted(self) -> bool:
+        """Are these the stored fitted values of a backend (not given ones)?"""
+        return self.name in HOST_OVERHEAD and self == framework_costs(self.name)
+
     def as_dict(self) -> dict:
         d = asdict(self)
-        d["fitted"] = self.name in HOST_OVERHEAD
+        d["fitted"] = self.fitted
         if d["fitted"]:
             d["fit"] = dict(FIT)
         return d
@@ -94,7 +99,7 @@ class FrameworkCosts:
         if self.kernel_only:
             return f"framework: {self.name} (kernel time only)"
         who = (f"{NAMES[self.name]} costs fitted on H100 deployments ({FIT['commit']})"
-               if self.name in HOST_OVERHEAD else "given costs")
+               if self.fitted else "given costs")
         return (f"framework: {self.name} (kernel time + {who}: {self.fixed_s * 1e3:.3g} ms + "
                 f"{self.per_sequence_s * 1e6:.3g} us x sequences per iteration, front-end "
                 f"{self.frontend_s * 1e3:.3g} ms per request, disaggregated hand-over "
