@@ -9,7 +9,10 @@ tokens/s per user. The gain table compares the best of each mode at fixed intera
 (method: arXiv:2506.05508; model: docs/SERVING.md).
 
     python examples/disaggregation_study.py [--arch h100-sxm] [--model llama3.1-8b] \
-        [--precision fp8] [--ttft-slo-ms 2000] [--out-dir DIR] [--quick]
+        [--precision fp8] [--ttft-slo-ms 2000] [--framework vllm] [--out-dir DIR] [--quick]
+
+`--framework` (none | trtllm | vllm | sglang, default vllm) picks whose costs outside the
+kernels are included (docs/SERVING.md, "Costs outside the kernels"); the output states it.
 """
 from __future__ import annotations
 
@@ -18,7 +21,7 @@ import math
 import tempfile
 from pathlib import Path
 
-from chipletarch.serving import ServingStudy
+from chipletarch.serving import DEFAULT_FRAMEWORK, FRAMEWORKS, ServingStudy, framework_costs
 from chipletarch.serving.commands import draw_frontiers
 from chipletarch.workload import load_traffic
 
@@ -26,13 +29,14 @@ TRAFFIC = ("summarization", "chat", "generation")
 LEVELS = (20, 50, 100, 200)
 
 
-def study(arch, model, precision, traffic, ttft_slo_ms, max_tp, quick=False):
+def study(arch, model, precision, traffic, ttft_slo_ms, max_tp, quick=False,
+          framework=DEFAULT_FRAMEWORK):
     t = load_traffic(traffic)
     kw = {}
     if quick:       # a coarser grid of the same search (CI smoke test)
         kw = dict(batches=(1, 8, 32, 128), chunks=(1024, 4096), prefill_batches=(1, 4))
     return ServingStudy(arch, model, precision, float(t.isl.mean), float(t.osl.mean),
-                        ttft_slo_s=ttft_slo_ms / 1e3, max_tp=max_tp, **kw)
+                        ttft_slo_s=ttft_slo_ms / 1e3, max_tp=max_tp, framework=framework, **kw)
 
 
 def main(argv=None) -> int:
@@ -45,6 +49,8 @@ def main(argv=None) -> int:
     ap.add_argument("--traffic", nargs="+", default=list(TRAFFIC))
     ap.add_argument("--out-dir", type=Path, default=None,
                     help="where to write the PNGs (default: a temporary directory)")
+    ap.add_argument("--framework", choices=FRAMEWORKS, default=DEFAULT_FRAMEWORK,
+                    help="costs outside the kernels ('none': kernel time only)")
     ap.add_argument("--quick", action="store_true", help="coarser batch / budget grid (CI)")
     args = ap.parse_args(argv)
     out = args.out_dir or Path(tempfile.mkdtemp(prefix="chipletarch-"))
@@ -52,11 +58,12 @@ def main(argv=None) -> int:
 
     print(f"{args.model} {args.precision} on {args.arch}, TTFT <= {args.ttft_slo_ms:g} ms, "
           f"tp <= {args.max_tp}")
+    print(framework_costs(args.framework).describe())
     print("best tokens/s per chip: co-located / disaggregated (gain) at >= N tokens/s per user")
     print(f"{'traffic':<15}{'ISL/OSL':>11}" + "".join(f"{f'>= {u}':>26}" for u in LEVELS))
     for name in args.traffic:
         st = study(args.arch, args.model, args.precision, name, args.ttft_slo_ms, args.max_tp,
-                   args.quick)
+                   args.quick, args.framework)
         cells = []
         for g in st.gains(LEVELS):
             c, d, r = g["colocated"], g["disaggregated"], g["gain"]

@@ -21,6 +21,7 @@ A config is a small YAML file (`examples/report.yaml` is a ready one):
       traffic: chat                                  # profile, or isl: / osl:
       ttft_slo_ms: 2000
       max_tp: 8
+      framework: vllm                                # costs outside the kernels: none | trtllm | vllm | sglang
     sweep:                                           # optional: Pareto of a results store
       store: study.sqlite
       x: tokens_per_s_per_user
@@ -89,6 +90,7 @@ class ServingSpec:
     batches: tuple = (1, 4, 16, 64, 256)
     chunks: tuple = (512, 2048, 8192)
     prefill_batches: tuple = (1, 4)
+    framework: str = "vllm"       # chipletarch.serving.DEFAULT_FRAMEWORK (test_serving_framework)
 
 
 @dataclass(frozen=True)
@@ -274,6 +276,12 @@ def config_from_dict(d: dict, *, where: str = "<config>", text: str = "",
         for k in ("batches", "chunks", "prefill_batches"):
             if k in kw:
                 kw[k] = tuple(_pos_int(x, where, lines, ("serving", k, j)) for j, x in enumerate(kw[k]))
+        if "framework" in kw:
+            from ..serving.framework import FRAMEWORKS
+            if str(kw["framework"]) not in FRAMEWORKS:
+                raise _err(where, lines, ("serving", "framework"),
+                           f"must be one of {', '.join(FRAMEWORKS)}, got {kw['framework']!r}")
+            kw["framework"] = str(kw["framework"])
         serving = ServingSpec(**kw)
     vol = d.get("volume")
     if vol is not None:

@@ -238,7 +238,8 @@ def _serving(design: DesignInfo, cfg: ReportConfig) -> dict:
                           ttft_slo_s=None if s.ttft_slo_ms is None else s.ttft_slo_ms / 1e3,
                           tpot_slo_s=None if s.tpot_slo_ms is None else s.tpot_slo_ms / 1e3,
                           batches=tuple(s.batches), chunks=tuple(s.chunks),
-                          prefill_batches=tuple(s.prefill_batches), max_tp=s.max_tp)
+                          prefill_batches=tuple(s.prefill_batches), max_tp=s.max_tp,
+                          framework=s.framework)
         co, dis = st.frontiers()
         levels = [10, 20, 50, 100, 200]
         return {"co": co, "dis": dis, "gains": st.gains(levels), "best": st.best(),

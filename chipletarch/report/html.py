@@ -404,6 +404,7 @@ def render_html(data: ReportData, progress=None) -> str:
                 pg.add(f"<h3>designs — {_e(w.label)}</h3>")
                 pg.img(F.design_pareto_png(ok), f"design Pareto {w.label}")
         if data.serving:
+            from ..serving.framework import framework_costs
             s = cfg.serving
             ok = {k: v for k, v in data.serving.items() if not v["error"]}
             head = f"serving frontiers — {_e(s.workload)}"
@@ -416,7 +417,8 @@ def render_html(data: ReportData, progress=None) -> str:
                 pg.add(f"<p class='small'>ISL {any_s['isl']:.0f}, OSL {any_s['osl']:.0f} tokens, "
                        f"{_e(slo)}; frontier = points meeting the TTFT target "
                        f"(chipletarch.serving.ServingStudy, docs/SERVING.md). Disaggregated "
-                       f"pools are rate-matched in the fluid limit.</p>")
+                       f"pools are rate-matched in the fluid limit. "
+                       f"{_e(framework_costs(s.framework).describe())}.</p>")
                 pg.img(F.serving_png(ok, f"serving Pareto frontiers ({s.workload})"),
                        "serving frontiers")
                 levels = [g["tokens_per_s_per_user"] for g in any_s["gains"]]

@@ -1,6 +1,9 @@
 """Serving at cluster scale: co-located vs disaggregated prefill/decode (docs/SERVING.md).
 
 Layers, each usable alone:
+- `framework`: the serving framework's costs outside the kernels (fitted per backend on the
+  measured H100 deployments; `framework=` 'none' | 'trtllm' | 'vllm' | 'sglang' everywhere below,
+  default `DEFAULT_FRAMEWORK`);
 - `latency`: the phase-latency interface (`Instance`, memoised `SimLatency` over `simulate`,
   `mixed_step` for continuous-batching iterations);
 - `kv`: KV-cache hand-over size and time on the scale-up / scale-out network;
@@ -14,6 +17,7 @@ Layers, each usable alone:
 """
 from __future__ import annotations
 
+from .framework import DEFAULT_FRAMEWORK, FRAMEWORKS, FrameworkCosts, framework_costs
 from .kv import KVTransfer, kv_bytes, kv_transfer
 from .latency import (HostOverhead, Instance, SimLatency, decode_step, mixed_step,
                       with_host_overhead)
@@ -21,7 +25,8 @@ from .steady import (best_at, colocated_point, decode_pool, disaggregated_point,
                      meets, pareto, prefill_pool, rate_match)
 from .study import ServingStudy, candidate_mappings, evaluate_config, evaluate_point
 
-__all__ = ["Instance", "SimLatency", "HostOverhead", "with_host_overhead", "decode_step",
+__all__ = ["FRAMEWORKS", "DEFAULT_FRAMEWORK", "FrameworkCosts", "framework_costs", "Instance",
+           "SimLatency", "HostOverhead", "with_host_overhead", "decode_step",
            "mixed_step", "KVTransfer", "kv_bytes",
            "kv_transfer", "colocated_point", "prefill_pool", "decode_pool", "rate_match",
            "disaggregated_point", "pareto", "best_at", "gain_table", "meets", "ServingStudy",

@@ -3,13 +3,15 @@
 Prints the best configuration of each mode under the TTFT / TPOT targets (tokens/s per chip,
 per user, TTFT, TPOT, mapping, batch / chunk or pool ratio, KV hand-over time), the gain of
 disaggregated over co-located per interactivity level, and optionally draws both Pareto
-frontiers (`--png`) or dumps everything as JSON (`--json`).
+frontiers (`--png`) or dumps everything as JSON (`--json`). `--framework` picks whose costs
+outside the kernels are included (default `framework.DEFAULT_FRAMEWORK`); every output states it.
 """
 from __future__ import annotations
 
 import json
 import math
 
+from .framework import DEFAULT_FRAMEWORK, FRAMEWORKS, framework_costs
 from .study import DEFAULT_LEVELS, ServingStudy, _traffic_lengths
 
 
@@ -27,6 +29,11 @@ def add_commands(subparsers) -> None:
     p.add_argument("--max-tp", type=int, default=None, help="largest TP per instance")
     p.add_argument("--max-packages", type=int, default=None,
                    help="integer pool sizes within this many packages (default: fluid ratio)")
+    p.add_argument("--framework", choices=FRAMEWORKS, default=DEFAULT_FRAMEWORK,
+                   help="serving framework whose costs outside the kernels (per-iteration "
+                        "overhead, front-end and disaggregated hand-over latency, fitted on H100 "
+                        "deployments) are included; 'none' = kernel time only (default "
+                        f"{DEFAULT_FRAMEWORK})")
     p.add_argument("--png", default=None, help="draw both frontiers to this PNG")
     p.add_argument("--json", action="store_true", help="print points, frontiers, gains as JSON")
     p.add_argument("--frontier", action="store_true",
@@ -50,6 +57,8 @@ def _fmt(p) -> str:
               f"{p['decode_mapping']} batch {p['decode_batch']}, P:D instances "
               f"{p['prefill_instances']:.2f}:{p['decode_instances']:.2f} "
               f"({p['packages']:.1f} pkg), KV hand-over {p['kv_transfer_s'] * 1e3:.2f} ms")
+        if p.get("handover_s"):
+            s += f" + {p['handover_s'] * 1e3:.0f} ms framework hand-over"
     return s
 
 
@@ -61,15 +70,17 @@ def cmd_trace(args) -> int:
         return ServingStudy(args.arch, args.model, args.precision, isl, osl,
                             ttft_slo_s=None if args.ttft_slo is None else args.ttft_slo / 1e3,
                             tpot_slo_s=None if args.tpot_slo is None else args.tpot_slo / 1e3,
-                            max_tp=args.max_tp)
+                            max_tp=args.max_tp, framework=args.framework)
     res = plan(factory, tr)
+    fw = framework_costs(args.framework)
     if args.json:
-        print(json.dumps(res, indent=1, default=float))
+        print(json.dumps(dict(framework=fw.as_dict(), **res), indent=1, default=float))
         return 0
     hours = len(tr.rate) * tr.interval_s / 3600
     print(f"trace {tr.name}: {len(tr.rate)} intervals, {hours:g} h, rate {min(tr.rate):g}-"
           f"{max(tr.rate):g} req/s; targets TTFT {args.ttft_slo or '-'} ms, TPOT "
           f"{args.tpot_slo or '-'} ms")
+    print(fw.describe())
     for mode, r in res.items():
         if r is None:
             print(f"{mode}: no configuration meets the targets at the busiest interval")
@@ -89,7 +100,8 @@ def cmd_serve(args) -> int:
     st = ServingStudy(args.arch, args.model, args.precision, isl, osl,
                       ttft_slo_s=None if args.ttft_slo is None else args.ttft_slo / 1e3,
                       tpot_slo_s=None if args.tpot_slo is None else args.tpot_slo / 1e3,
-                      max_tp=args.max_tp, max_packages=args.max_packages)
+                      max_tp=args.max_tp, max_packages=args.max_packages,
+                      framework=args.framework)
     co_f, dis_f = st.frontiers()
     best = st.best()
     gains = st.gains(DEFAULT_LEVELS)
@@ -98,13 +110,15 @@ def cmd_serve(args) -> int:
     if args.json:
         co, dis = st.points()
         print(json.dumps(dict(arch=st.arch.name, model=st.model.name, isl=isl, osl=osl,
-                              precision=args.precision, best=best,
+                              precision=args.precision, framework=st.costs.as_dict(),
+                              framework_note=st.costs.describe(), best=best,
                               frontier=dict(colocated=co_f, disaggregated=dis_f),
                               gains=gains, points=dict(colocated=co, disaggregated=dis)),
                          indent=1, default=float))
         return 0
     print(f"{st.model.name} on {st.arch.name} ({args.precision}), ISL {isl:g} / OSL {osl:g}; "
           f"targets TTFT {args.ttft_slo or '-'} ms, TPOT {args.tpot_slo or '-'} ms")
+    print(st.costs.describe())
     print(f"mappings tried: {', '.join(i.label for i in st.instances())}")
     for mode in ("colocated", "disaggregated"):
         print(f"best {mode}:")
@@ -147,8 +161,9 @@ def draw_frontiers(study, path, title=None) -> None:
     ax.set_xlabel("tokens/s per user (1 / TPOT)")
     ax.set_ylabel("output tokens/s per chip")
     ttft = f", TTFT <= {study.ttft_slo_s * 1e3:g} ms" if study.ttft_slo_s else ""
+    fw = getattr(study, "framework", "none")
     ax.set_title(title or f"{study.model.name} on {study.arch.name}, ISL {study.isl:g} / "
-                          f"OSL {study.osl:g}{ttft}", fontsize=9)
+                          f"OSL {study.osl:g}{ttft}, framework {fw}", fontsize=9)
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()

@@ -393,8 +393,10 @@ CHECK_POINTS = (("colocated", 1024, 256, 32, 2048), ("colocated", 1024, 256, 64,
                 ("disaggregated", 4096, 256, 1, 64), ("disaggregated", 1024, 1024, 2, 128))
 
 
-def check(arch="h100-sxm", model="llama3.1-8b", precision="bf16") -> list:
-    """DES vs steady state at `CHECK_POINTS` on engine latencies (one TP1 instance type).
+def check(arch="h100-sxm", model="llama3.1-8b", precision="bf16", framework="none") -> list:
+    """DES vs steady state at `CHECK_POINTS` on engine latencies (one TP1 instance type), both
+    with the same costs outside the kernels (`framework`; default 'none', kernel time only: the
+    check compares the two models, not a deployment).
     Co-located: closed loop at the point's concurrency, 12 x concurrency requests, chunked
     policy. Disaggregated: integer pools from `rate_match` within 16 packages, a closed loop with
     2 n_p b_p clients beyond the decode slots (both pools saturated), 5 x that many requests.
@@ -406,24 +408,28 @@ def check(arch="h100-sxm", model="llama3.1-8b", precision="bf16") -> list:
     from .steady import colocated_point, disaggregated_point
     a, m = load_architecture(arch), load_model(model)
     dom = int(getattr(getattr(a, "scale_up", None), "domain_size", 0) or 8)
-    inst = Instance.simulated(a, m, precision, Mapping(tp=1, dies_per_package=1,
-                                                       scaleup_packages=dom))
+    from .framework import framework_costs
+    fw = framework_costs(framework)
+    inst = fw.apply(Instance.simulated(a, m, precision, Mapping(tp=1, dies_per_package=1,
+                                                                scaleup_packages=dom)))
     rows = []
     for mode, isl, osl, x, y in CHECK_POINTS:
         if mode == "colocated":
-            s = colocated_point(inst, isl, osl, x, y)
+            s = colocated_point(inst, isl, osl, x, y, frontend_s=fw.frontend_s)
             d = run_colocated(inst, isl, osl, chunk=y, max_batch=x, concurrency=x,
-                              n_requests=12 * x, seed=1)
+                              n_requests=12 * x, seed=1, frontend_s=fw.frontend_s)
             name = f"co-located {isl}/{osl} B={x} C={y}"
         else:
             def kvs(n):
                 return kv_transfer(a, m, precision, n, 1, 1).seconds
-            s = disaggregated_point(inst, inst, isl, osl, x, y, kvs(isl), max_packages=16)
+            s = disaggregated_point(inst, inst, isl, osl, x, y, kvs(isl), max_packages=16,
+                                    frontend_s=fw.frontend_s, handover_s=fw.handover_s)
             npw, ndw = s["prefill_instances"], s["decode_instances"]
             conc = ndw * y + 2 * npw * x
             d = run_disaggregated(inst, inst, isl, osl, n_prefill=npw, n_decode=ndw,
                                   prefill_batch=x, decode_batch=y, kv_seconds=kvs,
-                                  concurrency=conc, n_requests=5 * conc, seed=2)
+                                  concurrency=conc, n_requests=5 * conc, seed=2,
+                                  frontend_s=fw.frontend_s, handover_s=fw.handover_s)
             name = f"disaggregated {isl}/{osl} P{npw}:D{ndw} b_p={x} b_d={y}"
         rows.append((name, s, d))
     return rows
@@ -436,10 +442,15 @@ def main(argv=None) -> int:
     ap.add_argument("--arch", default="h100-sxm")
     ap.add_argument("--model", default="llama3.1-8b")
     ap.add_argument("--precision", default="bf16")
+    ap.add_argument("--framework", default="none",
+                    help="costs outside the kernels in both models: none (default) | trtllm | "
+                         "vllm | sglang")
     a = ap.parse_args(argv)
+    from .framework import framework_costs
+    print(framework_costs(a.framework).describe())
     print("| point | TPOT ms (steady / DES) | tokens/s | TTFT ms |")
     print("|---|---|---|---|")
-    for name, s, d in check(a.arch, a.model, a.precision):
+    for name, s, d in check(a.arch, a.model, a.precision, a.framework):
         print(f"| {name} | {s['tpot_s'] * 1e3:.2f} / {d['tpot_s'] * 1e3:.2f} | "
               f"{s['tokens_per_s']:.0f} / {d['tokens_per_s']:.0f} | "
               f"{s['ttft_s'] * 1e3:.0f} / {d['ttft_s'] * 1e3:.0f} |")

@@ -16,7 +16,9 @@ interval where a pool's capacity c is below the offered rate r, the excess queue
 and misses its targets, so the fraction served within SLO is min(1, c / r) over the tighter
 pool; an interval whose lengths push the configuration's saturated TTFT or TPOT past a target
 counts 0; attainment is request-weighted over the day. Scaling delays (instance start, KV
-migration) are not modelled.
+migration) are not modelled. The study's framework costs outside the kernels (`framework.py`)
+apply at every interval: its instances carry the per-iteration overhead, and the front-end and
+hand-over latencies add to TTFT.
 """
 from __future__ import annotations
 
@@ -88,13 +90,16 @@ def _per_instance_rates(cfg, isl, osl):
                 return p
             b //= 2
         raise SpecError(f"elastic: no batch fits at ISL {isl:g} / OSL {osl:g}")
+    fw = cfg.get("costs")
+    fe = fw.frontend_s if fw is not None else 0.0
     if cfg["mode"] == "colocated":
         p = shrink(lambda b: colocated_point(cfg["inst"], isl, osl, b,
-                                             max(cfg["chunk"], b + 1)), cfg["concurrency"])
+                                             max(cfg["chunk"], b + 1), frontend_s=fe),
+                   cfg["concurrency"])
         return {"instance": (p["requests_per_s"], p["packages"])}, p["ttft_s"], p["tpot_s"]
     pre = shrink(lambda b: prefill_pool(cfg["pre"], isl, b), cfg["prefill_batch"])
     dec = shrink(lambda b: decode_pool(cfg["dec"], isl, osl, b), cfg["decode_batch"])
-    ttft = 1.5 * pre["step_s"] + cfg["kv"](isl)
+    ttft = 1.5 * pre["step_s"] + cfg["kv"](isl) + fe + (fw.handover_s if fw is not None else 0.0)
     return ({"prefill": (pre["requests_per_s"], pre["packages"]),
              "decode": (dec["requests_per_s"], dec["packages"])}, ttft, dec["step_s"])
 
@@ -139,11 +144,11 @@ def plan(study_factory, trace: Trace) -> dict:
     def make(p):
         if p["mode"] == "colocated":
             return (dict(mode="colocated", inst=by_label[p["mapping"]],
-                         concurrency=p["concurrency"], chunk=p["chunk"]),
+                         concurrency=p["concurrency"], chunk=p["chunk"], costs=st.costs),
                     f"{p['mapping']} concurrency {p['concurrency']} budget {p['chunk']}")
         pre, dec = by_label[p["prefill_mapping"]], by_label[p["decode_mapping"]]
         return (dict(mode="disaggregated", pre=pre, dec=dec, prefill_batch=p["prefill_batch"],
-                     decode_batch=p["decode_batch"],
+                     decode_batch=p["decode_batch"], costs=st.costs,
                      kv=lambda n: kv_transfer(st.arch, st.model, st.precision, n,
                                               pre.packages, dec.packages).seconds),
                 f"prefill {p['prefill_mapping']} b{p['prefill_batch']} / decode "
@@ -192,6 +197,6 @@ def plan(study_factory, trace: Trace) -> dict:
         mean_counts = {k: max(1, math.ceil(mean_r / v[0]))
                        for k, v in _per_instance_rates(cfg, mean_L, mean_O)[0].items()}
         fmn = _evaluate(trace, cfg, lambda i, rates: mean_counts, *slo)
-        out[mode] = dict(config=desc, valid_all_day=all_day, elastic=ela, fixed_peak=fpk,
-                         fixed_mean=fmn)
+        out[mode] = dict(config=desc, framework=st.framework, valid_all_day=all_day,
+                         elastic=ela, fixed_peak=fpk, fixed_mean=fmn)
     return out

@@ -26,6 +26,12 @@ packages per instance; `rate_match` finds the best integer (n_p, n_d) under a pa
 and an over-provisioned pool runs at a lower utilisation (decode: a smaller effective batch and
 so a shorter TPOT). TTFT = T_p (1 + rho_p / 2) (a request arriving at a busy prefill instance
 waits on average half a batch) + the KV hand-over (`kv.py`).
+
+Costs outside the kernels (`framework.py`): the per-iteration overhead rides on the instance's
+phase latency (`latency.HostOverhead`), so every step above carries it exactly as the DES's
+iterations do; `frontend_s` (mean front-end latency per request) adds to TTFT in both modes and
+`handover_s` (disaggregated hand-over beyond the transfer) to the disaggregated TTFT. Neither
+holds a batch slot, so throughput is unchanged (concurrency counts requests in the engine).
 """
 from __future__ import annotations
 
@@ -45,10 +51,12 @@ def _check_lengths(isl, osl):
 
 
 # ----------------------------------------------------------------------------- co-located
-def colocated_point(inst: Instance, isl: float, osl: float, concurrency: int, chunk: int) -> dict:
+def colocated_point(inst: Instance, isl: float, osl: float, concurrency: int, chunk: int,
+                    frontend_s: float = 0.0) -> dict:
     """Saturated co-located instance at `concurrency` requests with a `chunk`-token budget per
     iteration. Returns a design point dict (see module docstring), or None when the KV cache of
-    `concurrency` sequences at ISL + OSL does not fit."""
+    `concurrency` sequences at ISL + OSL does not fit. `frontend_s`: mean front-end latency per
+    request, added to TTFT."""
     _check_lengths(isl, osl)
     B, C = int(concurrency), int(chunk)
     if B < 1 or C < 2:
@@ -96,10 +104,11 @@ def colocated_point(inst: Instance, isl: float, osl: float, concurrency: int, ch
         tpot = float("nan")
         # prefill only: all B requests queue for prompt tokens; Little's law gives the sojourn
         ttft = max(ttft, B / rate)
+    ttft += frontend_s
     out_tps = rate * osl
     return dict(mode="colocated", mapping=inst.label, packages=inst.packages,
                 concurrency=B, chunk=C, decode_batch=bd, prefill_tokens_per_step=p,
-                step_s=t, ttft_s=ttft, tpot_s=tpot, requests_per_s=rate,
+                step_s=t, ttft_s=ttft, tpot_s=tpot, frontend_s=frontend_s, requests_per_s=rate,
                 tokens_per_s=out_tps, tokens_per_s_per_chip=out_tps / inst.packages,
                 tokens_per_s_per_user=(1.0 / tpot) if O > 0 else float("nan"))
 
@@ -159,12 +168,15 @@ def rate_match(prefill_rps: float, decode_rps: float, prefill_packages: int,
 
 def disaggregated_point(pre_inst: Instance, dec_inst: Instance, isl: float, osl: float,
                         prefill_batch: int, decode_batch: int, kv_seconds: float,
-                        max_packages: int | None = None, kv_ingress_s: float = 0.0) -> dict | None:
+                        max_packages: int | None = None, kv_ingress_s: float = 0.0,
+                        frontend_s: float = 0.0, handover_s: float = 0.0) -> dict | None:
     """Rate-matched disaggregated design point. `max_packages` None: fluid matching (pools of
     any size in the exact ratio, the large-cluster limit, both pools fully used); else the
     best integer pools within that many packages (`rate_match`). `kv_ingress_s`: seconds one
     request's KV cache occupies the decode instance's network ingress (bytes / its aggregate
-    port bandwidth); a decode instance cannot admit requests faster than 1 / kv_ingress_s."""
+    port bandwidth); a decode instance cannot admit requests faster than 1 / kv_ingress_s.
+    `frontend_s` (mean front-end latency per request) and `handover_s` (hand-over cost beyond the
+    transfer) add to TTFT."""
     _check_lengths(isl, osl)
     pre = prefill_pool(pre_inst, isl, prefill_batch)
     dec = decode_pool(dec_inst, isl, osl, decode_batch)
@@ -191,14 +203,15 @@ def disaggregated_point(pre_inst: Instance, dec_inst: Instance, isl: float, osl:
         eff = int(round(decode_batch * m["decode_utilization"]))
         if eff < decode_batch:       # an over-provisioned decode pool runs smaller batches
             tpot = decode_step(dec_inst.latency, max(1, eff), isl + osl / 2.0)
-    ttft = pre["step_s"] * (1.0 + rho_p / 2.0) + kv_seconds
+    ttft = pre["step_s"] * (1.0 + rho_p / 2.0) + kv_seconds + frontend_s + handover_s
     tps_chip = rps_per_chip * osl
     return dict(mode="disaggregated", prefill_mapping=pre["mapping"],
                 decode_mapping=dec["mapping"], prefill_batch=int(prefill_batch),
                 decode_batch=int(decode_batch), prefill_packages=Pp, decode_packages=Pd,
                 prefill_instances=n_p, decode_instances=n_d, packages=packages,
                 prefill_decode_ratio=ratio, prefill_step_s=pre["step_s"],
-                decode_step_s=dec["step_s"], kv_transfer_s=kv_seconds,
+                decode_step_s=dec["step_s"], kv_transfer_s=kv_seconds, frontend_s=frontend_s,
+                handover_s=handover_s,
                 kv_ingress_utilization=min(1.0, dec["requests_per_s"] * kv_ingress_s),
                 kv_bound=bool(kv_bound), ttft_s=ttft,
                 tpot_s=tpot, requests_per_s=rps, tokens_per_s=rps * osl,

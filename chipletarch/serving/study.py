@@ -7,6 +7,12 @@ stacks see a multi-die GPU); MoE models also with experts spread (ep = tp) and w
 DP-attention + EP (ep = tp = attention_dp, the DeepSeek/SGLang layout). Mappings whose weights
 do not fit, or that the model's shapes cannot split, are skipped. Everything here is memoised
 through one `SimLatency` per (arch, model, precision, mapping).
+
+`framework` ('none' | 'trtllm' | 'vllm' | 'sglang' | a `FrameworkCosts`; default
+`framework.DEFAULT_FRAMEWORK`) adds that serving framework's costs outside the kernels to every
+point: the per-iteration overhead on each instance's phase latency, the front-end and
+disaggregated hand-over latencies on TTFT (`framework.py`, docs/SERVING.md). Results carry
+the framework's name (`framework`) so a figure says what it includes.
 """
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InfeasibleError, SpecError
+from .framework import DEFAULT_FRAMEWORK, framework_costs
 from .kv import kv_transfer
 from .latency import Instance, SimLatency
 from .steady import (colocated_point, disaggregated_point, gain_table, meets, pareto)
@@ -82,7 +89,9 @@ class ServingStudy:
     `frontiers()` -> Pareto frontiers of the points meeting the TTFT target (TPOT sets the
     interactivity axis itself); `gains(levels)` -> per interactivity level, the best tokens/s per
     chip of each mode and their ratio. `max_packages` None: disaggregated pools rate-matched in
-    the fluid limit; else integer pools within that many packages."""
+    the fluid limit; else integer pools within that many packages. `framework`: the serving
+    framework whose costs outside the kernels every point includes (module docstring); `costs`
+    is its `FrameworkCosts`."""
 
     arch: object
     model: object
@@ -97,9 +106,12 @@ class ServingStudy:
     prefill_batches: tuple = DEFAULT_PREFILL_BATCHES
     max_packages: int | None = None
     max_tp: int | None = None
+    framework: object = DEFAULT_FRAMEWORK
     _pts: tuple | None = field(default=None, repr=False)
 
     def __post_init__(self):
+        self.costs = framework_costs(self.framework)
+        self.framework = self.costs.name
         self.arch, self.model = _resolve(self.arch, self.model)
         if self.mappings is None:
             self.mappings = candidate_mappings(self.arch, self.model, self.precision,
@@ -110,7 +122,9 @@ class ServingStudy:
                                   f"{int(self.isl + self.osl)} tokens")
 
     def instances(self) -> list:
-        return [_instance(self.arch, self.model, self.precision, mp) for mp in self.mappings]
+        """One instance per mapping, with the framework's per-iteration overhead."""
+        return [self.costs.apply(_instance(self.arch, self.model, self.precision, mp))
+                for mp in self.mappings]
 
     def points(self) -> tuple:
         if self._pts is not None:
@@ -124,7 +138,8 @@ class ServingStudy:
                 for c in self.chunks:
                     if c <= b:
                         continue
-                    p = colocated_point(inst, self.isl, self.osl, b, c)
+                    p = colocated_point(inst, self.isl, self.osl, b, c,
+                                        frontend_s=self.costs.frontend_s)
                     if p is not None:
                         co.append(p)
         pre = [(inst, pb) for inst in insts for pb in self.prefill_batches
@@ -140,7 +155,9 @@ class ServingStudy:
                 ingress = kv.bytes / (kv.bandwidth_bytes_per_s
                                       / min(pi.packages, di.packages) * di.packages)
                 p = disaggregated_point(pi, di, self.isl, self.osl, pb, db, kv.seconds,
-                                        self.max_packages, kv_ingress_s=ingress)
+                                        self.max_packages, kv_ingress_s=ingress,
+                                        frontend_s=self.costs.frontend_s,
+                                        handover_s=self.costs.handover_s)
                 if p is not None:
                     dis.append(p)
         self._pts = (co, dis)
@@ -183,9 +200,11 @@ def _traffic_lengths(traffic, isl, osl):
 def evaluate_point(arch, model, traffic=None, mode="disaggregated", *, isl=None, osl=None,
                    precision="bf16", ttft_slo_ms=None, tpot_slo_ms=None, max_tp=None,
                    max_packages=None, batches=DEFAULT_BATCHES, chunks=DEFAULT_CHUNKS,
-                   prefill_batches=DEFAULT_PREFILL_BATCHES) -> dict:
+                   prefill_batches=DEFAULT_PREFILL_BATCHES, framework=DEFAULT_FRAMEWORK) -> dict:
     """One sweep point: the best serving configuration of `mode` ('colocated' |
-    'disaggregated' | 'both') for (arch, model, traffic or isl/osl, precision) under the SLOs.
+    'disaggregated' | 'both') for (arch, model, traffic or isl/osl, precision) under the SLOs,
+    with `framework`'s costs outside the kernels (module docstring; the result's `framework`
+    key names it).
 
     Returns a flat dict of numbers and strings (for a results store): `tokens_per_s_per_chip`,
     `tokens_per_s_per_user`, `ttft_ms`, `tpot_ms`, `packages`, the chosen mapping / batch /
@@ -197,7 +216,7 @@ def evaluate_point(arch, model, traffic=None, mode="disaggregated", *, isl=None,
                       tpot_slo_s=None if tpot_slo_ms is None else tpot_slo_ms / 1e3,
                       batches=tuple(batches), chunks=tuple(chunks),
                       prefill_batches=tuple(prefill_batches), max_packages=max_packages,
-                      max_tp=max_tp)
+                      max_tp=max_tp, framework=framework)
     best = st.best()
 
     def flat(p):
@@ -213,7 +232,7 @@ def evaluate_point(arch, model, traffic=None, mode="disaggregated", *, isl=None,
         return d
 
     base = dict(arch=st.arch.name, model=st.model.name, precision=str(precision), isl=L,
-                osl=O)
+                osl=O, framework=st.framework)
     if mode in ("colocated", "disaggregated"):
         return {**base, **flat(best[mode])}
     if mode != "both":
@@ -240,7 +259,7 @@ def evaluate_config(arch, model, traffic=None, mode="disaggregated", *, isl=None
                     chunk=8192, prefill_tp=None, prefill_ep=None, prefill_attention_dp=None,
                     prefill_batch=1, decode_tp=None, decode_ep=None, decode_attention_dp=None,
                     decode_batch=64, max_packages=None, ttft_slo_ms=None,
-                    tpot_slo_ms=None) -> dict:
+                    tpot_slo_ms=None, framework=DEFAULT_FRAMEWORK) -> dict:
     """One fixed serving configuration, no search (milliseconds once the engine calls are
     memoised): every argument can be a sweep axis.
 
@@ -248,19 +267,23 @@ def evaluate_config(arch, model, traffic=None, mode="disaggregated", *, isl=None
     budget. 'disaggregated': prefill instances of (prefill_tp, prefill_ep, ...; default the
     shared tp/ep/attention_dp) running batches of `prefill_batch` prompts, decode instances of
     (decode_tp, ...) holding `decode_batch` sequences, rate-matched (fluid, or integer pools
-    within `max_packages`), KV hand-over on the network. Returns the design point's keys plus
-    `ttft_ms`, `tpot_ms`, `feasible` (memory fits and the SLOs, when given, are met)."""
+    within `max_packages`), KV hand-over on the network. `framework`: whose costs outside the
+    kernels are included (module docstring). Returns the design point's keys plus `ttft_ms`,
+    `tpot_ms`, `feasible` (memory fits and the SLOs, when given, are met) and `framework`."""
     L, O = _traffic_lengths(traffic, isl, osl)
     a, m = _resolve(arch, model)
+    fw = framework_costs(framework)
 
     def inst(t, e, d):
         mp = _mapping_for(a, t, e, d, pp)
         mp.validate(m.config)
-        return _instance(a, m, precision, mp)
+        return fw.apply(_instance(a, m, precision, mp))
 
-    base = dict(arch=a.name, model=m.name, precision=str(precision), isl=L, osl=O, mode=mode)
+    base = dict(arch=a.name, model=m.name, precision=str(precision), isl=L, osl=O, mode=mode,
+                framework=fw.name)
     if mode == "colocated":
-        p = colocated_point(inst(tp, ep, attention_dp), L, O, concurrency, chunk)
+        p = colocated_point(inst(tp, ep, attention_dp), L, O, concurrency, chunk,
+                            frontend_s=fw.frontend_s)
     elif mode == "disaggregated":
         pi = inst(prefill_tp or tp, prefill_ep or ep, prefill_attention_dp or attention_dp)
         di = inst(decode_tp or tp, decode_ep or ep, decode_attention_dp or attention_dp)
@@ -268,7 +291,8 @@ def evaluate_config(arch, model, traffic=None, mode="disaggregated", *, isl=None
         ingress = kv.bytes / (kv.bandwidth_bytes_per_s / min(pi.packages, di.packages)
                               * di.packages)
         p = disaggregated_point(pi, di, L, O, prefill_batch, decode_batch, kv.seconds,
-                                max_packages, kv_ingress_s=ingress)
+                                max_packages, kv_ingress_s=ingress, frontend_s=fw.frontend_s,
+                                handover_s=fw.handover_s)
     else:
         raise SpecError(f"evaluate_config: mode must be colocated or disaggregated, got {mode!r}")
     if p is None:

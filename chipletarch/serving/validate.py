@@ -32,10 +32,11 @@ format, since the rows do not record the KV dtype a deployment set.
 
 Costs outside the kernels (docs/SERVING.md), the only fitted parameters, seven in all, fitted
 on the training half of the rows (`split`: CRC-32 parity of the deployment description) and
-judged on the held-out half (`--fit` refits them and prints them; `--host off` / `--request off`
-replay without them): each backend's per-iteration overhead, fixed + per sequence
-(`HOST_OVERHEAD`); each backend's mean front-end latency (`FRONTEND_S`, exponential per request);
-one disaggregated hand-over latency (`HANDOVER_S`).
+judged on the held-out half (`--fit` refits them and prints them, `--fit --write` stores them
+with their provenance in `framework.py`, where the studies and `chipletarch serve` read them;
+`--host off` / `--request off` replay without them): each backend's per-iteration overhead,
+fixed + per sequence (`HOST_OVERHEAD`); each backend's mean front-end latency (`FRONTEND_S`,
+exponential per request); one disaggregated hand-over latency (`HANDOVER_S`).
 
 Rows that cannot be mapped are listed with the reason (model not bundled, concurrency not
 stated, mapping the workload layer rejects).
@@ -52,6 +53,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import ChipletarchError
+from . import framework as _fw
 from .des import run_colocated, run_disaggregated
 from .kv import kv_transfer
 from .latency import Instance, SimLatency, with_host_overhead
@@ -92,11 +94,14 @@ TRTLLM_HELD_SLOTS = 0
 # per-tensor FP8 scales, nothing charged; block-scaled formats quantised at run time)
 ACT_QUANT = None
 
-# per-iteration framework cost of each backend, latency.HostOverhead: (fixed s, s per sequence
-# in the iteration), fitted by `fit_host_overhead` on the training half of the rows (`split`);
-# docs/VALIDATION.md gives the fit and the held-out errors. HOST = "off" replays without it.
-HOST_OVERHEAD = {"trtllm": (0.923e-3, 14.72e-6), "vllm": (0.965e-3, 24.57e-6),
-                 "sglang": (0.985e-3, 14.51e-6)}
+# The costs outside the kernels live in `framework.py` (the one place that holds the fitted
+# values and their provenance; the studies and `chipletarch serve` read them there). The replay
+# works on copies, which `--fit` replaces in this process and `--fit --write` stores back.
+# HOST_OVERHEAD: per-iteration framework cost of each backend, latency.HostOverhead: (fixed s,
+# s per sequence in the iteration), fitted by `fit_host_overhead` on the training half of the
+# rows (`split`); docs/VALIDATION.md gives the fit and the held-out errors. HOST = "off" replays
+# without it.
+HOST_OVERHEAD = dict(_fw.HOST_OVERHEAD)
 HOST = "fitted"
 
 
@@ -110,8 +115,8 @@ def host_overhead(backend: str) -> tuple:
 # when the request can be scheduled, and counts in TTFT); HANDOVER_S = the fixed part of a
 # disaggregated prefill-to-decode hand-over beyond the transfer time (decode-side allocation,
 # transfer set-up, completion notice), one value for all backends. REQUEST = "off" drops both.
-FRONTEND_S = {"trtllm": 0.063, "vllm": 0.0, "sglang": 0.0}
-HANDOVER_S = 0.162
+FRONTEND_S = dict(_fw.FRONTEND_S)
+HANDOVER_S = _fw.HANDOVER_S
 REQUEST = "fitted"
 
 
@@ -459,6 +464,38 @@ def scatter_png(rows, path):
     plt.close(fig)
 
 
+def fit_provenance(rows, csv_path=None) -> dict:
+    """What `framework.FIT` records of a fit: the data, the backend versions, the rows (the
+    training half of those replayed), the date and the commit."""
+    import datetime
+    import subprocess
+    src = Path(csv_path) if csv_path else default_csv()
+    try:
+        data = str(src.resolve().relative_to(Path(__file__).resolve().parents[2]))
+    except ValueError:
+        data = str(src)
+    tr = [r for r in rows if r.get("split") == "train"]
+    vers = {}
+    for r in csv.DictReader(open(src)):
+        if r["id"] in {x["id"] for x in tr}:
+            vers.setdefault(r["backend"], set()).add(r.get("backend_version") or "?")
+    try:
+        here = Path(__file__).resolve().parent
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=here,
+                                capture_output=True, text=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=here, capture_output=True, text=True).stdout.strip()
+        commit += "+" if dirty else ""
+    except (OSError, subprocess.CalledProcessError):
+        commit = "unknown"
+    return {"data": f"{data} (H100 SXM)",
+            "versions": ", ".join(f"{be} {'/'.join(sorted(v))}"
+                                  for be, v in sorted(vers.items())),
+            "rows": f"training half (validate.split): {len(tr)} of {len(rows)} replayed rows",
+            "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
+            "commit": commit}
+
+
 def _refit_host(rows):
     fitted = fit_host_overhead(rows)
     print("fitted HOST_OVERHEAD (fixed ms, us per sequence): " + ", ".join(
@@ -505,8 +542,13 @@ def main(argv=None) -> int:
     ap.add_argument("--fit", action="store_true",
                     help="refit HOST_OVERHEAD, then FRONTEND_S and HANDOVER_S, on the training "
                          "half (a replay without each), print them, replay with them")
+    ap.add_argument("--write", action="store_true",
+                    help="with --fit: store the fitted values and their provenance (rows, "
+                         "date, commit) in chipletarch/serving/framework.py")
     ap.add_argument("-v", "--verbose", action="store_true")
     a = ap.parse_args(argv)
+    if a.write and (not a.fit or a.limit):
+        ap.error("--write stores a fit on all rows: it needs --fit and no --limit")
     globals()["ACT_QUANT"] = {"default": None, "dynamic": True, "none": False}[a.act_quant]
     globals()["REQUESTS_PER_CLIENT"] = a.requests_per_client
     globals()["POLICY"] = a.policy
@@ -530,6 +572,10 @@ def main(argv=None) -> int:
         _refit_host(run(a.csv, a.limit)["rows"])
     res = run(a.csv, a.limit, a.verbose)
     rows = res["rows"]
+    if a.fit and a.write:
+        path = _fw.write_fitted(HOST_OVERHEAD, FRONTEND_S, HANDOVER_S,
+                                fit_provenance(rows, a.csv))
+        print(f"wrote the fitted values to {path}")
     print(f"rows predicted: {len(rows)}; skipped: {len(res['skipped'])}")
     print("  median |err| (signed median) over rows:")
     for k, v in res["summary"].items():
