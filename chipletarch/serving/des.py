@@ -142,7 +142,8 @@ POLICIES = ("chunked", "whole", "prefill_first")
 
 def run_colocated(inst, isl, osl, *, chunk=8192, max_batch=256, concurrency=None, rate=None,
                   n_requests=400, seed=0, warmup=0.2, ctx_bucket=128, token_bucket=64,
-                  policy="chunked", overlap=False, frontend_s=0.0) -> dict:
+                  policy="chunked", overlap=False, frontend_s=0.0,
+                  frontend_request_s=0.0, frontend_token_s=0.0) -> dict:
     """Simulate one co-located instance (see module docstring); returns statistics.
 
     `policy` = how prompt tokens share iterations with decode (the serving engines' defaults):
@@ -169,9 +170,15 @@ def run_colocated(inst, isl, osl, *, chunk=8192, max_batch=256, concurrency=None
     fe_rng = np.random.default_rng(seed + 2)
     incoming: list = []               # sent, in the front-end: heap of (schedulable at, i, r)
 
+    fe_free = [0.0]                   # the front-end's reserved work ends here
+
     def send(r):
         d = float(fe_rng.exponential(frontend_s)) if frontend_s > 0 else 0.0
-        heapq.heappush(incoming, (r.arrival + d, r.i, r))
+        s = r.arrival + d
+        if frontend_request_s > 0 or frontend_token_s > 0:
+            s = max(s, fe_free[0])
+            fe_free[0] = s + frontend_request_s + r.osl * frontend_token_s
+        heapq.heappush(incoming, (s, r.i, r))
 
     for r in src.initial():
         send(r)
