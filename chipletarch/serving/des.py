@@ -180,17 +180,27 @@ def run_colocated(inst, isl, osl, *, chunk=8192, max_batch=256, concurrency=None
     src = _Source(isl, osl, n_requests, seed, concurrency, rate)
     lat = inst.latency
     fe_rng = np.random.default_rng(seed + 2)
-    incoming: list = []               # sent, in the front-end: heap of (schedulable at, i, r)
+    incoming: list = []               # sent, in the front-end: heap of (time, i, stage, r)
 
     fe_free = [0.0]                   # the front-end's work in hand is done at this time
+    serial = frontend_request_s > 0 or frontend_token_s > 0
 
     def send(r):
         d = float(fe_rng.exponential(frontend_s)) if frontend_s > 0 else 0.0
-        s = r.arrival + d
-        if frontend_request_s > 0 or frontend_token_s > 0:
-            s = max(s, fe_free[0])
-            fe_free[0] = s + frontend_request_s
-        heapq.heappush(incoming, (s, r.i, r))
+        # stage 0: reaches the front-end's serial queue (if any); 1: reaches the scheduler
+        heapq.heappush(incoming, (r.arrival + d, r.i, 0 if serial else 1, r))
+
+    def queue_turns(until):
+        """Requests that reached the serial front-end by `until` take their turns, in the
+        order they reached it, behind the work in hand."""
+        ready = []
+        while incoming and incoming[0][0] <= until + 1e-12:
+            ready.append(heapq.heappop(incoming))
+        for s, i, stage, r in ready:  # in time order
+            if stage == 0:
+                s = max(s, fe_free[0])
+                fe_free[0] = s + frontend_request_s
+            heapq.heappush(incoming, (s, i, 1, r))
 
     for r in src.initial():
         send(r)
@@ -204,7 +214,10 @@ def run_colocated(inst, isl, osl, *, chunk=8192, max_batch=256, concurrency=None
             n_sys += 1
             area += t - r.arrival
         while incoming and incoming[0][0] <= t + 1e-12:
-            waiting.append(heapq.heappop(incoming)[2])
+            if incoming[0][2] == 0:
+                queue_turns(incoming[0][0])
+                continue
+            waiting.append(heapq.heappop(incoming)[3])
         while waiting and len(running) < max_batch:
             running.append(waiting.popleft())
         if not running:
@@ -247,7 +260,8 @@ def run_colocated(inst, isl, osl, *, chunk=8192, max_batch=256, concurrency=None
         reading = [r for r in running if r.lag == 1] if overlap else ()
         area += n_sys * dt
         t += dt
-        if frontend_token_s > 0:      # this iteration's tokens go to the front-end
+        if frontend_token_s > 0:      # this iteration's tokens go to the front-end, behind
+            queue_turns(t)            # the requests that reached it during the iteration
             n_tok = sum(1 for r in dec if r.lag != 2) + sum(1 for r, c in chunks if r.left == c)
             fe_free[0] = max(fe_free[0], t) + n_tok * frontend_token_s
         for r in reading:             # the host reads the previous iteration's tokens now
