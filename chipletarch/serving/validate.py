@@ -30,12 +30,17 @@ row names an FP8 checkpoint without KV-cache scales (the engines' kv_cache_dtype
 sensitivity (`--kv-cache auto`, `_row_precision`); the primary replay keeps the preset's KV
 format, since the rows do not record the KV dtype a deployment set.
 
-Costs outside the kernels (docs/SERVING.md), the only fitted parameters, seven in all, fitted
+Costs outside the kernels (docs/SERVING.md), the only fitted parameters, thirteen in all, fitted
 on the training half of the rows (`split`: CRC-32 parity of the deployment description) and
 judged on the held-out half (`--fit` refits them and prints them; `--host off` / `--request off`
-replay without them): each backend's per-iteration overhead, fixed + per sequence
-(`HOST_OVERHEAD`); each backend's mean front-end latency (`FRONTEND_S`, exponential per request);
-one disaggregated hand-over latency (`HANDOVER_S`).
+/ `--server off` replay without them): each backend's per-iteration overhead, fixed + per
+sequence (`HOST_OVERHEAD`); each backend's mean front-end latency (`FRONTEND_S`, exponential per
+request); each backend's serial front-end work per request and per output token
+(`FRONTEND_SERVER`, aggregated rows); one disaggregated hand-over latency (`HANDOVER_S`).
+
+Request lengths follow the benchmark client that measured the row (`benchmark_client`):
+InferenceMAX rows draw ISL and OSL uniformly from [0.8 L, L] as its benchmark_serving client does
+with `--random-range-ratio 0.8`; the others keep fixed lengths (`--lengths fixed`: all fixed).
 
 Rows that cannot be mapped are listed with the reason (model not bundled, concurrency not
 stated, mapping the workload layer rejects).
@@ -95,8 +100,8 @@ ACT_QUANT = None
 # per-iteration framework cost of each backend, latency.HostOverhead: (fixed s, s per sequence
 # in the iteration), fitted by `fit_host_overhead` on the training half of the rows (`split`);
 # docs/VALIDATION.md gives the fit and the held-out errors. HOST = "off" replays without it.
-HOST_OVERHEAD = {"trtllm": (0.923e-3, 14.72e-6), "vllm": (0.965e-3, 24.57e-6),
-                 "sglang": (0.985e-3, 14.51e-6)}
+HOST_OVERHEAD = {"trtllm": (0.408e-3, 19.76e-6), "vllm": (0.590e-3, 31.03e-6),
+                 "sglang": (0.456e-3, 18.16e-6)}
 HOST = "fitted"
 
 
@@ -110,8 +115,8 @@ def host_overhead(backend: str) -> tuple:
 # when the request can be scheduled, and counts in TTFT); HANDOVER_S = the fixed part of a
 # disaggregated prefill-to-decode hand-over beyond the transfer time (decode-side allocation,
 # transfer set-up, completion notice), one value for all backends. REQUEST = "off" drops both.
-FRONTEND_S = {"trtllm": 0.063, "vllm": 0.0, "sglang": 0.0}
-HANDOVER_S = 0.162
+FRONTEND_S = {"trtllm": 0.067, "vllm": 0.029, "sglang": 0.0}
+HANDOVER_S = 0.314
 REQUEST = "fitted"
 
 
@@ -123,7 +128,7 @@ def frontend_s(backend: str) -> float:
 # frontend_token_s): (s per request, s per output token) done by one process in order, which
 # bounds the requests/s the front-end passes to the engine; fitted by `fit_frontend_server` on
 # the training half's aggregated TTFT. SERVER = "off" drops it.
-FRONTEND_SERVER = {"trtllm": (0.0, 0.0), "vllm": (0.0, 0.0), "sglang": (0.0, 0.0)}
+FRONTEND_SERVER = {"trtllm": (20e-3, 30e-6), "vllm": (8e-3, 0.0), "sglang": (4e-3, 0.0)}
 SERVER = "fitted"
 
 
@@ -628,17 +633,27 @@ def main(argv=None) -> int:
     if a.fit:
         # each fit linearises around a replay without the term it fits, with the others in:
         # host overhead (no request latencies), request latencies, host overhead again
+        # host overhead (no request latencies, no front-end server); request latencies; the
+        # front-end server (a DES grid, with the request latencies in: their random delays are
+        # what spreads the closed loop's cohorts); request latencies again; host overhead again
         globals()["HOST"], globals()["REQUEST"], globals()["SERVER"] = "off", "off", "off"
         _refit_host(run(a.csv, a.limit)["rows"])
+
+        def refit_request():
+            globals()["REQUEST"] = "off"
+            fe, ho = fit_request_latency(run(a.csv, a.limit)["rows"])
+            print("fitted FRONTEND_S: " + ", ".join(f"{be} {v * 1e3:.0f} ms"
+                                                    for be, v in fe.items())
+                  + f"; HANDOVER_S {ho * 1e3:.0f} ms")
+            FRONTEND_S.update(fe)
+            globals()["HANDOVER_S"] = ho
+            globals()["REQUEST"] = "fitted"
+        refit_request()
         globals()["SERVER"] = "fitted"
         fs = fit_frontend_server(a.csv, a.limit, a.verbose)
         print("fitted FRONTEND_SERVER: " + ", ".join(
             f"{be} {x * 1e3:.1f} ms + {y * 1e6:.0f} us/token" for be, (x, y) in fs.items()))
-        fe, ho = fit_request_latency(run(a.csv, a.limit)["rows"])
-        print("fitted FRONTEND_S: " + ", ".join(f"{be} {v * 1e3:.0f} ms" for be, v in fe.items())
-              + f"; HANDOVER_S {ho * 1e3:.0f} ms")
-        FRONTEND_S.update(fe)
-        globals()["HANDOVER_S"] = ho
+        refit_request()
         globals()["HOST"], globals()["REQUEST"] = "off", "fitted"
         _refit_host(run(a.csv, a.limit)["rows"])
     res = run(a.csv, a.limit, a.verbose)
