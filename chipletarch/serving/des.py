@@ -142,7 +142,8 @@ POLICIES = ("chunked", "whole", "prefill_first")
 
 def run_colocated(inst, isl, osl, *, chunk=8192, max_batch=256, concurrency=None, rate=None,
                   n_requests=400, seed=0, warmup=0.2, ctx_bucket=128, token_bucket=64,
-                  policy="chunked", overlap=False, frontend_s=0.0) -> dict:
+                  policy="chunked", overlap=False, frontend_s=0.0,
+                  frontend_request_s=0.0, frontend_token_s=0.0) -> dict:
     """Simulate one co-located instance (see module docstring); returns statistics.
 
     `policy` = how prompt tokens share iterations with decode (the serving engines' defaults):
@@ -161,17 +162,45 @@ def run_colocated(inst, isl, osl, *, chunk=8192, max_batch=256, concurrency=None
     `frontend_s`: the mean of the serving front-end's latency on a request's path to the
     scheduler (HTTP, chat template, tokenising, hand-off to the engine process), drawn per
     request from an exponential distribution (seeded). A request sent at t can be scheduled
-    from t + its latency; its TTFT counts from t. It holds no batch slot meanwhile."""
+    from t + its latency; its TTFT counts from t. It holds no batch slot meanwhile.
+
+    `frontend_request_s`, `frontend_token_s`: the front-end's serial work per request (parsing,
+    tokenising, submitting) and per output token (detokenising, building and writing each
+    streamed token), done by one process in order (a FIFO single server). Each iteration hands
+    it its tokens (n x `frontend_token_s` of work); a request, after its front-end latency,
+    queues behind all the work handed over before it, then takes `frontend_request_s`, and
+    reaches the scheduler when its turn starts. The streamed tokens are not delayed in the
+    model: a saturated front-end shows as the wait of new requests (TTFT). Below its capacity a
+    new request waits only for the work in hand (at most about one iteration's tokens); where
+    the GPU would make more than 1 / `frontend_token_s` tokens/s the work piles up, new requests
+    wait, and in a closed loop the batch shrinks until the GPU's token rate meets the
+    front-end's (TPOT = the smaller batch's step)."""
     if policy not in POLICIES:
         raise SpecError(f"run_colocated: policy must be one of {', '.join(POLICIES)}")
     src = _Source(isl, osl, n_requests, seed, concurrency, rate)
     lat = inst.latency
     fe_rng = np.random.default_rng(seed + 2)
-    incoming: list = []               # sent, in the front-end: heap of (schedulable at, i, r)
+    incoming: list = []               # sent, in the front-end: heap of (time, i, stage, r)
+
+    fe_free = [0.0]                   # the front-end's work in hand is done at this time
+    serial = frontend_request_s > 0 or frontend_token_s > 0
 
     def send(r):
         d = float(fe_rng.exponential(frontend_s)) if frontend_s > 0 else 0.0
-        heapq.heappush(incoming, (r.arrival + d, r.i, r))
+        # stage 0: reaches the front-end's serial queue (if any); 1: reaches the scheduler
+        heapq.heappush(incoming, (r.arrival + d, r.i, 0 if serial else 1, r))
+
+    def queue_turns(until):
+        """Requests that reached the serial front-end by `until` take their turns, in the
+        order they reached it, behind the work in hand."""
+        ready = []
+        while incoming and incoming[0][0] <= until + 1e-12:
+            ready.append(heapq.heappop(incoming))
+        for s, i, stage, r in ready:  # in time order
+            if stage == 0:
+                s = max(s, fe_free[0])
+                fe_free[0] = s + frontend_request_s
+            heapq.heappush(incoming, (s, i, 1, r))
 
     for r in src.initial():
         send(r)
@@ -185,7 +214,10 @@ def run_colocated(inst, isl, osl, *, chunk=8192, max_batch=256, concurrency=None
             n_sys += 1
             area += t - r.arrival
         while incoming and incoming[0][0] <= t + 1e-12:
-            waiting.append(heapq.heappop(incoming)[2])
+            if incoming[0][2] == 0:
+                queue_turns(incoming[0][0])
+                continue
+            waiting.append(heapq.heappop(incoming)[3])
         while waiting and len(running) < max_batch:
             running.append(waiting.popleft())
         if not running:
@@ -228,6 +260,10 @@ def run_colocated(inst, isl, osl, *, chunk=8192, max_batch=256, concurrency=None
         reading = [r for r in running if r.lag == 1] if overlap else ()
         area += n_sys * dt
         t += dt
+        if frontend_token_s > 0:      # this iteration's tokens go to the front-end, behind
+            queue_turns(t)            # the requests that reached it during the iteration
+            n_tok = sum(1 for r in dec if r.lag != 2) + sum(1 for r, c in chunks if r.left == c)
+            fe_free[0] = max(fe_free[0], t) + n_tok * frontend_token_s
         for r in reading:             # the host reads the previous iteration's tokens now
             if not np.isfinite(r.first):
                 r.first = t

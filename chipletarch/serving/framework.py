@@ -32,8 +32,8 @@ from ..errors import SpecError
 FRAMEWORKS = ("none", "trtllm", "vllm", "sglang")
 # realistic by default: a kernel-only figure is optimistic (the replay under-predicts TPOT by
 # a signed -12 % and TTFT by -24 % without these costs). vLLM: the most widely deployed of the
-# three, a front-end cost fitted at 0, and the largest per-sequence term (the least optimistic
-# at large batches); docs/SERVING.md.
+# three, and the largest per-sequence term and fixed part (the least optimistic at large
+# batches and high interactivity); docs/SERVING.md.
 DEFAULT_FRAMEWORK = "vllm"
 NAMES = {"none": "kernel time only", "trtllm": "TensorRT-LLM", "vllm": "vLLM",
          "sglang": "SGLang"}
@@ -41,25 +41,25 @@ NAMES = {"none": "kernel time only", "trtllm": "TensorRT-LLM", "vllm": "vLLM",
 # BEGIN FITTED (python -m chipletarch.serving.validate --fit --write rewrites this block)
 FIT = {
     "data": "tests/data/silicon/e2e_silicon_calibration.csv (H100 SXM)",
-    "versions": "TensorRT-LLM 1.0, vLLM 0.11-0.18, SGLang 0.5",
+    "versions": "sglang 0.5.1.post1/0.5.8, trtllm 0.8.1.post3/1.0.0rc3/1.2.0rc6.post1/1.3.0rc1, vllm 0.11.2/0.12.0/0.18.0/?",
     "rows": "training half (validate.split): 130 of 265 replayed rows",
     "date": "2026-11-24",
-    "commit": "72f677e",
+    "commit": "6dcbed4",
 }
 # per-iteration overhead (fixed s, s per sequence in the iteration)
 HOST_OVERHEAD = {
-    "trtllm": (0.923e-3, 14.72e-6),
-    "vllm": (0.965e-3, 24.57e-6),
-    "sglang": (0.985e-3, 14.51e-6),
+    "trtllm": (0.408e-3, 19.76e-6),
+    "vllm": (0.59e-3, 31.03e-6),
+    "sglang": (0.456e-3, 18.16e-6),
 }
 # mean front-end latency per request, s
 FRONTEND_S = {
-    "trtllm": 0.063,
-    "vllm": 0,
+    "trtllm": 0.067,
+    "vllm": 0.029,
     "sglang": 0,
 }
 # disaggregated hand-over beyond the transfer, s per request (all backends)
-HANDOVER_S = 0.162
+HANDOVER_S = 0.314
 # END FITTED
 
 

@@ -30,13 +30,20 @@ row names an FP8 checkpoint without KV-cache scales (the engines' kv_cache_dtype
 sensitivity (`--kv-cache auto`, `_row_precision`); the primary replay keeps the preset's KV
 format, since the rows do not record the KV dtype a deployment set.
 
-Costs outside the kernels (docs/SERVING.md), the only fitted parameters, seven in all, fitted
+Costs outside the kernels (docs/SERVING.md), the only fitted parameters, thirteen in all, fitted
 on the training half of the rows (`split`: CRC-32 parity of the deployment description) and
 judged on the held-out half (`--fit` refits them and prints them, `--fit --write` stores them
 with their provenance in `framework.py`, where the studies and `chipletarch serve` read them;
-`--host off` / `--request off` replay without them): each backend's per-iteration overhead,
-fixed + per sequence (`HOST_OVERHEAD`); each backend's mean front-end latency (`FRONTEND_S`,
-exponential per request); one disaggregated hand-over latency (`HANDOVER_S`).
+`--host off` / `--request off` / `--server off` replay without them): each backend's
+per-iteration overhead, fixed + per sequence (`HOST_OVERHEAD`); each backend's mean front-end
+latency (`FRONTEND_S`, exponential per request); one disaggregated hand-over latency
+(`HANDOVER_S`); and, for the replay's co-located DES only, each backend's serial front-end work
+per request and per output token (`FRONTEND_SERVER`, aggregated rows; kept here, not in
+`framework.py`, because the steady-state studies have no front-end queue to apply it to).
+
+Request lengths follow the benchmark client that measured the row (`benchmark_client`):
+InferenceMAX rows draw ISL and OSL uniformly from [0.8 L, L] as its benchmark_serving client does
+with `--random-range-ratio 0.8`; the others keep fixed lengths (`--lengths fixed`: all fixed).
 
 Rows that cannot be mapped are listed with the reason (model not bundled, concurrency not
 stated, mapping the workload layer rejects).
@@ -122,6 +129,18 @@ REQUEST = "fitted"
 
 def frontend_s(backend: str) -> float:
     return FRONTEND_S.get(backend, 0.0) if REQUEST == "fitted" else 0.0
+
+
+# the serving front-end's serial work (des.run_colocated frontend_request_s /
+# frontend_token_s): (s per request, s per output token) done by one process in order, which
+# bounds the requests/s the front-end passes to the engine; fitted by `fit_frontend_server` on
+# the training half's aggregated TTFT. SERVER = "off" drops it.
+FRONTEND_SERVER = {"trtllm": (20e-3, 30e-6), "vllm": (8e-3, 0.0), "sglang": (4e-3, 0.0)}
+SERVER = "fitted"
+
+
+def frontend_server(backend: str) -> tuple:
+    return FRONTEND_SERVER.get(backend, (0.0, 0.0)) if SERVER == "fitted" else (0.0, 0.0)
 
 
 def handover_s() -> float:
@@ -234,6 +253,42 @@ def _concurrency(row):
     return _i(row["batch_size"])
 
 
+# The benchmark client that measured a row. Rows whose provenance is a dated results file with
+# model / wip / image fields (`source_file=2026-..csv; model=...; ... wip=...`) are InferenceMAX
+# runs (its models, ISL/OSL 1k/1k, 1k/8k, 8k/1k, and container images). InferenceMAX's client
+# (bench_serving/benchmark_serving.py, README "Benchmark Client Configuration") runs
+# `--dataset-name random --random-range-ratio 0.8 --num-prompts CONC x 10 --max-concurrency CONC
+# --request-rate inf --ignore-eos`, and that script draws each prompt's input and output length
+# uniformly from the integers [int(ratio x L), L]. The other rows (AIConfigurator's collection)
+# are replayed with fixed lengths. BENCH_LENGTHS = "fixed" replays every row with fixed lengths.
+INFERENCEMAX_RANGE_RATIO = 0.8
+BENCH_LENGTHS = "client"
+
+
+def benchmark_client(row) -> str:
+    src = row.get("silicon_data_source", "")
+    return "inferencemax" if re.search(r"source_file=\d{4}-\d{2}-\d{2}\.csv;", src) \
+        and "wip=" in src else "aiconfigurator"
+
+
+class UniformLengths:
+    """Lengths drawn uniformly from the integers [int(ratio x L), L] (benchmark_serving's
+    `random` dataset with `--random-range-ratio ratio`); `des` calls `sample(n, rng)`."""
+
+    def __init__(self, length, ratio):
+        self.lo, self.hi = int(length * ratio), int(length)
+
+    def sample(self, n, rng):
+        return rng.integers(self.lo, self.hi + 1, size=n)
+
+
+def _lengths(row, isl, osl):
+    if BENCH_LENGTHS == "client" and benchmark_client(row) == "inferencemax":
+        return (UniformLengths(isl, INFERENCEMAX_RANGE_RATIO),
+                UniformLengths(osl, INFERENCEMAX_RANGE_RATIO))
+    return isl, osl
+
+
 def _cap_batch(inst, want, context):
     """Largest batch <= want whose KV cache fits (bisection on the memory check)."""
     if inst.fits(want, context):
@@ -281,9 +336,11 @@ def predict_row(row, arch) -> dict:
             if OVERLAP == "backend" else OVERLAP == "on"
         if row["backend"] == "trtllm" and TRTLLM_HELD_SLOTS:
             b = max(1, min(b, c - TRTLLM_HELD_SLOTS))
-        r = run_colocated(inst, isl, osl, chunk=TOKEN_BUDGET, max_batch=b, concurrency=c,
+        r = run_colocated(inst, *_lengths(row, isl, osl), chunk=TOKEN_BUDGET, max_batch=b, concurrency=c,
                           n_requests=n, warmup=warm, policy=pol, overlap=ovl,
-                          frontend_s=frontend_s(row["backend"]))
+                          frontend_s=frontend_s(row["backend"]),
+                          frontend_request_s=frontend_server(row["backend"])[0],
+                          frontend_token_s=frontend_server(row["backend"])[1])
         return dict(model=model, precision=getattr(prec, "name", prec), mapping=inst.label,
                     concurrency=c, batch=b,
                     ttft_s=r["ttft_s"], tpot_s=r["tpot_s"])
@@ -305,7 +362,7 @@ def predict_row(row, arch) -> dict:
     pb = max(1, min(pb, max(1, TOKEN_BUDGET // isl)))
     kvt = lambda tok: kv_transfer(arch, _model(model), prec, tok, pi.packages,  # noqa: E731
                                   di.packages).seconds
-    r = run_disaggregated(pi, di, isl, osl, n_prefill=npw, n_decode=ndw, prefill_batch=pb,
+    r = run_disaggregated(pi, di, *_lengths(row, isl, osl), n_prefill=npw, n_decode=ndw, prefill_batch=pb,
                           decode_batch=max(1, db), kv_seconds=kvt, concurrency=c,
                           n_requests=n, warmup=warm, frontend_s=frontend_s(row["backend"]),
                           handover_s=handover_s())
@@ -439,6 +496,57 @@ def fit_request_latency(rows) -> tuple:
     return fe, ho
 
 
+SERVER_GRID_A = (0.0, 8e-3, 16e-3)          # s per request
+SERVER_GRID_B = (0.0, 60e-6, 120e-6)         # s per output token
+
+
+def fit_frontend_server(csv_path=None, limit=None, verbose=False, backends=None) -> dict:
+    """Fit `FRONTEND_SERVER` on the training half: per backend, the (s per request, s per
+    output token) minimising the sum of |predicted - measured| / measured TTFT over its
+    aggregated training rows, replayed in the DES with the other terms as they stand. The
+    front-end's capacity acts only where it binds, so there is no linearisation: a grid
+    (`SERVER_GRID_A` x `SERVER_GRID_B`), then one refinement at half the steps around the best
+    point."""
+    from ..arch import load_architecture
+    arch = load_architecture("h100-sxm")
+    rows = list(csv.DictReader(open(csv_path or default_csv())))[:limit]
+    out = {}
+    for be in sorted(backends or FRONTEND_SERVER):
+        tr = [r for r in rows if r["backend"] == be and r["mode"] == "agg"
+              and r["system"] == "h100_sxm" and split(r) == "train"]
+
+        def cost(a, b, be=be, tr=tr):
+            FRONTEND_SERVER[be] = (a, b)
+            c = 0.0
+            for r in tr:
+                try:
+                    p = predict_row(r, arch)
+                except ChipletarchError:
+                    continue
+                m = float(r["silicon_ttft_ms"]) / 1e3
+                c += abs(p["ttft_s"] - m) / m
+            if verbose:
+                print(f"  {be} {a * 1e3:.1f} ms + {b * 1e6:.0f} us/token: {c:.3f}", flush=True)
+            return c
+        if not tr:
+            continue
+        seen: dict = {}
+
+        def ev(a, b):
+            k = (round(a, 7), round(b, 9))
+            if k not in seen:
+                seen[k] = cost(a, b)
+            return seen[k]
+        best = min(((a, b) for a in SERVER_GRID_A for b in SERVER_GRID_B), key=lambda x: ev(*x))
+        da, db = (SERVER_GRID_A[1] - SERVER_GRID_A[0]) / 2, (SERVER_GRID_B[1] - SERVER_GRID_B[0]) / 2
+        near = [(max(0.0, best[0] + i * da), max(0.0, best[1] + j * db))
+                for i in (-1, 0, 1) for j in (-1, 0, 1)]
+        best = min(near, key=lambda x: ev(*x))
+        out[be] = (float(best[0]), float(best[1]))
+        FRONTEND_SERVER[be] = out[be]
+    return out
+
+
 def scatter_png(rows, path):
     import matplotlib
     matplotlib.use("Agg")
@@ -539,6 +647,12 @@ def main(argv=None) -> int:
     ap.add_argument("--request", choices=("fitted", "off"), default=REQUEST,
                     help="per-request front-end and disaggregated hand-over latencies "
                          "(FRONTEND_S, HANDOVER_S, fitted on the training half) or none")
+    ap.add_argument("--server", choices=("fitted", "off"), default=SERVER,
+                    help="the front-end's serial work per request and per output token "
+                         "(FRONTEND_SERVER, fitted on the training half) or none")
+    ap.add_argument("--lengths", choices=("client", "fixed"), default=BENCH_LENGTHS,
+                    help="request lengths as the row's benchmark client draws them ('client': "
+                         "InferenceMAX rows uniform in [0.8 L, L]) or fixed for every row")
     ap.add_argument("--fit", action="store_true",
                     help="refit HOST_OVERHEAD, then FRONTEND_S and HANDOVER_S, on the training "
                          "half (a replay without each), print them, replay with them")
@@ -558,16 +672,32 @@ def main(argv=None) -> int:
     globals()["TRTLLM_HELD_SLOTS"] = a.trtllm_held_slots
     globals()["HOST"] = a.host
     globals()["REQUEST"] = a.request
+    globals()["SERVER"] = a.server
+    globals()["BENCH_LENGTHS"] = a.lengths
     if a.fit:
         # each fit linearises around a replay without the term it fits, with the others in:
         # host overhead (no request latencies), request latencies, host overhead again
-        globals()["HOST"], globals()["REQUEST"] = "off", "off"
+        # host overhead (no request latencies, no front-end server); request latencies; the
+        # front-end server (a DES grid, with the request latencies in: their random delays are
+        # what spreads the closed loop's cohorts); request latencies again; host overhead again
+        globals()["HOST"], globals()["REQUEST"], globals()["SERVER"] = "off", "off", "off"
         _refit_host(run(a.csv, a.limit)["rows"])
-        fe, ho = fit_request_latency(run(a.csv, a.limit)["rows"])
-        print("fitted FRONTEND_S: " + ", ".join(f"{be} {v * 1e3:.0f} ms" for be, v in fe.items())
-              + f"; HANDOVER_S {ho * 1e3:.0f} ms")
-        FRONTEND_S.update(fe)
-        globals()["HANDOVER_S"] = ho
+
+        def refit_request():
+            globals()["REQUEST"] = "off"
+            fe, ho = fit_request_latency(run(a.csv, a.limit)["rows"])
+            print("fitted FRONTEND_S: " + ", ".join(f"{be} {v * 1e3:.0f} ms"
+                                                    for be, v in fe.items())
+                  + f"; HANDOVER_S {ho * 1e3:.0f} ms")
+            FRONTEND_S.update(fe)
+            globals()["HANDOVER_S"] = ho
+            globals()["REQUEST"] = "fitted"
+        refit_request()
+        globals()["SERVER"] = "fitted"
+        fs = fit_frontend_server(a.csv, a.limit, a.verbose)
+        print("fitted FRONTEND_SERVER: " + ", ".join(
+            f"{be} {x * 1e3:.1f} ms + {y * 1e6:.0f} us/token" for be, (x, y) in fs.items()))
+        refit_request()
         globals()["HOST"], globals()["REQUEST"] = "off", "fitted"
         _refit_host(run(a.csv, a.limit)["rows"])
     res = run(a.csv, a.limit, a.verbose)

@@ -1,0 +1,89 @@
+"""The serving front-end as one serial server (des.run_colocated frontend_request_s /
+frontend_token_s) and the replay's benchmark-client lengths (validate.UniformLengths):
+hand-computed cases."""
+import csv
+
+import numpy as np
+import pytest
+
+from chipletarch.serving import Instance
+from chipletarch.serving.des import run_colocated
+
+A, BP, C0, D, E = 0.01, 2e-5, 0.005, 1e-4, 1e-8
+
+
+def toy(phase, batch, seq_len=1, context_len=0, chunk_context_len=0):
+    if phase == "prefill":
+        return A + BP * batch * seq_len
+    if phase == "decode":
+        return C0 + D * batch + E * batch * context_len
+    return C0 + D * batch + E * batch * context_len + BP * seq_len
+
+
+def inst():
+    return Instance(latency=toy, packages=1, label="toy")
+
+
+def test_second_request_waits_for_the_first_ones_turn():
+    """Two clients at t = 0, one-token answers (OSL 1), 0.1 s of front-end work per request.
+    The first reaches the scheduler at 0 and is prefilled alone: 10 ms + 64 x 20 us = 11.28 ms;
+    its token hands the front-end 40 ms more, queued behind the second request's turn. The
+    second reaches the scheduler at 0.1 s, the engine idle: TTFT 0.1 + 0.01128 s."""
+    kw = dict(chunk=2048, max_batch=8, concurrency=2, n_requests=2, warmup=0.0)
+    r = run_colocated(inst(), 64, 1, frontend_request_s=0.1, frontend_token_s=0.04, **kw)
+    assert r["ttft_s"] == pytest.approx((0.01128 + 0.11128) / 2, abs=1e-12)
+    r0 = run_colocated(inst(), 64, 1, **kw)                    # both in one prefill
+    assert r0["ttft_s"] < 0.03
+
+
+def test_one_client_below_capacity_is_not_delayed():
+    """One client: the front-end's work (5 ms per request, 0.1 ms per token) is done long before
+    the request ends (prefill 12 ms + 19 decode steps of 5 ms). A new request waits only for
+    the last token of the previous one (0.1 ms): every measured request (the first is in the
+    warm-up), TTFT + 0.1 ms;
+    TPOT unchanged."""
+    kw = dict(chunk=2048, max_batch=8, concurrency=1, n_requests=30)
+    a = run_colocated(inst(), 100, 20, **kw)
+    b = run_colocated(inst(), 100, 20, frontend_request_s=0.005, frontend_token_s=1e-4, **kw)
+    assert b["ttft_s"] == pytest.approx(a["ttft_s"] + 1e-4, abs=1e-12)     # first in warm-up
+    assert b["tpot_s"] == pytest.approx(a["tpot_s"], abs=1e-12)
+
+
+def test_saturated_front_end_caps_requests_per_second_and_waits_in_ttft():
+    """64 clients, 5 ms + 50 x 0.5 ms = 30 ms of front-end work per request: at most 33.3
+    requests/s,
+    less than half of what the engine serves at batch 64 (about 80). Throughput is the front-end's capacity; the
+    closed loop's other requests wait before the scheduler (TTFT = concurrency / rate - the
+    time in the engine, Little's law), and the engine runs a small batch, so TPOT falls."""
+    kw = dict(chunk=8192, max_batch=64, concurrency=64, n_requests=3000, warmup=0.3)
+    free = run_colocated(inst(), 200, 50, **kw)
+    r = run_colocated(inst(), 200, 50, frontend_request_s=0.005, frontend_token_s=5e-4, **kw)
+    cap = 1.0 / (0.005 + 50 * 5e-4)
+    assert free["requests_per_s"] > 2 * cap
+    assert r["requests_per_s"] == pytest.approx(cap, rel=0.02)
+    in_engine = r["ttft_s"] + 49 * r["tpot_s"]
+    assert 64 / cap == pytest.approx(in_engine, rel=0.05)
+    assert r["ttft_s"] > 0.5 * 64 / cap
+    assert r["tpot_s"] < free["tpot_s"]
+
+
+def test_uniform_lengths_follow_benchmark_serving_range_ratio():
+    from chipletarch.serving.validate import UniformLengths
+    u = UniformLengths(1024, 0.8)
+    x = u.sample(20000, np.random.default_rng(0))
+    assert x.min() == 819 and x.max() == 1024            # [int(0.8 x 1024), 1024]
+    assert x.mean() == pytest.approx((819 + 1024) / 2, rel=0.01)
+
+
+def test_benchmark_client_of_each_row():
+    from chipletarch.serving import validate as V
+    rows = list(csv.DictReader(open(V.default_csv())))
+    kinds = {V.benchmark_client(r) for r in rows}
+    assert kinds == {"inferencemax", "aiconfigurator"}
+    for r in rows:
+        if V.benchmark_client(r) == "inferencemax":
+            assert (int(r["isl"]), int(r["osl"])) in ((1024, 1024), (1024, 8192), (8192, 1024))
+            isl, osl = V._lengths(r, 1024, 1024)
+            assert (isl.lo, isl.hi, osl.lo, osl.hi) == (819, 1024, 819, 1024)
+        else:
+            assert V._lengths(r, 1024, 128) == (1024, 128)
