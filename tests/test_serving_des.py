@@ -2,22 +2,10 @@
 monotonicity in prefill instances, determinism."""
 import pytest
 
-from chipletarch.serving import Instance, colocated_point, disaggregated_point
+from chipletarch.serving import colocated_point, disaggregated_point
 from chipletarch.serving.des import run_colocated, run_disaggregated
 
-A, BP, C0, D, E = 0.01, 2e-5, 0.005, 1e-4, 1e-8
-
-
-def toy(phase, batch, seq_len=1, context_len=0, chunk_context_len=0):
-    if phase == "prefill":
-        return A + BP * batch * seq_len
-    if phase == "decode":
-        return C0 + D * batch + E * batch * context_len
-    return C0 + D * batch + E * batch * context_len + BP * seq_len
-
-
-def inst(packages=1):
-    return Instance(latency=toy, packages=packages, label="toy")
+from serving_toy import A, BP, C0, D, E, inst, toy  # noqa: F401
 
 
 def test_littles_law_colocated_and_disaggregated():

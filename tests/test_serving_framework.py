@@ -7,28 +7,16 @@ import runpy
 import pytest
 
 from chipletarch.errors import SpecError
-from chipletarch.serving import (DEFAULT_FRAMEWORK, FRAMEWORKS, FrameworkCosts, Instance,
+from chipletarch.serving import (DEFAULT_FRAMEWORK, FRAMEWORKS, FrameworkCosts,
                                  colocated_point, decode_pool, disaggregated_point,
                                  framework_costs)
 from chipletarch.serving import framework as FW
 from chipletarch.serving.des import run_colocated, run_disaggregated
 from chipletarch.serving.latency import decode_step, mixed_step
 
-A, BP, C0, D, E = 0.01, 2e-5, 0.005, 1e-4, 1e-8
+from serving_toy import A, BP, C0, D, E, inst, toy  # noqa: F401
 F, S, FE, HO = 1e-3, 2e-5, 0.05, 0.1      # fixed, per sequence, front-end, hand-over (s)
 COSTS = FrameworkCosts("test", F, S, FE, HO)
-
-
-def toy(phase, batch, seq_len=1, context_len=0, chunk_context_len=0):
-    if phase == "prefill":
-        return A + BP * batch * seq_len
-    if phase == "decode":
-        return C0 + D * batch + E * batch * context_len
-    return C0 + D * batch + E * batch * context_len + BP * seq_len
-
-
-def inst(packages=1):
-    return Instance(latency=toy, packages=packages, label="toy")
 
 
 # ----------------------------------------------------------------------------- values, one place

@@ -8,16 +8,8 @@ from chipletarch.serving import Instance
 from chipletarch.serving.des import run_colocated
 from chipletarch.serving.latency import HostOverhead, mixed_step, with_host_overhead
 
-A, BP, C0, D, E = 0.01, 2e-5, 0.005, 1e-4, 1e-8
+from serving_toy import A, BP, C0, D, E, inst, toy  # noqa: F401
 F, S = 1e-3, 2e-5          # fixed s per iteration, s per sequence
-
-
-def toy(phase, batch, seq_len=1, context_len=0, chunk_context_len=0):
-    if phase == "prefill":
-        return A + BP * batch * seq_len
-    if phase == "decode":
-        return C0 + D * batch + E * batch * context_len
-    return C0 + D * batch + E * batch * context_len + BP * seq_len
 
 
 def test_overhead_per_phase_closed_form():

@@ -9,16 +9,7 @@ from chipletarch.serving import (Instance, colocated_point, decode_pool, disaggr
                                  gain_table, kv_transfer, pareto, prefill_pool, rate_match)
 from chipletarch.serving.latency import mixed_step
 
-# closed-form latencies (seconds): linear in tokens, decode linear in batch and context
-A, BP, C0, D, E = 0.01, 2e-5, 0.005, 1e-4, 1e-8
-
-
-def toy(phase, batch, seq_len=1, context_len=0, chunk_context_len=0):
-    if phase == "prefill":
-        return A + BP * batch * seq_len
-    if phase == "decode":
-        return C0 + D * batch + E * batch * context_len
-    return C0 + D * batch + E * batch * context_len + BP * seq_len      # chunked
+from serving_toy import A, BP, C0, D, E, inst, toy  # noqa: F401
 
 
 def inst(packages=1):
