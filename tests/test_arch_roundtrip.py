@@ -112,7 +112,7 @@ def test_yaml_round_trip(spec):
 
 def test_evolve_returns_validated_copy():
     a = load_architecture("h100-sxm")
-    b = a.evolve(tdp_w=500, memory=[a.memory[0].evolve(count=6, capacity_gb=24)])
+    b = a.evolve(tdp_w=500, memory=[a.memory[0].evolve(count=6, inactive_count=0, capacity_gb=24)])
     assert (a.tdp_w, b.tdp_w) == (700, 500)
     assert b.memory_capacity_bytes == 144e9 and a.memory_capacity_bytes == 80e9
     assert a.replace(name="x").name == "x"
@@ -120,8 +120,8 @@ def test_evolve_returns_validated_copy():
         a.dies[0].evolve(cores=0)
     with pytest.raises(SpecError, match="no field"):
         a.evolve(colour="red")
-    with pytest.raises(SpecError, match="hosts 7 memory stacks but has memory_interfaces: 6"):
-        a.evolve(memory=[a.memory[0].evolve(count=7)])
+    with pytest.raises(SpecError, match="hosts 8 memory stacks but has memory_interfaces: 6"):
+        a.evolve(memory=[a.memory[0].evolve(count=7)])   # 7 active + the inactive one
     with pytest.raises(Exception):  # frozen
         a.tdp_w = 1
 
@@ -143,3 +143,17 @@ def test_control_characters_refused():
     with pytest.raises(SpecError, match="description: String should match pattern"):
         a.evolve(description="bad\x85text")
     assert a.evolve(description="two\nlines\tok").description == "two\nlines\tok"
+
+
+def test_inactive_stacks_take_memory_sites_but_not_capacity():
+    # H100 SXM: 6 HBM sites on the die, 5 stacks enabled + 1 built but not enabled
+    a = load_architecture("h100-sxm")
+    m = a.memory[0]
+    assert (m.count, m.inactive_count, m.built_count) == (5, 1, 6)
+    assert a.memory_capacity_bytes == 80e9                    # usable capacity: active stacks only
+    assert sum(1 for _, d in a.to_graph().nodes(data=True) if d.get("kind") == "memory") == 5
+    # a seventh stack (6 active + the inactive one) does not fit the die's 6 memory interfaces
+    with pytest.raises(SpecError, match="hosts 7 memory stacks but has memory_interfaces: 6"):
+        a.evolve(memory=[m.evolve(count=6)])
+    with pytest.raises(SpecError, match="inactive_count"):
+        a.evolve(memory=[m.evolve(inactive_count=-1)])

@@ -242,7 +242,7 @@ def test_interposer_area_includes_hbm_stack_footprints():
     area = next(i["area_mm2"] for i in c.items if i["category"] == "carrier")
     fp = lookup_memory("hbm3").stack_footprint_mm2
     assert fp and 100 <= fp <= 130
-    assert area == pytest.approx(1.1 * (814 + 5 * fp))
+    assert area == pytest.approx(1.1 * (814 + 6 * fp))   # 6 HBM sites, 5 active
 
 
 def test_cowos_process_rate_rederives_from_h100_published_figure():
@@ -307,7 +307,8 @@ def test_hbm_is_priced_on_physical_capacity():
     assert package_cost(h200).hbm == pytest.approx(6 * 24 * 18.0)
     assert package_cost(b200).hbm == pytest.approx(8 * 24 * 18.0)
     # H100 exposes what it builds: priced on capacity_gb
-    assert package_cost("h100-sxm").hbm == pytest.approx(5 * 16 * 15.0)
+    # H100 SXM: 5 active stacks + 1 built but not enabled (6 sites, HARDWARE §1), all priced
+    assert package_cost("h100-sxm").hbm == pytest.approx(6 * 16 * 15.0)
 
 
 def test_cowos_l_bridge_is_costed_and_its_embedding_is_in_the_carrier_yield():

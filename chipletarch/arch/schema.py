@@ -351,6 +351,10 @@ class MemoryStack(_Spec):
 
     name: Name = Field("hbm", description="definition name; instances name0.. when count > 1")
     count: PosInt = Field(1, description="number of identical stacks")
+    inactive_count: NonNegInt = Field(
+        0, description="further stacks of this kind built and attached but not enabled (H100 SXM: 6 "
+                       "sites, 5 active): priced by the cost model (stack, attach, interposer "
+                       "footprint); capacity, bandwidth and the graph use `count` only")
     generation: MemoryRef = Field(description="hbm2e | hbm3 | hbm3e | hbm4 | gddr6 | gddr7 | lpddr5 | lpddr5x")
     capacity_gb: PosNum = Field(description="usable capacity per stack, decimal GB")
     physical_capacity_gb: Optional[PosNum] = Field(
@@ -393,6 +397,11 @@ class MemoryStack(_Spec):
     @property
     def instances(self) -> list[str]:
         return instance_names(self.name, self.count)
+
+    @property
+    def built_count(self) -> int:
+        """Stacks the cost model prices and places on the carrier: active + inactive."""
+        return self.count + self.inactive_count
 
     @property
     def priced_capacity_gb(self) -> float:
@@ -758,6 +767,10 @@ def _semantic_issues(a: Architecture) -> list[tuple[tuple, str]]:
             continue
         for k in range(s.count):
             hosted[dies[_attach_index(k, s.count, n)]] = hosted.get(dies[_attach_index(k, s.count, n)], 0) + 1
+        # stacks built but not enabled occupy memory sites too; spread like the active ones
+        for k in range(s.inactive_count):
+            d = dies[0] if n == 1 else dies[k % n]
+            hosted[d] = hosted.get(d, 0) + 1
         for d in dict.fromkeys(dies):
             if by_inst[d].memory_interfaces == 0:
                 issues.append((("memory", i, "attach"), f"die '{d}' has no memory interface "

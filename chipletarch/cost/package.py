@@ -3,8 +3,8 @@
 Reads process nodes (wafer price, D0, alpha, design NRE), memory generations ($/GB) and the
 package technology (interposer wafer/D0/alpha/area factor, substrate, bumps, attach, hybrid-bond
 and bridge figures) from the architecture's catalog entries (`chipletarch.arch.catalog`, overridable
-per architecture), the dies' `redundancy` (harvesting) and the stacks' `physical_capacity_gb` from
-the architecture, adds the cost-only parameters of `chipletarch.cost.params`, and runs
+per architecture), the dies' `redundancy` (harvesting), the stacks' `physical_capacity_gb` and `inactive_count`
+(stacks built but not enabled) from the architecture, adds the cost-only parameters of `chipletarch.cost.params`, and runs
 `recurring.recurring_cost` plus NRE amortisation. What the architecture schema cannot say (HBM stack
 height, which dies are hybrid-bonded on others, KGD/final-test prices, die designs shared with other
 products) and overrides of the above come in through `CostOptions`. `family_cost` costs several products together so that a die design
@@ -286,8 +286,11 @@ def _recurring(arch, opts: CostOptions) -> tuple[RecurringCost, P.PackagingCost,
             no_footprint.append(gen.name)
         # priced on what is built: physical_capacity_gb when the stack exposes less (CM §6)
         cap = getattr(s, "priced_capacity_gb", None) or s.capacity_gb
+        # every stack built is priced, attached and placed: the inactive ones too (H100 SXM: 6
+        # sites, 5 active, HARDWARE §1 [S3]; [C30] counts six 16 GB stacks in its HBM figure)
+        n_built = getattr(s, "built_count", s.count)
         stacks.append(StackSpec(s.name, hbm_stack_price(cap, price, height=height),
-                                s.count, footprint_mm2=footprint))
+                                n_built, footprint_mm2=footprint))
     carrier_area = getattr(arch, "interposer_area_mm2", None)
     if pk.kind != "organic" and carrier_area is None:
         notes.append("interposer area not given: estimated as area factor x (die area + memory "

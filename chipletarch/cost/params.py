@@ -123,11 +123,12 @@ KGD_TEST_COVERAGE = 1.0
 # the one published per-unit point that has a known geometry, and scaled with carrier area (the
 # sheets say CoWoS cost grows with interposer size, [C24]):
 #     rate = ($736.5 midpoint of [C25][C26] - modelled H100 interposer+substrate+bumps)
-#            / modelled H100 interposer area (1.1 x (814 + 5 x 110) = 1,500 mm^2)
+#            / modelled H100 interposer area (1.1 x (814 + 6 x 110) = 1,621 mm^2: the die and the
+#              six HBM sites, five active and one built but not enabled, HARDWARE §1 [S3])
 # This fixes the H100 packaging by construction (calibration, not validation); B200 (CoWoS-L
 # ~$1,100 [C26]) and MI300X (CoWoS-S + SoIC ~$1,200 [C25]) are the out-of-sample checks.
 # tests/test_cost_package.py re-derives the rate. Organic/wafer-scale: no figure (0, gap).
 H100_COWOS_USD = (723.0 + 750.0) / 2.0
-_COWOS_RATE = 0.4127            # $ / mm^2 of carrier, from the derivation above (E)
+_COWOS_RATE = 0.3753            # $ / mm^2 of carrier, from the derivation above (E)
 ASSEMBLY_USD_PER_CARRIER_MM2 = {"silicon-interposer": _COWOS_RATE, "bridge": _COWOS_RATE,
                                 "3d-hybrid-bonding": _COWOS_RATE}
