@@ -156,3 +156,12 @@ def test_stack_height_from_yaml_prices_the_taller_stack():
     # 192 GB x $15/GB = 2,880 at 8-Hi; / 0.93^(4/8) at 12-Hi
     assert as8 == pytest.approx(192 * 15.0)
     assert default == pytest.approx(192 * 15.0 / 0.93 ** 0.5)
+
+
+def test_carrier_attaches_count_dies_and_built_stacks_not_hybrid_bonded_dies():
+    # H100: 1 die + 6 stacks (one not enabled); B200: 2 dies + 8 stacks; MI300X: 4 IODs + 8
+    # stacks on the interposer, its 8 XCDs hybrid-bonded onto the IODs (not carrier attaches)
+    from chipletarch.cost.validation import _carrier_attaches
+    assert _carrier_attaches(package_cost(need("h100-sxm"))) == 7
+    assert _carrier_attaches(package_cost(need("b200"))) == 10
+    assert _carrier_attaches(package_cost(need("mi300x"))) == 12

@@ -239,6 +239,24 @@ def scrap_table() -> str:
 ACTUARY_INTERPOSER_D0 = 0.06
 
 
+def _carrier_attaches(c) -> int:
+    """Dies and memory stacks attached to the carrier (not those hybrid-bonded onto a base die)."""
+    return sum(i["count"] for i in c.items if (i["category"] == "die" and not i.get("stacked_on"))
+               or i["category"] == "hbm")
+
+
+def _per_attach_process(a) -> float:
+    """Recurring total with the assembly process priced per carrier attach instead of per mm^2
+    of carrier: H100's calibrated process cost over its attaches (1 die + 6 stacks) times the
+    design's attaches. [C24] says CoWoS cost depends on "die count and interposer size"; one
+    published point cannot split the two, so the catalog scales with area and this row shows
+    the other end."""
+    h = package_cost(next(x for x in bom_architectures() if x.name == "h100-sxm"))
+    rate = h.assembly / _carrier_attaches(h)
+    c = package_cost(a, options=BOM_OPTIONS.get(a.name, CostOptions()))
+    return _recurring(a, assembly_usd=rate * _carrier_attaches(c))
+
+
 def sensitivity_table() -> str:
     """Recurring total when one estimated input moves to another sheet-supported value."""
     archs = bom_architectures()
@@ -267,6 +285,8 @@ def sensitivity_table() -> str:
                                                  HBM_USD_PER_GB[a.memory[0].generation.name][0]})),
         ("10 bridges of 50 mm^2 (B200: + 8 HBM-die LSIs)", "E", lambda a: _recurring(
             a, bridges=10) if a.technology.name == "bridge" else _recurring(a)),
+        ("assembly process per carrier attach, not per mm^2 (H100: 7 attaches)",
+         "[C24] die count and size", _per_attach_process),
     ]
     head = "| variation | source | " + " | ".join(a.name for a in archs) + " |"
     lines = [head, "|---|---|" + "---|" * len(archs)]
