@@ -2,13 +2,15 @@
 
 Reads process nodes (wafer price, D0, alpha, design NRE), memory generations ($/GB) and the
 package technology (interposer wafer/D0/alpha/area factor, substrate, bumps, attach, hybrid-bond
-and bridge figures) from the architecture's catalog entries (`chipletarch.arch.catalog`, overridable
-per architecture), the dies' `redundancy` (harvesting), the stacks' `physical_capacity_gb` and `inactive_count`
-(stacks built but not enabled) from the architecture, adds the cost-only parameters of `chipletarch.cost.params`, and runs
-`recurring.recurring_cost` plus NRE amortisation. What the architecture schema cannot say (HBM stack
-height, which dies are hybrid-bonded on others, KGD/final-test prices, die designs shared with other
-products) and overrides of the above come in through `CostOptions`. `family_cost` costs several products together so that a die design
-used by more than one of them has its NRE spread over all of them (chiplet reuse).
+and bridge figures) from the architecture's catalog entries (`chipletarch.arch.catalog`,
+overridable per architecture), the dies' `redundancy` (harvesting), the stacks'
+`physical_capacity_gb` and `inactive_count` (stacks built but not enabled) from the architecture,
+adds the cost-only parameters of `chipletarch.cost.params`, and runs `recurring.recurring_cost`
+plus NRE amortisation. What the architecture schema cannot say (HBM stack height, which dies are
+hybrid-bonded on others, KGD/final-test prices, die designs shared with other products) and
+overrides of the above come in through `CostOptions`. `family_cost` costs several products
+together so that a die design used by more than one of them has its NRE spread over all of them
+(chiplet reuse).
 """
 from __future__ import annotations
 
