@@ -282,6 +282,12 @@ class Evaluator:
         self._wprep = _LRU(100_000)
         self._models = {}
         self._traffic = {}
+        # serving mode (a `serving:` block): one evaluate_config call per point, on the
+        # variants of this evaluator's cache (explore/serving.py)
+        self.serving = None
+        if getattr(spec, "serving", None) is not None:
+            from .serving import ServingPoints
+            self.serving = ServingPoints(self)
 
     # ------------------------------------------------------------------ inputs
     def workload_of(self, values: dict) -> dict:
@@ -394,6 +400,8 @@ class Evaluator:
     # ------------------------------------------------------------------ main entry
     def evaluate(self, indices) -> list:
         """Records for points `indices` (list of dicts: inputs, status, reason, metrics)."""
+        if self.serving is not None:
+            return self.serving.evaluate(indices)
         spec = self.spec
         idx_arr = np.asarray(list(indices) if not isinstance(indices, np.ndarray) else indices,
                              dtype=np.int64)
