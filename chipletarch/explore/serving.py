@@ -152,14 +152,19 @@ class ServingPoints:
         for k in _MODE_KEYS["colocated"] + _MODE_KEYS["disaggregated"]:
             kw[k] = wl[k]
         if wl.get("traffic"):
-            kw["traffic"] = wl["traffic"]
+            # the profile object the evaluator loaded once (evaluate_config takes a name or a
+            # profile and reads its means; a name would re-parse its YAML on every call, ~95 %
+            # of a warm call)
+            kw["traffic"] = self.ev._traffic[wl["traffic"]]
         else:
             kw["isl"], kw["osl"] = wl["input_len"], wl["output_len"]
         return kw
 
     def _memo_key(self, wl: dict, kw: dict) -> tuple:
         ignored = _MODE_KEYS["disaggregated" if wl["mode"] == "colocated" else "colocated"]
-        return (wl["model"],) + tuple((k, v) for k, v in kw.items() if k not in ignored)
+        ignored += ("traffic",)
+        return (wl["model"], wl["traffic"]) + tuple((k, v) for k, v in kw.items()
+                                                    if k not in ignored)
 
     def _check_mappings(self, wl, arch):
         """The instance mappings evaluate_config builds, validated on the model the same way
