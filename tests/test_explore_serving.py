@@ -19,8 +19,8 @@ from chipletarch.arch.loader import architecture_path
 from chipletarch.cli import main
 from chipletarch.cost import package_cost, token_cost
 from chipletarch.errors import SpecError
-from chipletarch.explore import (Evaluator, Store, load_sweep, pareto_brute, run_sweep,
-                                 store_columns, sweep_from_yaml)
+from chipletarch.explore import (Evaluator, Store, load_sweep, pareto_brute, reference_point,
+                                 run_sweep, store_columns, sweep_from_yaml)
 from chipletarch.serving import DEFAULT_FRAMEWORK, evaluate_config
 
 SPEC = """\
@@ -101,6 +101,15 @@ def test_points_equal_evaluate_config_called_directly(reference):
     # the spec exercises every outcome
     assert seen >= {"memory", ("colocated", "ok"), ("disaggregated", "ok"),
                     ("colocated", "pruned")}
+
+
+def test_reference_point_is_evaluate_config(reference):
+    spec = sweep_from_yaml(SPEC, "t.yaml")
+    got = rows(reference)
+    for i in (4, 13, 31):
+        d = reference_point(spec, i)
+        assert d["tokens_per_s_per_chip"] == got[i]["tokens_per_s_per_chip"]
+        assert d["ttft_ms"] == got[i]["ttft_ms"] and d["mode"] == got[i]["mode"]
 
 
 def test_slo_pruning_keeps_metrics_and_names_the_target(reference):

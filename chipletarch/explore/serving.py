@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import traceback
+from collections import OrderedDict
 
 from ..errors import ChipletarchError, SpecError
 
@@ -61,6 +62,7 @@ _MODE_KEYS = {
 # workload keys a serving point uses (stored as input columns); `batch` is the shorthand for
 # concurrency = decode_batch; dp and devices_per_package have no meaning here (a package is one
 # device, as the serving layer counts it)
+_MEMO_VARIANTS = 256
 SERVING_WORKLOAD = ("model", "precision", "traffic", "tp", "ep", "attention_dp", "pp",
                     "input_len", "output_len")
 SERVING_UNUSED_WORKLOAD = ("dp", "devices_per_package")
@@ -127,8 +129,10 @@ class ServingPoints:
     def __init__(self, ev):
         self.ev = ev
         self.spec = ev.spec
-        self._memo: dict = {}         # call key -> (variant, result): the variant is held, so
-        self._mappings: dict = {}     # its id cannot be reused while the entry lives
+        # per variant (LRU, as many as the evaluator's variant cache): id(variant) -> (variant,
+        # {call key: result}); holding the variant keeps its id from being reused
+        self._memo: OrderedDict = OrderedDict()
+        self._mappings: dict = {}
         self._wls: dict = {}
         self.calls = 0                # evaluate_config calls (the rest came from the memo)
 
@@ -253,17 +257,20 @@ class ServingPoints:
             rec["status"], rec["reason"] = "pruned", why
             return
         kw = self.call_args(wl)
-        mkey = (id(v),) + self._memo_key(wl, kw)
-        hit = self._memo.get(mkey)
-        if hit is None:
+        memo = self._memo.get(id(v))
+        if memo is None or memo[0] is not v:
+            memo = self._memo[id(v)] = (v, {})
+            if len(self._memo) > _MEMO_VARIANTS:
+                self._memo.popitem(last=False)
+        else:
+            self._memo.move_to_end(id(v))
+        mkey = self._memo_key(wl, kw)
+        d = memo[1].get(mkey)
+        if d is None:
             from ..serving import evaluate_config
             self.calls += 1
             d = evaluate_config(arch, wl["model"], **kw)
-            if len(self._memo) > 200_000:
-                self._memo.clear()
-            self._memo[mkey] = (v, d)
-        else:
-            d = hit[1]
+            memo[1][mkey] = d
         rec["feasible"] = int(bool(d.get("feasible")))
         if "ttft_ms" not in d:       # evaluate_config: the KV cache or activations do not fit
             rec["status"] = "pruned"

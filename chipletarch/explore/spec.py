@@ -26,6 +26,11 @@ values; constraints are expressions that must hold, with the architecture quanti
 a metric, e.g. `power_w <= tdp_w`, is checked after evaluation). Every bad key or value raises a
 `SpecError` naming file, line and path (the architecture loader's YAML-with-lines machinery).
 
+A top-level `serving:` block (keys of `chipletarch.explore.serving.SERVING_DEFAULTS`: mode,
+framework, concurrency, chunk, prefill/decode mappings and batches, max_packages, SLOs) makes
+each point one `chipletarch.serving.evaluate_config` call instead; those keys may then be axes
+too (docs/SWEEPS.md, "Serving sweeps"). A spec without it is read exactly as before.
+
 Point numbering is part of the results-store contract: point `i` of a spec is always the same
 design (grid: mixed radix over the axes, architecture axes outermost so consecutive points share
 an architecture; random / lhs: row `i` of the seeded sample), so a resumed sweep recomputes
