@@ -89,8 +89,11 @@ def test_points_equal_evaluate_config_called_directly(reference):
             if k in ("arch", "mode", "concurrency", "chunk", "prefill_batch"):
                 continue                            # inputs (the arch name is the base's)
             col = "decode_sequences" if k == "decode_batch" else k
+            if col not in r:            # a key the serving layer adds later has no column yet
+                continue
             want = int(v) if isinstance(v, bool) else v
             assert r[col] == want, (r["idx"], k, r[col], want)     # exact
+        assert sum(k in r for k in d) >= 20         # the design point's keys are columns
         assert r["ttft_s"] == d["ttft_ms"] / 1e3 and r["tpot_s"] == d["tpot_ms"] / 1e3
         pc = package_cost(archs[r["hbm_stacks"]])
         assert r["package_cost_usd"] == pytest.approx(pc.total, rel=1e-12)
