@@ -282,6 +282,12 @@ class Evaluator:
         self._wprep = _LRU(100_000)
         self._models = {}
         self._traffic = {}
+        # serving mode (a `serving:` block): one evaluate_config call per point, on the
+        # variants of this evaluator's cache (explore/serving.py)
+        self.serving = None
+        if getattr(spec, "serving", None) is not None:
+            from .serving import ServingPoints
+            self.serving = ServingPoints(self)
 
     # ------------------------------------------------------------------ inputs
     def workload_of(self, values: dict) -> dict:
@@ -394,6 +400,8 @@ class Evaluator:
     # ------------------------------------------------------------------ main entry
     def evaluate(self, indices) -> list:
         """Records for points `indices` (list of dicts: inputs, status, reason, metrics)."""
+        if self.serving is not None:
+            return self.serving.evaluate(indices)
         spec = self.spec
         idx_arr = np.asarray(list(indices) if not isinstance(indices, np.ndarray) else indices,
                              dtype=np.int64)
@@ -793,12 +801,24 @@ class _RowSet:
 def reference_point(spec, i: int) -> dict:
     """Point `i` evaluated the slow way: simulate (prefill and decode), energy_of, token_cost.
 
-    Used by the tests to hold the batched path to the engine's own entry points."""
+    Used by the tests to hold the batched path to the engine's own entry points. For a serving
+    spec: `chipletarch.serving.evaluate_config`'s own result for the point (its keys)."""
     from ..cost import package_cost, token_cost
     from ..energy import energy_of
     from ..engine.simulate import simulate
     ev = Evaluator(spec)
     values = spec.point(i)
+    if ev.serving is not None:
+        # a serving point: evaluate_config with the traffic profile's name, as a user calls it
+        from ..serving import evaluate_config
+        wl = ev.serving.workload_of(values)
+        v = ev.arch_variant(values, wl)
+        if v.error:
+            return {"status": "pruned", "reason": v.error}
+        kw = ev.serving.call_args(wl)
+        if wl.get("traffic"):
+            kw["traffic"] = wl["traffic"]
+        return evaluate_config(v.arch, wl["model"], **kw)
     wl = ev.workload_of(values)
     v = ev.arch_variant(values, wl)
     if v.error:

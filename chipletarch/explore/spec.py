@@ -26,6 +26,11 @@ values; constraints are expressions that must hold, with the architecture quanti
 a metric, e.g. `power_w <= tdp_w`, is checked after evaluation). Every bad key or value raises a
 `SpecError` naming file, line and path (the architecture loader's YAML-with-lines machinery).
 
+A top-level `serving:` block (keys of `chipletarch.explore.serving.SERVING_DEFAULTS`: mode,
+framework, concurrency, chunk, prefill/decode mappings and batches, max_packages, SLOs) makes
+each point one `chipletarch.serving.evaluate_config` call instead; those keys may then be axes
+too (docs/SWEEPS.md, "Serving sweeps"). A spec without it is read exactly as before.
+
 Point numbering is part of the results-store contract: point `i` of a spec is always the same
 design (grid: mixed radix over the axes, architecture axes outermost so consecutive points share
 an architecture; random / lhs: row `i` of the seeded sample), so a resumed sweep recomputes
@@ -66,8 +71,8 @@ _INT_KEYS = ("tp", "pp", "ep", "dp", "attention_dp", "devices_per_package", "bat
 _STR_KEYS = ("model", "precision", "traffic")
 
 SAMPLING_METHODS = ("grid", "random", "lhs")
-TOP_KEYS = ("name", "description", "base", "workload", "axes", "derived", "constraints",
-            "sampling", "options")
+TOP_KEYS = ("name", "description", "base", "workload", "serving", "axes", "derived",
+            "constraints", "sampling", "options")
 AXIS_KEYS = ("name", "path", "values", "range", "low", "high", "log", "integer")
 OPTION_DEFAULTS = {
     # usable share of package memory for the fit check (1.0 as simulate's default)
@@ -77,6 +82,9 @@ OPTION_DEFAULTS = {
     "tpot_context": "mid",
     "chunk_size": 2048,       # points per chunk (one committed transaction in the store)
 }
+# a serving point is one evaluate_config call (~1-4 ms): smaller chunks commit and report
+# progress more often
+SERVING_CHUNK_SIZE = 256
 
 _NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _TOKEN_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)|\[(\d+)\]|(\.)")
@@ -257,6 +265,10 @@ class SweepSpec:
     filename: str = "<dict>"
     base_dir: str | None = None
     source: dict = dataclasses.field(default_factory=dict)   # the dict it was built from
+    # serving mode (a `serving:` block): the fixed serving keys (explore.serving.SERVING_KEYS,
+    # defaults filled in); None = the batched one-batch-in-flight sweep
+    serving: dict | None = None
+    serving_batch: bool = False    # serving mode: `batch` given (concurrency = decode_batch)
     _samples: Any = dataclasses.field(default=None, repr=False)
 
     # ------------------------------------------------------------------ construction
@@ -339,7 +351,7 @@ class SweepSpec:
             models.add(self.workload["model"])
         if self.workload.get("traffic"):
             traffic.add(self.workload["traffic"])
-        return {
+        out = {
             "name": self.name,
             "base": self.base.to_dict(),
             "workload": self.workload,
@@ -352,6 +364,19 @@ class SweepSpec:
             "models": {m: repr(load_model(m).config) for m in sorted(models)},
             "traffic": {t: repr(load_traffic(t)) for t in sorted(traffic)},
         }
+        if self.serving is not None:
+            # only serving specs carry the key, so a spec without `serving:` hashes as before;
+            # the framework costs as resolved now (a refit changes the hash)
+            from ..serving import framework_costs
+            fws = set()
+            for a in self.axes:
+                if a.name == "framework":
+                    fws.update(a.values)
+            if "framework" not in {a.name for a in self.axes}:
+                fws.add(self.serving["framework"])
+            out["serving"] = {"keys": self.serving, "batch_shorthand": self.serving_batch,
+                              "frameworks": {f: repr(framework_costs(f)) for f in sorted(fws)}}
+        return out
 
     def spec_hash(self) -> str:
         """sha256 of `canonical()`: equal hashes mean the same points with the same inputs."""
@@ -445,6 +470,57 @@ def _workload_value(key, v, where):
     raise SpecError(f"{where}: unknown workload key {key!r}")
 
 
+_SERVING_INT_KEYS = ("concurrency", "chunk", "prefill_tp", "prefill_ep", "prefill_attention_dp",
+                     "prefill_batch", "decode_tp", "decode_ep", "decode_attention_dp",
+                     "decode_batch", "max_packages")
+
+
+def _input_value(key, v, where):
+    """An axis value: a workload key's or a serving key's."""
+    from .serving import SERVING_KEYS
+    if key in SERVING_KEYS:
+        return _serving_value(key, v, where)
+    return _workload_value(key, v, where)
+
+
+def _serving_value(key, v, where):
+    from .serving import SERVING_MODES, SERVING_OPTIONAL
+    if v is None and key in SERVING_OPTIONAL:
+        if key == "framework":
+            from ..serving import DEFAULT_FRAMEWORK
+            return DEFAULT_FRAMEWORK
+        return None
+    if key == "mode":
+        if v not in SERVING_MODES:
+            close = difflib.get_close_matches(str(v), SERVING_MODES, n=1)
+            hint = f" — did you mean '{close[0]}'?" if close else ""
+            raise SpecError(f"{where}: mode must be {' or '.join(SERVING_MODES)}, got "
+                            f"{v!r}{hint}")
+        return v
+    if key == "framework":
+        from ..serving import FRAMEWORKS
+        if v not in FRAMEWORKS:
+            close = difflib.get_close_matches(str(v), FRAMEWORKS, n=1)
+            hint = f" — did you mean '{close[0]}'?" if close else ""
+            raise SpecError(f"{where}: framework must be one of {', '.join(FRAMEWORKS)}, got "
+                            f"{v!r}{hint}")
+        return v
+    if key in _SERVING_INT_KEYS:
+        low = 2 if key == "chunk" else 1
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or int(v) != v or v < low:
+            raise SpecError(f"{where}: {key} must be an integer >= {low}"
+                            f"{' or null (default)' if key in SERVING_OPTIONAL else ''}, "
+                            f"got {v!r}")
+        return int(v)
+    if key in ("ttft_slo_ms", "tpot_slo_ms"):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) \
+                or v <= 0:
+            raise SpecError(f"{where}: {key} must be a positive number of milliseconds or null "
+                            f"(no target), got {v!r}")
+        return float(v)
+    raise SpecError(f"{where}: unknown serving key {key!r}")
+
+
 def _number(v, where, what):
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
         raise SpecError(f"{where}: {what} must be a finite number, got {v!r}")
@@ -488,6 +564,26 @@ def _build(data, filename, root, base_dir) -> SweepSpec:
     for k, v in wl_raw.items():
         workload[k] = _workload_value(k, v, where("workload", k))
 
+    # serving mode: one evaluate_config call per point (explore/serving.py)
+    from .serving import SERVING_DEFAULTS, SERVING_KEYS, SERVING_UNUSED_WORKLOAD
+    serving = None
+    sv_raw = {}
+    if "serving" in data:
+        sv_raw = data.get("serving") or {}
+        if not isinstance(sv_raw, dict):
+            raise SpecError(f"{where('serving')}: expected a mapping of serving keys "
+                            f"({', '.join(SERVING_KEYS)}), or {{}} for the defaults")
+        _unknown(sv_raw, SERVING_KEYS, where, ("serving",))
+        serving = dict(SERVING_DEFAULTS)
+        serving["framework"] = _serving_value("framework", None, where("serving"))
+        for k, v in sv_raw.items():
+            serving[k] = _serving_value(k, v, where("serving", k))
+        for k in SERVING_UNUSED_WORKLOAD:
+            if k in wl_raw:
+                raise SpecError(f"{where('workload', k)}: '{k}' has no meaning in a serving "
+                                f"sweep (a package is one device; instances are sized by tp, "
+                                f"pools by rate matching)")
+
     axes_raw = data.get("axes") or []
     if not isinstance(axes_raw, list):
         raise SpecError(f"{where('axes')}: expected a list of axes")
@@ -502,11 +598,20 @@ def _build(data, filename, root, base_dir) -> SweepSpec:
         path = ax.get("path")
         aname = ax.get("name")
         if path is None:
-            if aname not in WORKLOAD_KEYS:
-                close = difflib.get_close_matches(str(aname), WORKLOAD_KEYS, n=1)
+            if aname in SERVING_KEYS and serving is None:
+                raise SpecError(f"{where(*loc, 'name')}: '{aname}' is a serving key: add a "
+                                f"top-level `serving:` block (serving: {{}} for the defaults) "
+                                f"to sweep serving configurations (docs/SWEEPS.md)")
+            keys = WORKLOAD_KEYS + (SERVING_KEYS if serving is not None else ())
+            if aname not in keys:
+                close = difflib.get_close_matches(str(aname), keys, n=1)
                 hint = f" — did you mean '{close[0]}'?" if close else ""
+                what = "workload or serving key" if serving is not None else "workload key"
                 raise SpecError(f"{where(*loc, 'name')}: an axis without a path must be a "
-                                f"workload key ({', '.join(WORKLOAD_KEYS)}), got {aname!r}{hint}")
+                                f"{what} ({', '.join(keys)}), got {aname!r}{hint}")
+            if serving is not None and aname in SERVING_UNUSED_WORKLOAD:
+                raise SpecError(f"{where(*loc, 'name')}: '{aname}' has no meaning in a serving "
+                                f"sweep (a package is one device)")
             parts = None
         else:
             parts = parse_path(path, where(*loc, "path"))
@@ -519,9 +624,9 @@ def _build(data, filename, root, base_dir) -> SweepSpec:
                             f"(letters, digits, _), got {aname!r}")
         if aname in seen:
             raise SpecError(f"{where(*loc, 'name')}: axis '{aname}' is defined twice")
-        if parts is not None and aname in WORKLOAD_KEYS:
-            raise SpecError(f"{where(*loc, 'name')}: '{aname}' is a workload key; give the "
-                            f"architecture axis another name")
+        if parts is not None and (aname in WORKLOAD_KEYS or aname in SERVING_KEYS):
+            raise SpecError(f"{where(*loc, 'name')}: '{aname}' is a workload or serving key; "
+                            f"give the architecture axis another name")
         seen.add(aname)
         axis_loc[aname] = i
         kinds = [k for k in ("values", "range", "low") if k in ax]
@@ -535,7 +640,7 @@ def _build(data, filename, root, base_dir) -> SweepSpec:
             if not isinstance(vals, list) or not vals:
                 raise SpecError(f"{where(*loc, 'values')}: expected a non-empty list")
             if parts is None:
-                vals = [_workload_value(aname, v, where(*loc, "values", j))
+                vals = [_input_value(aname, v, where(*loc, "values", j))
                         for j, v in enumerate(vals)]
             if len(set(map(repr, vals))) != len(vals):
                 raise SpecError(f"{where(*loc, 'values')}: values repeat")
@@ -571,7 +676,7 @@ def _build(data, filename, root, base_dir) -> SweepSpec:
             else:
                 vals = [round(float(v), 12) for v in vals]
             if parts is None:
-                vals = [_workload_value(aname, v, where(*loc, "range")) for v in vals]
+                vals = [_input_value(aname, v, where(*loc, "range")) for v in vals]
             axes.append(Axis(aname, parts, tuple(vals)))
         else:
             lo = _number(ax["low"], where(*loc, "low"), "low")
@@ -580,10 +685,10 @@ def _build(data, filename, root, base_dir) -> SweepSpec:
                 raise SpecError(f"{where(*loc, 'low')}: need low < high")
             if log and lo <= 0:
                 raise SpecError(f"{where(*loc, 'low')}: log axes need low > 0")
-            if parts is None and aname in _STR_KEYS:
+            if parts is None and aname in _STR_KEYS + ("mode", "framework"):
                 raise SpecError(f"{where(*loc)}: '{aname}' takes values: [...], not low/high")
             if parts is None:
-                integer = aname in _INT_KEYS or integer
+                integer = aname in _INT_KEYS + _SERVING_INT_KEYS or integer
             axes.append(Axis(aname, parts, None, float(lo), float(hi), log, integer))
     # architecture axes first: consecutive grid points then share an architecture
     axes = [a for a in axes if a.is_arch] + [a for a in axes if not a.is_arch]
@@ -595,12 +700,22 @@ def _build(data, filename, root, base_dir) -> SweepSpec:
         if clash:
             raise SpecError(f"{where('workload')}: traffic sets input_len/output_len; do not "
                             f"also give {', '.join(sorted(clash))}")
+    serving_batch = False
+    if serving is not None:
+        serving_batch = "batch" in names or "batch" in wl_raw
+        both = {"concurrency", "decode_batch"} & (names | set(sv_raw))
+        if serving_batch and both:
+            raise SpecError(f"{where('serving')}: in a serving sweep `batch` sets both "
+                            f"concurrency (co-located) and decode_batch (disaggregated); give "
+                            f"either batch or {', '.join(sorted(both))}, not both")
 
     derived = []
     d_raw = data.get("derived") or {}
     if not isinstance(d_raw, dict):
         raise SpecError(f"{where('derived')}: expected a mapping of field path -> expression")
     allowed = names | set(WORKLOAD_KEYS) | {"base"}
+    if serving is not None:
+        allowed |= set(SERVING_KEYS)
     for key, text in d_raw.items():
         parts = parse_path(key, where("derived", key))
         _check_path_on(base, parts, where("derived", key))
@@ -621,7 +736,13 @@ def _build(data, filename, root, base_dir) -> SweepSpec:
     if not isinstance(c_raw, list):
         raise SpecError(f"{where('constraints')}: expected a list of {{name, require, reason}}")
     metric_names = set(METRICS) | set(TEXT_METRICS)
-    c_allowed = allowed | set(ARCH_QUANTITIES) | {"arch"} | metric_names
+    quantities = set(ARCH_QUANTITIES)
+    if serving is not None:
+        # a serving point's packages are a result (rate-matched pools), and it has no `world`
+        from .serving import SERVING_METRICS, SERVING_TEXT_METRICS
+        metric_names = set(SERVING_METRICS) | set(SERVING_TEXT_METRICS)
+        quantities -= {"world", "packages"}
+    c_allowed = allowed | quantities | {"arch"} | metric_names
     for i, c in enumerate(c_raw):
         loc = ("constraints", i)
         if not isinstance(c, dict):
@@ -637,11 +758,10 @@ def _build(data, filename, root, base_dir) -> SweepSpec:
         if unknown:
             raise SpecError(f"{where(*loc, 'require')}: unknown name(s) "
                             f"{', '.join(sorted(unknown))} (known: axis names, workload keys, "
-                            f"base, arch, {', '.join(ARCH_QUANTITIES)}, and the metrics "
-                            f"{', '.join(list(METRICS) + list(TEXT_METRICS))})")
+                            f"base, arch, {', '.join(sorted(quantities))}, and the metrics "
+                            f"{', '.join(sorted(metric_names))})")
         constraints.append(Constraint(cname, e, str(c.get("reason", "")),
-                                      post=bool(e.names & (metric_names
-                                                           - set(ARCH_QUANTITIES)))))
+                                      post=bool(e.names & (metric_names - quantities))))
 
     s_raw = data.get("sampling") or {"method": "grid"}
     if not isinstance(s_raw, dict):
@@ -672,6 +792,13 @@ def _build(data, filename, root, base_dir) -> SweepSpec:
         raise SpecError(f"{where('options')}: expected a mapping")
     _unknown(o_raw, tuple(OPTION_DEFAULTS), where, ("options",))
     options = dict(OPTION_DEFAULTS)
+    if serving is not None:
+        options["chunk_size"] = SERVING_CHUNK_SIZE
+        for k in ("memory_utilization", "tpot_context"):
+            if k in o_raw:
+                raise SpecError(f"{where('options', k)}: not used by a serving sweep (the "
+                                f"serving layer checks memory at 90 % of the package and takes "
+                                f"TPOT at its own mean context)")
     options.update(o_raw)
     mu = options["memory_utilization"]
     if isinstance(mu, bool) or not isinstance(mu, (int, float)) or not 0 < mu <= 1:
@@ -687,7 +814,7 @@ def _build(data, filename, root, base_dir) -> SweepSpec:
                      method=method, n=n, seed=seed, options=options,
                      description=str(data.get("description", "")), base_file=base_file,
                      filename=filename, base_dir=str(base_dir) if base_dir else None,
-                     source=data)
+                     source=data, serving=serving, serving_batch=serving_batch)
     return spec
 
 

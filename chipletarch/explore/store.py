@@ -66,13 +66,21 @@ def store_columns(spec) -> dict:
     """Ordered {column: SQL type} of the points table for `spec`.
 
     Inputs: every axis (by name), the resolved workload keys, derived fields (by column_name of
-    their path); then the metrics."""
+    their path); then the metrics. A serving spec (`serving:` block) has the serving inputs
+    (explore.serving.serving_input_columns) and metrics (SERVING_METRICS) instead; a spec
+    without one has exactly the columns it always had."""
     from .spec import format_path
+    serving = getattr(spec, "serving", None) is not None
     cols = {"idx": "INTEGER PRIMARY KEY", "chunk": "INTEGER NOT NULL",
             "status": "TEXT NOT NULL", "reason": "TEXT"}
     for a in spec.axes:
         cols[a.name] = ""
-    for k in INPUT_WORKLOAD:
+    if serving:
+        from .serving import serving_input_columns
+        inputs = serving_input_columns()
+    else:
+        inputs = INPUT_WORKLOAD
+    for k in inputs:
         cols.setdefault(k, "")
     for parts, _ in spec.derived:
         c = column_name(format_path(parts))
@@ -80,6 +88,14 @@ def store_columns(spec) -> dict:
             raise SpecError(f"derived field {format_path(parts)} maps to column '{c}', which "
                             f"is already an axis or workload column; rename the axis")
         cols[c] = "REAL"
+    if serving:
+        # serving mode (a `serving:` block): evaluate_config's figures (explore/serving.py)
+        from .serving import SERVING_INT_METRICS, SERVING_METRICS, SERVING_TEXT_METRICS
+        for m in SERVING_METRICS:
+            cols.setdefault(m, "INTEGER" if m in SERVING_INT_METRICS else "REAL")
+        for m in SERVING_TEXT_METRICS:
+            cols.setdefault(m, "TEXT")
+        return cols
     for m in METRICS:
         cols.setdefault(m, "REAL")
     for m in TEXT_METRICS:
