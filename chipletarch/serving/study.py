@@ -16,6 +16,8 @@ the framework's name (`framework`) so a figure says what it includes.
 """
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -186,11 +188,23 @@ class ServingStudy:
         return dict(colocated=pick(co), disaggregated=pick(dis))
 
 
+@functools.lru_cache(maxsize=64)
+def _bundled_traffic_means(name: str) -> tuple:
+    # a bundled profile is package data and does not change while the process runs; parsing
+    # its YAML was ~1 ms, most of a memoised evaluate_config call (YAML paths are re-read)
+    from ..workload import load_traffic
+    t = load_traffic(name)
+    return float(t.isl.mean), float(t.osl.mean)
+
+
 def _traffic_lengths(traffic, isl, osl):
     if traffic is not None:
         from ..workload import load_traffic
-        t = traffic if hasattr(traffic, "isl") and hasattr(traffic.isl, "mean") \
-            else load_traffic(traffic)
+        if hasattr(traffic, "isl") and hasattr(traffic.isl, "mean"):
+            return float(traffic.isl.mean), float(traffic.osl.mean)
+        if isinstance(traffic, str) and not traffic.lower().endswith((".yaml", ".yml")):
+            return _bundled_traffic_means(traffic)
+        t = load_traffic(traffic)
         return float(t.isl.mean), float(t.osl.mean)
     if isl is None or osl is None:
         raise SpecError("serving: give a traffic profile or both isl and osl")
