@@ -30,14 +30,15 @@ row names an FP8 checkpoint without KV-cache scales (the engines' kv_cache_dtype
 sensitivity (`--kv-cache auto`, `_row_precision`); the primary replay keeps the preset's KV
 format, since the rows do not record the KV dtype a deployment set.
 
-Costs outside the kernels (docs/SERVING.md), the only fitted parameters, thirteen in all, fitted
+Costs outside the kernels (docs/SERVING.md), the only fitted parameters, fifteen in all, fitted
 on the training half of the rows (`split`: CRC-32 parity of the deployment description) and
 judged on the held-out half (`--fit` refits them and prints them, `--fit --write` stores them
 with their provenance in `framework.py`, where the studies and `chipletarch serve` read them;
 `--host off` / `--request off` / `--server off` replay without them): each backend's
 per-iteration overhead, fixed + per sequence (`HOST_OVERHEAD`); each backend's mean front-end
-latency (`FRONTEND_S`, exponential per request); one disaggregated hand-over latency
-(`HANDOVER_S`); and, for the replay's co-located DES only, each backend's serial front-end work
+latency (`FRONTEND_S`, exponential per request); each backend's disaggregated hand-over
+latency (`HANDOVER_S`, fitted on that backend's disaggregated training rows; a backend without
+any takes `HANDOVER_POOLED_S`, fitted on all of them); and, for the replay's co-located DES only, each backend's serial front-end work
 per request and per output token (`FRONTEND_SERVER`, aggregated rows; kept here, not in
 `framework.py`, because the steady-state studies have no front-end queue to apply it to).
 
@@ -121,9 +122,13 @@ def host_overhead(backend: str) -> tuple:
 # the scheduler (HTTP, chat template, tokenising, hand-off to the engine process; it delays
 # when the request can be scheduled, and counts in TTFT); HANDOVER_S = the fixed part of a
 # disaggregated prefill-to-decode hand-over beyond the transfer time (decode-side allocation,
-# transfer set-up, completion notice), one value for all backends. REQUEST = "off" drops both.
+# transfer set-up, completion notice), per backend: the KV hand-over stacks differ (SGLang's PD
+# transfer engine, TensorRT-LLM / Dynamo's NIXL-UCX path); HANDOVER_POOLED_S, fitted on every
+# backend's disaggregated rows, serves a backend with none of its own. REQUEST = "off" drops
+# them all.
 FRONTEND_S = dict(_fw.FRONTEND_S)
-HANDOVER_S = _fw.HANDOVER_S
+HANDOVER_S = dict(_fw.HANDOVER_S)
+HANDOVER_POOLED_S = _fw.HANDOVER_POOLED_S
 REQUEST = "fitted"
 
 
@@ -143,8 +148,13 @@ def frontend_server(backend: str) -> tuple:
     return FRONTEND_SERVER.get(backend, (0.0, 0.0)) if SERVER == "fitted" else (0.0, 0.0)
 
 
-def handover_s() -> float:
-    return HANDOVER_S if REQUEST == "fitted" else 0.0
+def handover_s(backend: str | None = None) -> float:
+    """The hand-over of `backend`'s disaggregated rows: its own fit, else the pooled one (also
+    for None); 0 with REQUEST = "off"."""
+    if REQUEST != "fitted":
+        return 0.0
+    return HANDOVER_S.get(backend, HANDOVER_POOLED_S) if backend is not None \
+        else HANDOVER_POOLED_S
 
 
 # the deployment a row describes (measurements and provenance left out): rows measuring the
@@ -365,7 +375,7 @@ def predict_row(row, arch) -> dict:
     r = run_disaggregated(pi, di, *_lengths(row, isl, osl), n_prefill=npw, n_decode=ndw, prefill_batch=pb,
                           decode_batch=max(1, db), kv_seconds=kvt, concurrency=c,
                           n_requests=n, warmup=warm, frontend_s=frontend_s(row["backend"]),
-                          handover_s=handover_s())
+                          handover_s=handover_s(row["backend"]))
     return dict(model=model, precision=getattr(prec, "name", prec),
                 mapping=f"P{npw}x{pi.label}/D{ndw}x{di.label}",
                 concurrency=c, batch=db, ttft_s=r["ttft_s"], tpot_s=r["tpot_s"])
@@ -481,19 +491,25 @@ def fit_request_latency(rows) -> tuple:
     """Fit `FRONTEND_S` and `HANDOVER_S` on the training half of `rows` replayed without them
     (REQUEST = "off"): per backend, the front-end latency minimising the sum of |predicted
     TTFT + d - measured| / measured over its aggregated training rows; then, with each row's
-    front-end latency added, the one hand-over latency doing the same over the disaggregated
-    training rows. Adding d to TTFT is the linearisation; the replay with the fitted values
-    (where the front-end also delays the closed loop) gives the reported errors."""
+    front-end latency added, the hand-over latency doing the same over each backend's
+    disaggregated training rows, and once over all of them pooled (for backends without any).
+    Adding d to TTFT is the linearisation; the replay with the fitted values (where the
+    front-end also delays the closed loop) gives the reported errors. Returns (front-end
+    {backend: s}, hand-over {backend: s}, pooled hand-over s)."""
     fe = {}
     for be in sorted({r["backend"] for r in rows}):
         tr = [r for r in rows if r["backend"] == be and r["mode"] == "agg"
               and r.get("split") == "train"]
         if tr:
             fe[be] = _l1_offset([r["ttft_s"] for r in tr], [r["measured_ttft_s"] for r in tr])
+
+    def handover(tr):
+        return _l1_offset([r["ttft_s"] + fe.get(r["backend"], 0.0) for r in tr],
+                          [r["measured_ttft_s"] for r in tr]) if tr else 0.0
     tr = [r for r in rows if r["mode"] == "disagg" and r.get("split") == "train"]
-    ho = _l1_offset([r["ttft_s"] + fe.get(r["backend"], 0.0) for r in tr],
-                    [r["measured_ttft_s"] for r in tr]) if tr else 0.0
-    return fe, ho
+    ho = {be: handover([r for r in tr if r["backend"] == be])
+          for be in sorted({r["backend"] for r in tr})}
+    return fe, ho, handover(tr)
 
 
 SERVER_GRID_A = (0.0, 8e-3, 16e-3)          # s per request
@@ -596,10 +612,15 @@ def fit_provenance(rows, csv_path=None) -> dict:
         commit += "+" if dirty else ""
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
+    dis = [r for r in tr if r["mode"] == "disagg"]
+    per_be = ", ".join(f"{be} {sum(1 for r in dis if r['backend'] == be)}"
+                       for be in sorted({r["backend"] for r in dis}))
     return {"data": f"{data} (H100 SXM)",
             "versions": ", ".join(f"{be} {'/'.join(sorted(v))}"
                                   for be, v in sorted(vers.items())),
             "rows": f"training half (validate.split): {len(tr)} of {len(rows)} replayed rows",
+            "handover": f"per backend on its disaggregated training rows ({per_be}); "
+                        f"pooled over all {len(dis)} for a backend without any",
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
             "commit": commit}
 
@@ -685,12 +706,15 @@ def main(argv=None) -> int:
 
         def refit_request():
             globals()["REQUEST"] = "off"
-            fe, ho = fit_request_latency(run(a.csv, a.limit)["rows"])
+            fe, ho, pooled = fit_request_latency(run(a.csv, a.limit)["rows"])
             print("fitted FRONTEND_S: " + ", ".join(f"{be} {v * 1e3:.0f} ms"
                                                     for be, v in fe.items())
-                  + f"; HANDOVER_S {ho * 1e3:.0f} ms")
+                  + "; HANDOVER_S " + ", ".join(f"{be} {v * 1e3:.0f} ms" for be, v in ho.items())
+                  + f", pooled {pooled * 1e3:.0f} ms")
             FRONTEND_S.update(fe)
-            globals()["HANDOVER_S"] = ho
+            HANDOVER_S.clear()
+            HANDOVER_S.update(ho)
+            globals()["HANDOVER_POOLED_S"] = pooled
             globals()["REQUEST"] = "fitted"
         refit_request()
         globals()["SERVER"] = "fitted"
@@ -704,7 +728,7 @@ def main(argv=None) -> int:
     rows = res["rows"]
     if a.fit and a.write:
         path = _fw.write_fitted(HOST_OVERHEAD, FRONTEND_S, HANDOVER_S,
-                                fit_provenance(rows, a.csv))
+                                fit_provenance(rows, a.csv), handover_pooled=HANDOVER_POOLED_S)
         print(f"wrote the fitted values to {path}")
     print(f"rows predicted: {len(rows)}; skipped: {len(res['skipped'])}")
     print("  median |err| (signed median) over rows:")
