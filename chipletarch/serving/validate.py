@@ -292,6 +292,37 @@ class UniformLengths:
         return rng.integers(self.lo, self.hi + 1, size=n)
 
 
+# How many requests the row's benchmark client ran (`protocol`). BENCH_PROTOCOL = "fixed":
+# every row runs REQUESTS_PER_CLIENT per client, the first WARMUP_PER_CLIENT of them (in the
+# same closed loop) left out. "client": each row as its benchmark client runs it.
+# InferenceMAX's benchmark_serving sends --num-prompts CONC x 10 at --max-concurrency CONC with
+# no warm-up (10 per client, all counted). AIConfigurator's collection script runs aiperf with
+# --warmup-request-count 2 x CONC and --num-requests 50 x CONC (--concurrency CONC), and aiperf
+# waits for every warm-up response before the profiling phase starts (its docs, "Warmup Phase
+# Configuration", "Grace Period"): the measured phase is a fresh closed loop from an idle server,
+# whose 50 x CONC requests all count. The DES models no cold-start effect (JIT, allocation,
+# connections), so a drained warm-up leaves it where it started and is not simulated.
+BENCH_PROTOCOL = "fixed"
+PROTOCOLS = {"inferencemax": (10, 0), "aiconfigurator": (50, 0)}
+AICONFIGURATOR_WARMUP_PER_CLIENT = 2      # drained before measuring: not simulated (above)
+
+
+def protocol(row) -> tuple:
+    """(requests per client measured, warm-up requests per client run first in the same loop and
+    left out) of the row's benchmark as the replay runs it (`BENCH_PROTOCOL`)."""
+    if BENCH_PROTOCOL == "client":
+        return PROTOCOLS[benchmark_client(row)]
+    return REQUESTS_PER_CLIENT, WARMUP_PER_CLIENT
+
+
+def n_requests(row, c) -> tuple:
+    """(requests simulated, fraction left out as warm-up) of a row at concurrency c: the
+    protocol's requests per client times c, capped at MAX_REQUESTS (at least c)."""
+    per, warm = protocol(row)
+    n = min((per + warm) * c, max(MAX_REQUESTS, c))
+    return n, min(0.5, warm * c / n)
+
+
 def _lengths(row, isl, osl):
     if BENCH_LENGTHS == "client" and benchmark_client(row) == "inferencemax":
         return (UniformLengths(isl, INFERENCEMAX_RANGE_RATIO),
@@ -331,8 +362,7 @@ def predict_row(row, arch) -> dict:
     c = _concurrency(row)
     if c is None:
         raise ChipletarchError("concurrency not stated")
-    n = min((REQUESTS_PER_CLIENT + WARMUP_PER_CLIENT) * c, max(MAX_REQUESTS, c))
-    warm = min(0.5, WARMUP_PER_CLIENT * c / n)
+    n, warm = n_requests(row, c)
     if row["mode"] == "agg":
         mp = _mapping(arch, _i(row["tp_size"]), _i(row["attention_dp_size"]),
                       _i(row["moe_ep_size"]), _i(row["pp_size"]))
@@ -674,6 +704,11 @@ def main(argv=None) -> int:
     ap.add_argument("--lengths", choices=("client", "fixed"), default=BENCH_LENGTHS,
                     help="request lengths as the row's benchmark client draws them ('client': "
                          "InferenceMAX rows uniform in [0.8 L, L]) or fixed for every row")
+    ap.add_argument("--protocol", choices=("client", "fixed"), default=BENCH_PROTOCOL,
+                    help="requests per client: as the row's benchmark client runs them "
+                         "('client': InferenceMAX 10, AIConfigurator's aiperf 50 after a drained "
+                         "warm-up) or --requests-per-client / --warmup-per-client for every row "
+                         "('fixed')")
     ap.add_argument("--fit", action="store_true",
                     help="refit HOST_OVERHEAD, then FRONTEND_S and HANDOVER_S, on the training "
                          "half (a replay without each), print them, replay with them")
@@ -695,6 +730,7 @@ def main(argv=None) -> int:
     globals()["REQUEST"] = a.request
     globals()["SERVER"] = a.server
     globals()["BENCH_LENGTHS"] = a.lengths
+    globals()["BENCH_PROTOCOL"] = a.protocol
     if a.fit:
         # each fit linearises around a replay without the term it fits, with the others in:
         # host overhead (no request latencies), request latencies, host overhead again
