@@ -47,14 +47,15 @@ FIT = {
     "data": "tests/data/silicon/e2e_silicon_calibration.csv (H100 SXM)",
     "versions": "sglang 0.5.1.post1/0.5.8, trtllm 0.8.1.post3/1.0.0rc3/1.2.0rc6.post1/1.3.0rc1, vllm 0.11.2/0.12.0/0.18.0/?",
     "rows": "training half (validate.split): 130 of 265 replayed rows",
-    "date": "2026-11-24",
-    "commit": "6dcbed4",
+    "handover": "per backend on its disaggregated training rows (sglang 6, trtllm 5); pooled over all 11 for a backend without any",
+    "date": "2026-12-06",
+    "commit": "b22668f",
 }
 # per-iteration overhead (fixed s, s per sequence in the iteration)
 HOST_OVERHEAD = {
-    "trtllm": (0.408e-3, 19.76e-6),
-    "vllm": (0.59e-3, 31.03e-6),
-    "sglang": (0.456e-3, 18.16e-6),
+    "trtllm": (0.4084e-3, 19.76e-6),
+    "vllm": (0.5897e-3, 31.03e-6),
+    "sglang": (0.4558e-3, 18.16e-6),
 }
 # mean front-end latency per request, s
 FRONTEND_S = {
@@ -66,7 +67,7 @@ FRONTEND_S = {
 # disaggregated training rows); HANDOVER_POOLED_S: fitted on every backend's, for the others
 HANDOVER_S = {
     "sglang": 0.314,
-    "trtllm": 0.314,
+    "trtllm": 1,
 }
 HANDOVER_POOLED_S = 0.314
 # END FITTED
