@@ -87,6 +87,7 @@ def test_handover_per_backend_falls_back_to_pooled(monkeypatch):
     assert framework_costs("none").handover_s == 0.0 and FW.handover_s() == 0.2
     assert "hand-over 100 ms" in framework_costs("sglang").describe()
     assert "hand-over 200 ms" in framework_costs("trtllm").describe()
+    assert "hand-over 1000 ms)" in FrameworkCosts("x", handover_s=1.0).describe()
 
 
 def test_fit_request_latency_per_backend_hand_over_by_hand():

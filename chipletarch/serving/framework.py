@@ -113,7 +113,7 @@ class FrameworkCosts:
         return (f"framework: {self.name} (kernel time + {who}: {self.fixed_s * 1e3:.3g} ms + "
                 f"{self.per_sequence_s * 1e6:.3g} us x sequences per iteration, front-end "
                 f"{self.frontend_s * 1e3:.3g} ms per request, disaggregated hand-over "
-                f"{self.handover_s * 1e3:.3g} ms)")
+                f"{self.handover_s * 1e3:.4g} ms)")
 
 
 def framework_costs(framework=None) -> FrameworkCosts:
