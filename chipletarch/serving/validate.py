@@ -30,7 +30,7 @@ row names an FP8 checkpoint without KV-cache scales (the engines' kv_cache_dtype
 sensitivity (`--kv-cache auto`, `_row_precision`); the primary replay keeps the preset's KV
 format, since the rows do not record the KV dtype a deployment set.
 
-Costs outside the kernels (docs/SERVING.md), the only fitted parameters, fifteen in all, fitted
+Costs outside the kernels (docs/SERVING.md), the only fitted parameters, eighteen in all, fitted
 on the training half of the rows (`split`: CRC-32 parity of the deployment description) and
 judged on the held-out half (`--fit` refits them and prints them, `--fit --write` stores them
 with their provenance in `framework.py`, where the studies and `chipletarch serve` read them;
@@ -45,6 +45,10 @@ per request and per output token (`FRONTEND_SERVER`, aggregated rows; kept here,
 Request lengths follow the benchmark client that measured the row (`benchmark_client`):
 InferenceMAX rows draw ISL and OSL uniformly from [0.8 L, L] as its benchmark_serving client does
 with `--random-range-ratio 0.8`; the others keep fixed lengths (`--lengths fixed`: all fixed).
+`--protocol client` runs each row's benchmark client's protocol (InferenceMAX 10 requests per
+client; AIConfigurator's aiperf 50 per client after a drained warm-up; `protocol`); tried with
+a full refit and not adopted (held-out TTFT worse, docs/VALIDATION.md), so the default is
+`fixed`.
 
 Rows that cannot be mapped are listed with the reason (model not bundled, concurrency not
 stated, mapping the workload layer rejects).
