@@ -35,13 +35,19 @@ def test_fitted_values_live_in_framework_py_only():
     from chipletarch.serving import validate as V
     assert V.HOST_OVERHEAD == FW.HOST_OVERHEAD and V.HOST_OVERHEAD is not FW.HOST_OVERHEAD
     assert V.FRONTEND_S == FW.FRONTEND_S and V.HANDOVER_S == FW.HANDOVER_S
+    assert V.HANDOVER_S is not FW.HANDOVER_S and V.HANDOVER_POOLED_S == FW.HANDOVER_POOLED_S
+    assert V.handover_s() == FW.handover_s() == FW.HANDOVER_POOLED_S     # no backend: pooled
     for be in ("trtllm", "vllm", "sglang"):
         c = framework_costs(be)
         assert (c.fixed_s, c.per_sequence_s) == FW.HOST_OVERHEAD[be] == V.host_overhead(be)
         assert c.frontend_s == FW.FRONTEND_S[be] == V.frontend_s(be)
-        assert c.handover_s == FW.HANDOVER_S == V.handover_s()
+        assert c.handover_s == FW.handover_s(be) == V.handover_s(be)
+        assert c.handover_s == FW.HANDOVER_S.get(be, FW.HANDOVER_POOLED_S)
         assert c.as_dict()["fit"]["commit"] == FW.FIT["commit"]
-    for k in ("data", "rows", "date", "commit"):
+    # backends with disaggregated training rows have their own hand-over; vLLM has none
+    assert set(FW.HANDOVER_S) == {"sglang", "trtllm"}
+    assert framework_costs("vllm").handover_s == FW.HANDOVER_POOLED_S
+    for k in ("data", "rows", "date", "commit", "handover"):
         assert FW.FIT[k]
     assert "training half" in FW.FIT["rows"]
 
@@ -50,14 +56,63 @@ def test_write_fitted_round_trips_and_stores(tmp_path):
     p = tmp_path / "framework.py"
     src = open(FW.__file__).read()
     p.write_text(src)
-    FW.write_fitted(FW.HOST_OVERHEAD, FW.FRONTEND_S, FW.HANDOVER_S, FW.FIT, path=p)
+    FW.write_fitted(FW.HOST_OVERHEAD, FW.FRONTEND_S, FW.HANDOVER_S, FW.FIT, path=p,
+                    handover_pooled=FW.HANDOVER_POOLED_S)
     assert p.read_text() == src                   # the stored block is what the writer writes
     fit = dict(FW.FIT, date="2030-01-01", commit="abc1234")
-    FW.write_fitted({"vllm": (1.234e-3, 5.678e-6)}, {"vllm": 0.0123}, 0.0456, fit, path=p)
+    FW.write_fitted({"vllm": (1.234e-3, 5.678e-6)}, {"vllm": 0.0123}, {"sglang": 0.0456}, fit,
+                    path=p, handover_pooled=0.0789)
     ns = runpy.run_path(str(p), run_name="chipletarch.serving.framework_copy")
     assert ns["HOST_OVERHEAD"] == {"vllm": (1.234e-3, 5.678e-6)}
-    assert ns["FRONTEND_S"] == {"vllm": 0.0123} and ns["HANDOVER_S"] == 0.0456
+    assert ns["FRONTEND_S"] == {"vllm": 0.0123}
+    assert ns["HANDOVER_S"] == {"sglang": 0.0456} and ns["HANDOVER_POOLED_S"] == 0.0789
+    assert ns["handover_s"]("sglang") == 0.0456 and ns["handover_s"]("vllm") == 0.0789
     assert ns["FIT"]["commit"] == "abc1234" and ns["FIT"]["date"] == "2030-01-01"
+    # the single-number form (before per-backend hand-overs): the pooled value for every backend
+    FW.write_fitted({"vllm": (1e-3, 0.0)}, {"vllm": 0.0}, 0.25, fit, path=p)
+    ns = runpy.run_path(str(p), run_name="chipletarch.serving.framework_copy")
+    assert ns["HANDOVER_S"] == {} and ns["HANDOVER_POOLED_S"] == 0.25
+    assert ns["framework_costs"]("vllm").handover_s == 0.25
+    before = p.read_text()
+    with pytest.raises(ValueError, match="pooled"):           # a dict needs the pooled fit
+        FW.write_fitted(FW.HOST_OVERHEAD, FW.FRONTEND_S, {"sglang": 0.1}, fit, path=p)
+    assert p.read_text() == before                             # and the file is left alone
+
+
+def test_handover_per_backend_falls_back_to_pooled(monkeypatch):
+    monkeypatch.setattr(FW, "HANDOVER_S", {"sglang": 0.1})
+    monkeypatch.setattr(FW, "HANDOVER_POOLED_S", 0.2)
+    assert framework_costs("sglang").handover_s == 0.1
+    assert framework_costs("trtllm").handover_s == 0.2 == framework_costs("vllm").handover_s
+    assert framework_costs("none").handover_s == 0.0 and FW.handover_s() == 0.2
+    assert "hand-over 100 ms" in framework_costs("sglang").describe()
+    assert "hand-over 200 ms" in framework_costs("trtllm").describe()
+    assert "hand-over 1000 ms)" in FrameworkCosts("x", handover_s=1.0).describe()
+
+
+def test_fit_request_latency_per_backend_hand_over_by_hand():
+    """Hand-computed L1 fits: each backend's front-end latency on its aggregated training rows,
+    each backend's hand-over on its disaggregated training rows (front-end added), the pooled
+    hand-over on all of them; held-out rows play no part; the grid stops at 1 s."""
+    from chipletarch.serving import validate as V
+
+    def row(be, mode, split, pred, meas):
+        return dict(backend=be, mode=mode, split=split, ttft_s=pred, measured_ttft_s=meas)
+    rows = [row("trtllm", "agg", "train", p, p + 0.05) for p in (0.1, 0.2, 0.3)]
+    rows += [row("trtllm", "agg", "held", 0.1, 2.0)]
+    rows += [row("sglang", "agg", "train", p, p) for p in (0.1, 0.2)]
+    # SGLang needs 100 ms more at every row; TensorRT-LLM needs 450 ms beyond its 50 ms front-end
+    rows += [row("sglang", "disagg", "train", p, p + 0.1) for p in (0.2, 0.3, 0.4)]
+    rows += [row("trtllm", "disagg", "train", 1.0, 1.5)]
+    rows += [row("sglang", "disagg", "held", 0.2, 5.0), row("vllm", "agg", "train", 0.1, 0.13)]
+    fe, ho, pooled = V.fit_request_latency(rows)
+    assert fe == pytest.approx({"trtllm": 0.05, "sglang": 0.0, "vllm": 0.03}, abs=1e-9)
+    assert ho == pytest.approx({"sglang": 0.1, "trtllm": 0.45}, abs=1e-9)
+    # pooled: |d - 0.1| x (1/0.3 + 1/0.4 + 1/0.5) + |d - 0.45| / 1.5 is least at d = 0.1
+    assert pooled == pytest.approx(0.1, abs=1e-9)
+    assert V._l1_offset([0.0], [5.0]) == 1.0                   # bounded at 1 s
+    fe, ho, pooled = V.fit_request_latency([r for r in rows if r["mode"] == "agg"])
+    assert ho == {} and pooled == 0.0
 
 
 def test_replay_write_needs_a_full_fit():
@@ -87,10 +142,10 @@ def test_decode_step_is_kernel_plus_fixed_plus_per_sequence_times_batch():
     for b, ctx in ((1, 100), (32, 2048), (256, 8192)):
         kern = C0 + D * b + E * b * ctx
         assert decode_step(j.latency, b, ctx) == pytest.approx(kern + F + S * b, rel=1e-12)
-    # the fitted vLLM values, written out: 0.59 ms + 31.03 us per sequence
+    # the fitted vLLM values, written out: 0.5897 ms + 31.03 us per sequence
     v = framework_costs("vllm").apply(inst())
     assert decode_step(v.latency, 64, 1000) == pytest.approx(
-        C0 + D * 64 + E * 64 * 1000 + 0.59e-3 + 64 * 31.03e-6, rel=1e-12)
+        C0 + D * 64 + E * 64 * 1000 + 0.5897e-3 + 64 * 31.03e-6, rel=1e-12)
 
 
 def test_steady_state_points_closed_form_with_costs():

@@ -74,3 +74,31 @@ def test_benchmark_client_of_each_row():
             assert (isl.lo, isl.hi, osl.lo, osl.hi) == (819, 1024, 819, 1024)
         else:
             assert V._lengths(r, 1024, 128) == (1024, 128)
+
+
+def test_benchmark_protocol_per_client():
+    """Requests per client: 'fixed' = the --requests-per-client / --warmup-per-client values for
+    every row; 'client' = InferenceMAX 10 per client, AIConfigurator's aiperf 50 per client (its
+    2 x CONC warm-up is drained before profiling, so not simulated); capped at MAX_REQUESTS but
+    never below one wave of CONC."""
+    from chipletarch.serving import validate as V
+    rows = list(csv.DictReader(open(V.default_csv())))
+    imx = next(r for r in rows if V.benchmark_client(r) == "inferencemax")
+    aic = next(r for r in rows if V.benchmark_client(r) == "aiconfigurator")
+    old = (V.BENCH_PROTOCOL, V.REQUESTS_PER_CLIENT, V.WARMUP_PER_CLIENT)
+    try:
+        V.BENCH_PROTOCOL = "fixed"
+        assert V.protocol(aic) == V.protocol(imx) == (10, 0)
+        assert V.n_requests(aic, 8) == (80, 0.0)
+        V.REQUESTS_PER_CLIENT, V.WARMUP_PER_CLIENT = 50, 2       # warm-up in the same loop
+        n, w = V.n_requests(aic, 8)
+        assert n == 416 and w == pytest.approx(16 / 416)
+        assert V.n_requests(aic, 64) == (3000, pytest.approx(128 / 3000))
+        V.BENCH_PROTOCOL = "client"                               # ignores the fixed values
+        assert V.protocol(imx) == (10, 0) and V.protocol(aic) == (50, 0)
+        assert V.n_requests(imx, 8) == (80, 0.0)
+        assert V.n_requests(aic, 8) == (400, 0.0)
+        assert V.n_requests(aic, 64) == (V.MAX_REQUESTS, 0.0) == (3000, 0.0)
+        assert V.n_requests(aic, 5000) == (5000, 0.0)             # one wave at least
+    finally:
+        V.BENCH_PROTOCOL, V.REQUESTS_PER_CLIENT, V.WARMUP_PER_CLIENT = old

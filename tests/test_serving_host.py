@@ -67,6 +67,8 @@ def test_replay_split_is_deterministic_and_keeps_duplicates_together():
         assert 0 < f < 5e-3 and 0 < s < 1e-4          # sub-ms to ms per step, us per sequence
         assert 0 <= V.frontend_s(be) < 0.5
     assert 0 <= V.handover_s() < 1.0
+    for be in ("trtllm", "vllm", "sglang"):
+        assert 0 <= V.handover_s(be) <= 1.0                   # the fit's grid stops at 1 s
 
 
 def test_frontend_latency_adds_its_mean_to_ttft():

@@ -8,7 +8,11 @@ The engine times kernels. A serving framework adds three costs the kernels do no
 - a front-end latency per request (HTTP, chat template, tokenising) before the scheduler sees it:
   the DES draws it per request (exponential, mean `frontend_s`), the steady state adds the mean
   to TTFT;
-- a disaggregated hand-over latency per request beyond the KV transfer time, added to TTFT.
+- a disaggregated hand-over latency per request beyond the KV transfer time, added to TTFT;
+  per backend (`HANDOVER_S`: the KV hand-over stacks differ, SGLang's PD transfer engine vs
+  TensorRT-LLM / Dynamo's NIXL-UCX path), fitted on that backend's disaggregated training rows;
+  a backend without such rows (vLLM) takes the pooled fit over all of them
+  (`HANDOVER_POOLED_S`; `handover_s(backend)`).
 
 `framework` = 'none' (kernel time only) | 'trtllm' | 'vllm' | 'sglang' (the values fitted for that
 backend) | a `FrameworkCosts` (your own values, e.g. refitted for another host). The studies,
@@ -43,14 +47,15 @@ FIT = {
     "data": "tests/data/silicon/e2e_silicon_calibration.csv (H100 SXM)",
     "versions": "sglang 0.5.1.post1/0.5.8, trtllm 0.8.1.post3/1.0.0rc3/1.2.0rc6.post1/1.3.0rc1, vllm 0.11.2/0.12.0/0.18.0/?",
     "rows": "training half (validate.split): 130 of 265 replayed rows",
-    "date": "2026-11-24",
-    "commit": "6dcbed4",
+    "handover": "per backend on its disaggregated training rows (sglang 6, trtllm 5); pooled over all 11 for a backend without any",
+    "date": "2026-12-06",
+    "commit": "b22668f",
 }
 # per-iteration overhead (fixed s, s per sequence in the iteration)
 HOST_OVERHEAD = {
-    "trtllm": (0.408e-3, 19.76e-6),
-    "vllm": (0.59e-3, 31.03e-6),
-    "sglang": (0.456e-3, 18.16e-6),
+    "trtllm": (0.4084e-3, 19.76e-6),
+    "vllm": (0.5897e-3, 31.03e-6),
+    "sglang": (0.4558e-3, 18.16e-6),
 }
 # mean front-end latency per request, s
 FRONTEND_S = {
@@ -58,8 +63,13 @@ FRONTEND_S = {
     "vllm": 0.029,
     "sglang": 0,
 }
-# disaggregated hand-over beyond the transfer, s per request (all backends)
-HANDOVER_S = 0.314
+# disaggregated hand-over beyond the transfer, s per request, per backend (fitted on its
+# disaggregated training rows); HANDOVER_POOLED_S: fitted on every backend's, for the others
+HANDOVER_S = {
+    "sglang": 0.314,
+    "trtllm": 1,
+}
+HANDOVER_POOLED_S = 0.314
 # END FITTED
 
 
@@ -103,7 +113,7 @@ class FrameworkCosts:
         return (f"framework: {self.name} (kernel time + {who}: {self.fixed_s * 1e3:.3g} ms + "
                 f"{self.per_sequence_s * 1e6:.3g} us x sequences per iteration, front-end "
                 f"{self.frontend_s * 1e3:.3g} ms per request, disaggregated hand-over "
-                f"{self.handover_s * 1e3:.3g} ms)")
+                f"{self.handover_s * 1e3:.4g} ms)")
 
 
 def framework_costs(framework=None) -> FrameworkCosts:
@@ -119,10 +129,27 @@ def framework_costs(framework=None) -> FrameworkCosts:
                         f"FrameworkCosts), got {framework!r}")
     fixed, per_seq = HOST_OVERHEAD[name]
     return FrameworkCosts(name, float(fixed), float(per_seq), float(FRONTEND_S.get(name, 0.0)),
-                          float(HANDOVER_S))
+                          handover_s(name))
 
 
-def _fitted_block(host: dict, frontend: dict, handover: float, fit: dict) -> str:
+def handover_s(backend=None) -> float:
+    """The fitted disaggregated hand-over of `backend` (s per request): its own fit where it had
+    disaggregated training rows, else the pooled fit (`HANDOVER_POOLED_S`, also for None)."""
+    return float(HANDOVER_S.get(backend, HANDOVER_POOLED_S)) if backend is not None \
+        else float(HANDOVER_POOLED_S)
+
+
+def _handover_values(handover, pooled) -> tuple:
+    """(per-backend dict, pooled) from `write_fitted`'s arguments: a single number (the form
+    before per-backend hand-overs) is the pooled value with no backend of its own."""
+    if isinstance(handover, dict):
+        if pooled is None:
+            raise ValueError("per-backend hand-overs need the pooled fit (handover_pooled=)")
+        return dict(handover), float(pooled)
+    return {}, float(handover if pooled is None else pooled)
+
+
+def _fitted_block(host: dict, frontend: dict, handover, fit: dict, pooled=None) -> str:
     def s(v):
         return json.dumps(str(v))
 
@@ -137,21 +164,30 @@ def _fitted_block(host: dict, frontend: dict, handover: float, fit: dict) -> str
     lines += ["}", "# mean front-end latency per request, s", "FRONTEND_S = {"]
     for be, v in frontend.items():
         lines.append(f'    "{be}": {v:.4g},')
-    lines += ["}", "# disaggregated hand-over beyond the transfer, s per request (all backends)",
-              f"HANDOVER_S = {handover:.4g}", "# END FITTED"]
+    per_be, pooled = _handover_values(handover, pooled)
+    lines += ["}", "# disaggregated hand-over beyond the transfer, s per request, per backend "
+              "(fitted on its", "# disaggregated training rows); HANDOVER_POOLED_S: fitted on "
+              "every backend's, for the others", "HANDOVER_S = {"]
+    for be, v in per_be.items():
+        lines.append(f'    "{be}": {v:.4g},')
+    lines += ["}", f"HANDOVER_POOLED_S = {pooled:.4g}", "# END FITTED"]
     return "\n".join(lines)
 
 
 _BLOCK = re.compile(r"^# BEGIN FITTED.*?^# END FITTED$", re.S | re.M)
 
 
-def write_fitted(host: dict, frontend: dict, handover: float, fit: dict,
-                 path: Path | None = None) -> Path:
+def write_fitted(host: dict, frontend: dict, handover, fit: dict,
+                 path: Path | None = None, handover_pooled: float | None = None) -> Path:
     """Rewrite the FITTED block of this file (or `path`) with the given values and provenance
-    (`fit`: data, rows, date, commit). Values are stored to 4 significant digits."""
+    (`fit`: data, rows, date, commit). `handover`: {backend: s} with `handover_pooled` (the
+    fit over every backend's rows, for the others), or one number for all backends (stored as
+    the pooled value). Values are stored to 4 significant digits."""
     path = Path(path) if path is not None else Path(__file__)
     text = path.read_text()
-    new, n = _BLOCK.subn(lambda m: _fitted_block(host, frontend, handover, fit), text)
+    _handover_values(handover, handover_pooled)         # check before touching the file
+    new, n = _BLOCK.subn(lambda m: _fitted_block(host, frontend, handover, fit,
+                                                 handover_pooled), text)
     if n != 1:
         raise RuntimeError(f"{path}: no single FITTED block")
     path.write_text(new)

@@ -30,20 +30,25 @@ row names an FP8 checkpoint without KV-cache scales (the engines' kv_cache_dtype
 sensitivity (`--kv-cache auto`, `_row_precision`); the primary replay keeps the preset's KV
 format, since the rows do not record the KV dtype a deployment set.
 
-Costs outside the kernels (docs/SERVING.md), the only fitted parameters, thirteen in all, fitted
+Costs outside the kernels (docs/SERVING.md), the only fitted parameters, eighteen in all, fitted
 on the training half of the rows (`split`: CRC-32 parity of the deployment description) and
 judged on the held-out half (`--fit` refits them and prints them, `--fit --write` stores them
 with their provenance in `framework.py`, where the studies and `chipletarch serve` read them;
 `--host off` / `--request off` / `--server off` replay without them): each backend's
 per-iteration overhead, fixed + per sequence (`HOST_OVERHEAD`); each backend's mean front-end
-latency (`FRONTEND_S`, exponential per request); one disaggregated hand-over latency
-(`HANDOVER_S`); and, for the replay's co-located DES only, each backend's serial front-end work
+latency (`FRONTEND_S`, exponential per request); each backend's disaggregated hand-over
+latency (`HANDOVER_S`, fitted on that backend's disaggregated training rows; a backend without
+any takes `HANDOVER_POOLED_S`, fitted on all of them); and, for the replay's co-located DES only, each backend's serial front-end work
 per request and per output token (`FRONTEND_SERVER`, aggregated rows; kept here, not in
 `framework.py`, because the steady-state studies have no front-end queue to apply it to).
 
 Request lengths follow the benchmark client that measured the row (`benchmark_client`):
 InferenceMAX rows draw ISL and OSL uniformly from [0.8 L, L] as its benchmark_serving client does
 with `--random-range-ratio 0.8`; the others keep fixed lengths (`--lengths fixed`: all fixed).
+`--protocol client` runs each row's benchmark client's protocol (InferenceMAX 10 requests per
+client; AIConfigurator's aiperf 50 per client after a drained warm-up; `protocol`); tried with
+a full refit and not adopted (held-out TTFT worse, docs/VALIDATION.md), so the default is
+`fixed`.
 
 Rows that cannot be mapped are listed with the reason (model not bundled, concurrency not
 stated, mapping the workload layer rejects).
@@ -121,9 +126,13 @@ def host_overhead(backend: str) -> tuple:
 # the scheduler (HTTP, chat template, tokenising, hand-off to the engine process; it delays
 # when the request can be scheduled, and counts in TTFT); HANDOVER_S = the fixed part of a
 # disaggregated prefill-to-decode hand-over beyond the transfer time (decode-side allocation,
-# transfer set-up, completion notice), one value for all backends. REQUEST = "off" drops both.
+# transfer set-up, completion notice), per backend: the KV hand-over stacks differ (SGLang's PD
+# transfer engine, TensorRT-LLM / Dynamo's NIXL-UCX path); HANDOVER_POOLED_S, fitted on every
+# backend's disaggregated rows, serves a backend with none of its own. REQUEST = "off" drops
+# them all.
 FRONTEND_S = dict(_fw.FRONTEND_S)
-HANDOVER_S = _fw.HANDOVER_S
+HANDOVER_S = dict(_fw.HANDOVER_S)
+HANDOVER_POOLED_S = _fw.HANDOVER_POOLED_S
 REQUEST = "fitted"
 
 
@@ -143,8 +152,13 @@ def frontend_server(backend: str) -> tuple:
     return FRONTEND_SERVER.get(backend, (0.0, 0.0)) if SERVER == "fitted" else (0.0, 0.0)
 
 
-def handover_s() -> float:
-    return HANDOVER_S if REQUEST == "fitted" else 0.0
+def handover_s(backend: str | None = None) -> float:
+    """The hand-over of `backend`'s disaggregated rows: its own fit, else the pooled one (also
+    for None); 0 with REQUEST = "off"."""
+    if REQUEST != "fitted":
+        return 0.0
+    return HANDOVER_S.get(backend, HANDOVER_POOLED_S) if backend is not None \
+        else HANDOVER_POOLED_S
 
 
 # the deployment a row describes (measurements and provenance left out): rows measuring the
@@ -282,6 +296,37 @@ class UniformLengths:
         return rng.integers(self.lo, self.hi + 1, size=n)
 
 
+# How many requests the row's benchmark client ran (`protocol`). BENCH_PROTOCOL = "fixed":
+# every row runs REQUESTS_PER_CLIENT per client, the first WARMUP_PER_CLIENT of them (in the
+# same closed loop) left out. "client": each row as its benchmark client runs it.
+# InferenceMAX's benchmark_serving sends --num-prompts CONC x 10 at --max-concurrency CONC with
+# no warm-up (10 per client, all counted). AIConfigurator's collection script runs aiperf with
+# --warmup-request-count 2 x CONC and --num-requests 50 x CONC (--concurrency CONC), and aiperf
+# waits for every warm-up response before the profiling phase starts (its docs, "Warmup Phase
+# Configuration", "Grace Period"): the measured phase is a fresh closed loop from an idle server,
+# whose 50 x CONC requests all count. The DES models no cold-start effect (JIT, allocation,
+# connections), so a drained warm-up leaves it where it started and is not simulated.
+BENCH_PROTOCOL = "fixed"
+PROTOCOLS = {"inferencemax": (10, 0), "aiconfigurator": (50, 0)}
+AICONFIGURATOR_WARMUP_PER_CLIENT = 2      # drained before measuring: not simulated (above)
+
+
+def protocol(row) -> tuple:
+    """(requests per client measured, warm-up requests per client run first in the same loop and
+    left out) of the row's benchmark as the replay runs it (`BENCH_PROTOCOL`)."""
+    if BENCH_PROTOCOL == "client":
+        return PROTOCOLS[benchmark_client(row)]
+    return REQUESTS_PER_CLIENT, WARMUP_PER_CLIENT
+
+
+def n_requests(row, c) -> tuple:
+    """(requests simulated, fraction left out as warm-up) of a row at concurrency c: the
+    protocol's requests per client times c, capped at MAX_REQUESTS (at least c)."""
+    per, warm = protocol(row)
+    n = min((per + warm) * c, max(MAX_REQUESTS, c))
+    return n, min(0.5, warm * c / n)
+
+
 def _lengths(row, isl, osl):
     if BENCH_LENGTHS == "client" and benchmark_client(row) == "inferencemax":
         return (UniformLengths(isl, INFERENCEMAX_RANGE_RATIO),
@@ -321,8 +366,7 @@ def predict_row(row, arch) -> dict:
     c = _concurrency(row)
     if c is None:
         raise ChipletarchError("concurrency not stated")
-    n = min((REQUESTS_PER_CLIENT + WARMUP_PER_CLIENT) * c, max(MAX_REQUESTS, c))
-    warm = min(0.5, WARMUP_PER_CLIENT * c / n)
+    n, warm = n_requests(row, c)
     if row["mode"] == "agg":
         mp = _mapping(arch, _i(row["tp_size"]), _i(row["attention_dp_size"]),
                       _i(row["moe_ep_size"]), _i(row["pp_size"]))
@@ -365,7 +409,7 @@ def predict_row(row, arch) -> dict:
     r = run_disaggregated(pi, di, *_lengths(row, isl, osl), n_prefill=npw, n_decode=ndw, prefill_batch=pb,
                           decode_batch=max(1, db), kv_seconds=kvt, concurrency=c,
                           n_requests=n, warmup=warm, frontend_s=frontend_s(row["backend"]),
-                          handover_s=handover_s())
+                          handover_s=handover_s(row["backend"]))
     return dict(model=model, precision=getattr(prec, "name", prec),
                 mapping=f"P{npw}x{pi.label}/D{ndw}x{di.label}",
                 concurrency=c, batch=db, ttft_s=r["ttft_s"], tpot_s=r["tpot_s"])
@@ -481,19 +525,25 @@ def fit_request_latency(rows) -> tuple:
     """Fit `FRONTEND_S` and `HANDOVER_S` on the training half of `rows` replayed without them
     (REQUEST = "off"): per backend, the front-end latency minimising the sum of |predicted
     TTFT + d - measured| / measured over its aggregated training rows; then, with each row's
-    front-end latency added, the one hand-over latency doing the same over the disaggregated
-    training rows. Adding d to TTFT is the linearisation; the replay with the fitted values
-    (where the front-end also delays the closed loop) gives the reported errors."""
+    front-end latency added, the hand-over latency doing the same over each backend's
+    disaggregated training rows, and once over all of them pooled (for backends without any).
+    Adding d to TTFT is the linearisation; the replay with the fitted values (where the
+    front-end also delays the closed loop) gives the reported errors. Returns (front-end
+    {backend: s}, hand-over {backend: s}, pooled hand-over s)."""
     fe = {}
     for be in sorted({r["backend"] for r in rows}):
         tr = [r for r in rows if r["backend"] == be and r["mode"] == "agg"
               and r.get("split") == "train"]
         if tr:
             fe[be] = _l1_offset([r["ttft_s"] for r in tr], [r["measured_ttft_s"] for r in tr])
+
+    def handover(tr):
+        return _l1_offset([r["ttft_s"] + fe.get(r["backend"], 0.0) for r in tr],
+                          [r["measured_ttft_s"] for r in tr]) if tr else 0.0
     tr = [r for r in rows if r["mode"] == "disagg" and r.get("split") == "train"]
-    ho = _l1_offset([r["ttft_s"] + fe.get(r["backend"], 0.0) for r in tr],
-                    [r["measured_ttft_s"] for r in tr]) if tr else 0.0
-    return fe, ho
+    ho = {be: handover([r for r in tr if r["backend"] == be])
+          for be in sorted({r["backend"] for r in tr})}
+    return fe, ho, handover(tr)
 
 
 SERVER_GRID_A = (0.0, 8e-3, 16e-3)          # s per request
@@ -596,10 +646,15 @@ def fit_provenance(rows, csv_path=None) -> dict:
         commit += "+" if dirty else ""
     except (OSError, subprocess.CalledProcessError):
         commit = "unknown"
+    dis = [r for r in tr if r["mode"] == "disagg"]
+    per_be = ", ".join(f"{be} {sum(1 for r in dis if r['backend'] == be)}"
+                       for be in sorted({r["backend"] for r in dis}))
     return {"data": f"{data} (H100 SXM)",
             "versions": ", ".join(f"{be} {'/'.join(sorted(v))}"
                                   for be, v in sorted(vers.items())),
             "rows": f"training half (validate.split): {len(tr)} of {len(rows)} replayed rows",
+            "handover": f"per backend on its disaggregated training rows ({per_be}); "
+                        f"pooled over all {len(dis)} for a backend without any",
             "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d"),
             "commit": commit}
 
@@ -653,6 +708,11 @@ def main(argv=None) -> int:
     ap.add_argument("--lengths", choices=("client", "fixed"), default=BENCH_LENGTHS,
                     help="request lengths as the row's benchmark client draws them ('client': "
                          "InferenceMAX rows uniform in [0.8 L, L]) or fixed for every row")
+    ap.add_argument("--protocol", choices=("client", "fixed"), default=BENCH_PROTOCOL,
+                    help="requests per client: as the row's benchmark client runs them "
+                         "('client': InferenceMAX 10, AIConfigurator's aiperf 50 after a drained "
+                         "warm-up) or --requests-per-client / --warmup-per-client for every row "
+                         "('fixed')")
     ap.add_argument("--fit", action="store_true",
                     help="refit HOST_OVERHEAD, then FRONTEND_S and HANDOVER_S, on the training "
                          "half (a replay without each), print them, replay with them")
@@ -674,6 +734,7 @@ def main(argv=None) -> int:
     globals()["REQUEST"] = a.request
     globals()["SERVER"] = a.server
     globals()["BENCH_LENGTHS"] = a.lengths
+    globals()["BENCH_PROTOCOL"] = a.protocol
     if a.fit:
         # each fit linearises around a replay without the term it fits, with the others in:
         # host overhead (no request latencies), request latencies, host overhead again
@@ -685,12 +746,15 @@ def main(argv=None) -> int:
 
         def refit_request():
             globals()["REQUEST"] = "off"
-            fe, ho = fit_request_latency(run(a.csv, a.limit)["rows"])
+            fe, ho, pooled = fit_request_latency(run(a.csv, a.limit)["rows"])
             print("fitted FRONTEND_S: " + ", ".join(f"{be} {v * 1e3:.0f} ms"
                                                     for be, v in fe.items())
-                  + f"; HANDOVER_S {ho * 1e3:.0f} ms")
+                  + "; HANDOVER_S " + ", ".join(f"{be} {v * 1e3:.0f} ms" for be, v in ho.items())
+                  + f", pooled {pooled * 1e3:.0f} ms")
             FRONTEND_S.update(fe)
-            globals()["HANDOVER_S"] = ho
+            HANDOVER_S.clear()
+            HANDOVER_S.update(ho)
+            globals()["HANDOVER_POOLED_S"] = pooled
             globals()["REQUEST"] = "fitted"
         refit_request()
         globals()["SERVER"] = "fitted"
@@ -704,7 +768,7 @@ def main(argv=None) -> int:
     rows = res["rows"]
     if a.fit and a.write:
         path = _fw.write_fitted(HOST_OVERHEAD, FRONTEND_S, HANDOVER_S,
-                                fit_provenance(rows, a.csv))
+                                fit_provenance(rows, a.csv), handover_pooled=HANDOVER_POOLED_S)
         print(f"wrote the fitted values to {path}")
     print(f"rows predicted: {len(rows)}; skipped: {len(res['skipped'])}")
     print("  median |err| (signed median) over rows:")
