@@ -44,9 +44,11 @@ def test_fitted_values_live_in_framework_py_only():
         assert c.handover_s == FW.handover_s(be) == V.handover_s(be)
         assert c.handover_s == FW.HANDOVER_S.get(be, FW.HANDOVER_POOLED_S)
         assert c.as_dict()["fit"]["commit"] == FW.FIT["commit"]
-    # backends with disaggregated training rows have their own hand-over; vLLM has none
-    assert set(FW.HANDOVER_S) == {"sglang", "trtllm"}
+    # SGLang has its own hand-over; TensorRT-LLM's fit ran to the search bound (not kept, see
+    # test_handover_fit_at_the_bound_falls_back_to_pooled); vLLM has no disaggregated rows
+    assert set(FW.HANDOVER_S) == {"sglang"}
     assert framework_costs("vllm").handover_s == FW.HANDOVER_POOLED_S
+    assert framework_costs("trtllm").handover_s == FW.HANDOVER_POOLED_S
     for k in ("data", "rows", "date", "commit", "handover"):
         assert FW.FIT[k]
     assert "training half" in FW.FIT["rows"]
@@ -268,3 +270,16 @@ def test_report_config_framework_key():
     assert cfg.serving.framework == "none"
     with pytest.raises(SpecError, match="framework"):
         config_from_dict({**base, "serving": {"traffic": "chat", "framework": "tgi"}})
+
+
+def test_handover_fit_at_the_bound_falls_back_to_pooled():
+    # hand-computed rows (seconds): backend "a" misses by 0.1 s on each row -> fitted 0.1 s;
+    # backend "b" misses by 5 s, more than the 1 s search bound -> not kept (pooled instead);
+    # the pooled L1 fit over all four rows lies between them
+    from chipletarch.serving import validate as V
+    rows = [dict(backend=be, mode="disagg", split="train", ttft_s=p, measured_ttft_s=m)
+            for be, p, m in (("a", 0.2, 0.3), ("a", 0.4, 0.5), ("b", 1.0, 6.0), ("b", 2.0, 7.0))]
+    fe, ho, pooled = V.fit_request_latency(rows)
+    assert fe == {}
+    assert ho == {"a": pytest.approx(0.1)}            # "b" ran to HANDOVER_MAX_S: dropped
+    assert V.HANDOVER_MAX_S == 1.0 and 0.1 <= pooled <= V.HANDOVER_MAX_S
