@@ -493,18 +493,7 @@ class Evaluator:
             ns.update(wp.wl)
             ns.update(rec)
             ns.update(world=wp.world, packages=wp.packages, base=base, arch=v.arch)
-            for c in self._post:
-                try:
-                    ok = c.require(ns)
-                except SpecError as exc:      # e.g. a metric the energy model left empty
-                    rec["status"] = "pruned"
-                    rec["reason"] = f"constraint {c.name}: cannot evaluate ({exc})"
-                    break
-                if not ok:
-                    rec["status"] = "pruned"
-                    rec["reason"] = f"constraint {c.name}: {c.require.text}" + \
-                        (f" ({c.reason})" if c.reason else "")
-                    break
+            apply_metric_constraints(rec, ns, self._post)
 
     def _row_ids(self, raw, cols) -> np.ndarray:
         """Integer id per point for the columns `cols` of the raw sample matrix (equal values,
@@ -653,6 +642,23 @@ class Evaluator:
         nones = [None] * len(wps)
         for (rec, _), *vals in zip(items, *lists, pb, db, oks, nones):
             rec.update(zip(names, vals))
+
+
+def apply_metric_constraints(rec: dict, ns: dict, constraints) -> None:
+    """Check the constraints that read metrics on one evaluated point (`ns`: the names they may
+    read): the first that fails marks the point pruned with its reason; its metrics stay."""
+    for c in constraints:
+        try:
+            ok = c.require(ns)
+        except SpecError as exc:      # e.g. a metric the energy model left empty
+            rec["status"] = "pruned"
+            rec["reason"] = f"constraint {c.name}: cannot evaluate ({exc})"
+            return
+        if not ok:
+            rec["status"] = "pruned"
+            rec["reason"] = f"constraint {c.name}: {c.require.text}" + \
+                (f" ({c.reason})" if c.reason else "")
+            return
 
 
 class _WorkloadPrep:

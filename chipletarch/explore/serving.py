@@ -300,18 +300,8 @@ class ServingPoints:
             ns.update(wl)
             ns.update(rec)
             ns.update(base=spec.base, arch=arch)
-            for c in ev._post:
-                try:
-                    ok = c.require(ns)
-                except SpecError as exc:
-                    rec["status"] = "pruned"
-                    rec["reason"] = f"constraint {c.name}: cannot evaluate ({exc})"
-                    break
-                if not ok:
-                    rec["status"] = "pruned"
-                    rec["reason"] = f"constraint {c.name}: {c.require.text}" + \
-                        (f" ({c.reason})" if c.reason else "")
-                    break
+            from .evaluate import apply_metric_constraints   # evaluate imports this module
+            apply_metric_constraints(rec, ns, ev._post)
 
 
 def _slo_reason(d, wl) -> str:
