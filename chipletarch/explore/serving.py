@@ -26,7 +26,7 @@ import math
 import traceback
 from collections import OrderedDict
 
-from ..errors import ChipletarchError, SpecError
+from ..errors import ChipletarchError
 
 # Serving keys (the arguments of evaluate_config beyond the workload's) and their defaults:
 # evaluate_config's own, except `framework`, whose default is serving's DEFAULT_FRAMEWORK
