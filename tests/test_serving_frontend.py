@@ -102,3 +102,15 @@ def test_benchmark_protocol_per_client():
         assert V.n_requests(aic, 5000) == (5000, 0.0)             # one wave at least
     finally:
         V.BENCH_PROTOCOL, V.REQUESTS_PER_CLIENT, V.WARMUP_PER_CLIENT = old
+
+
+def test_row_precision_follows_a_block_scaled_fp8_checkpoint():
+    # DeepSeek-R1's published config.json declares weight_block_size [128, 128]: its "fp8" rows
+    # are the block-scaled checkpoint; a bf16 checkpoint quantised to FP8 stays per-tensor
+    from chipletarch.serving import validate as V
+    row = dict(model_path="deepseek-ai/DeepSeek-R1", precision="fp8", gemm_quant_mode="fp8")
+    assert V._precision(row) == "fp8_block"
+    assert V._precision(dict(row, model_path="Qwen/Qwen3-32B")) == "fp8"
+    assert V._precision(dict(row, model_path="Qwen/Qwen3-32B", gemm_quant_mode="")) == "bf16"
+    assert V._precision(dict(row, model_path="Qwen/Qwen3-235B-A22B-FP8",
+                             gemm_quant_mode="fp8_block")) == "fp8_block"

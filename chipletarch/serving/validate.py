@@ -17,7 +17,8 @@ Nothing else is chosen by looking at the data, apart from the fitted costs below
 
 Row -> model: parallel layout in AIConfigurator's convention (tp_size = attention TP per DP
 rank): ranks = tp x attention_dp; Mapping(tp = ranks, attention_dp, ep = moe_ep). Precision:
-'' -> bf16; fp8 GEMMs -> fp8; fp8_block -> fp8_block; gpt-oss 'fp4' on H100 (MXFP4 weights,
+'' -> bf16; fp8 GEMMs -> fp8, or fp8_block where the checkpoint's config.json declares
+block-scaled FP8 (DeepSeek-R1/V3); fp8_block -> fp8_block; gpt-oss 'fp4' on H100 (MXFP4 weights,
 16-bit math: Hopper has no FP4 units) -> w4a16. Engine settings common to all rows: token budget
 per iteration 8192 (the default max_num_tokens / max_num_batched_tokens / chunked_prefill_size
 of TensorRT-LLM, vLLM and SGLang on H100), batch capped by concurrency and by the KV cache that
@@ -224,6 +225,13 @@ def _precision(row) -> str:
     if g == "fp8_block":
         return "fp8_block"
     if g == "fp8":
+        # a row's FP8 on a checkpoint published in block-scaled FP8 is that checkpoint's format:
+        # DeepSeek-R1/V3's config.json declares weight_block_size [128, 128] with dynamic
+        # (1 x 128) activation scales (shared/reference/models), which the workload layer reads
+        # as fp8_block
+        model = MODELS.get(row["model_path"])
+        if model is not None and "fp8_block" in _model(model).config.native_formats.values():
+            return "fp8_block"
         return "fp8"
     raise ChipletarchError(f"precision {row['precision']!r}/{g!r} not mapped")
 
