@@ -16,10 +16,10 @@ This module composes no serving arithmetic: what it stores is what `evaluate_con
 (the tests compare field by field), plus the package cost of the variant (`cost.package_cost`,
 as the batched sweep) and `usd_per_mtoken` from `cost.token_cost` at the serving point's
 simulated average package power (`power_w`, the energy model composed over the steady state:
-serving/steady.py), or at the package TDP where the point has no energy. Status: `ok` when the configuration fits and meets the
-SLOs; `pruned` when the KV cache does not fit (`memory: ...`, no metrics), when an SLO is missed
-(`slo: ...`, metrics kept, `feasible` 0) or when a metric constraint fails (metrics kept), as
-the batched sweep does for its metric constraints.
+serving/steady.py), or at the package TDP where the point has no energy. Status: `ok` when
+the configuration fits and meets the SLOs; `pruned` when the KV cache does not fit (`memory:
+...`, no metrics), when an SLO is missed (`slo: ...`, metrics kept, `feasible` 0) or when a
+metric constraint fails (metrics kept), as the batched sweep does for its metric constraints.
 """
 from __future__ import annotations
 

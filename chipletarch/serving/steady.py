@@ -52,7 +52,7 @@ import math
 import numpy as np
 
 from ..errors import SpecError
-from .latency import Instance, decode_step, decode_step_energy, mixed_step, mixed_step_energy
+from .latency import Instance, decode_step_energy, mixed_step, mixed_step_energy
 
 _CHIP = "tokens/s per chip"
 
