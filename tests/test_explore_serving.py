@@ -98,8 +98,14 @@ def test_points_equal_evaluate_config_called_directly(reference):
         pc = package_cost(archs[r["hbm_stacks"]])
         assert r["package_cost_usd"] == pytest.approx(pc.total, rel=1e-12)
         assert r["system_cost_usd"] == pytest.approx(pc.total * d["packages"], rel=1e-12)
-        usd = token_cost(pc, d["tokens_per_s_per_chip"], power_w=700.0).usd_per_million_tokens
+        # energy: stored as evaluate_config returns it; $/Mtoken at the simulated power
+        assert r["j_per_token"] == d["j_per_token"] and r["j_per_token"] > 0
+        assert r["power_w"] == d["power_w_per_package"] and 0 < r["power_w"] < 700.0
+        usd = token_cost(pc, d["tokens_per_s_per_chip"],
+                         power_w=d["power_w_per_package"]).usd_per_million_tokens
         assert r["usd_per_mtoken"] == pytest.approx(usd, rel=1e-9)
+        usd_tdp = token_cost(pc, d["tokens_per_s_per_chip"], power_w=700.0).usd_per_million_tokens
+        assert r["usd_per_mtoken"] < usd_tdp
         seen.add((r["mode"], r["status"]))
     # the spec exercises every outcome
     assert seen >= {"memory", ("colocated", "ok"), ("disaggregated", "ok"),
@@ -216,7 +222,8 @@ def test_spec_without_serving_is_unchanged():
     src = dict(spec.source, serving={})
     s2 = type(spec).from_dict(src)
     assert s2.serving is not None and s2.spec_hash() != spec.spec_hash()
-    assert "j_per_token" not in store_columns(s2) and "feasible" in store_columns(s2)
+    assert "j_per_token_prefill" not in store_columns(s2) and "feasible" in store_columns(s2)
+    assert "j_per_token" in store_columns(s2) and "power_w" in store_columns(s2)
 
 
 BASE = """\
@@ -246,8 +253,8 @@ workload: {model: llama3.1-70b, precision: fp8, traffic: chat}
     ("serving: {}\noptions: {tpot_context: end}\n", 5, "not used by a serving sweep"),
     ("serving: {}\nconstraints:\n  - {name: c, require: \"world <= 8\"}\n", 6,
      "unknown name(s) world"),
-    ("serving: {}\nconstraints:\n  - {name: c, require: \"j_per_token < 1\"}\n", 6,
-     "unknown name(s) j_per_token"),
+    ("serving: {}\nconstraints:\n  - {name: c, require: \"power_prefill_w < 700\"}\n", 6,
+     "unknown name(s) power_prefill_w"),
 ])
 def test_bad_serving_specs_name_file_and_line(extra, line, needle):
     text = BASE + textwrap.dedent(extra)

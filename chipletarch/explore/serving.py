@@ -14,11 +14,12 @@ mode ignores) is answered from a small memo.
 
 This module composes no serving arithmetic: what it stores is what `evaluate_config` returns
 (the tests compare field by field), plus the package cost of the variant (`cost.package_cost`,
-as the batched sweep) and `usd_per_mtoken` from `cost.token_cost` at the package TDP (the
-serving layer has no energy model). Status: `ok` when the configuration fits and meets the
-SLOs; `pruned` when the KV cache does not fit (`memory: ...`, no metrics), when an SLO is missed
-(`slo: ...`, metrics kept, `feasible` 0) or when a metric constraint fails (metrics kept), as
-the batched sweep does for its metric constraints.
+as the batched sweep) and `usd_per_mtoken` from `cost.token_cost` at the serving point's
+simulated average package power (`power_w`, the energy model composed over the steady state:
+serving/steady.py), or at the package TDP where the point has no energy. Status: `ok` when
+the configuration fits and meets the SLOs; `pruned` when the KV cache does not fit (`memory:
+...`, no metrics), when an SLO is missed (`slo: ...`, metrics kept, `feasible` 0) or when a
+metric constraint fails (metrics kept), as the batched sweep does for its metric constraints.
 """
 from __future__ import annotations
 
@@ -99,8 +100,13 @@ SERVING_METRICS = {
     "handover_s": "framework disaggregated hand-over latency in TTFT, s",
     "package_cost_usd": "manufacturing cost of one good package, US$",
     "system_cost_usd": "packages x package cost, US$",
-    "usd_per_mtoken": "$ per million output tokens (token_cost at tokens/s per chip and the "
-                      "package TDP)",
+    "j_per_token": "J per output token of the whole deployment, the prompt's prefill included "
+                   "(energy model composed over the steady state, host overhead at static "
+                   "power)",
+    "power_w": "average package power over the steady state, W (evaluate_config's "
+               "power_w_per_package)",
+    "usd_per_mtoken": "$ per million output tokens (token_cost at tokens/s per chip and power_w; "
+                      "the package TDP where power_w is missing)",
     "feasible": "1: fits and meets the SLOs (evaluate_config's feasible); 0: not",
     "kv_bound": "disaggregated: 1 when the KV hand-over link caps the decode rate",
 }
@@ -114,7 +120,9 @@ SERVING_TEXT_METRICS = {
 _RESULT_COLUMNS = {k: k for k in SERVING_METRICS if k not in
                    ("ttft_s", "tpot_s", "package_cost_usd", "system_cost_usd", "usd_per_mtoken",
                     "decode_sequences")}
+_RESULT_COLUMNS.pop("power_w")
 _RESULT_COLUMNS["decode_batch"] = "decode_sequences"
+_RESULT_COLUMNS["power_w_per_package"] = "power_w"
 _RESULT_COLUMNS.update({k: k for k in SERVING_TEXT_METRICS})
 
 
@@ -289,7 +297,8 @@ class ServingPoints:
         usd = v.token_cost_fn()
         tpc = d.get("tokens_per_s_per_chip")
         if usd is not None and tpc is not None and tpc > 0:
-            rec["usd_per_mtoken"] = usd(tpc, None)       # at the package TDP
+            # at the simulated average package power; usd falls back to the TDP without one
+            rec["usd_per_mtoken"] = usd(tpc, d.get("power_w_per_package"))
         if not d.get("feasible"):
             rec["status"] = "pruned"
             rec["reason"] = _slo_reason(d, wl)

@@ -12,6 +12,14 @@ latencies; production wires `SimLatency` (memoised `simulate` of one instance: a
 model, precision, mapping).
 
 `Instance` = a phase latency + how many packages (chips) one copy of the mapping occupies.
+
+Energy (optional): a phase latency may also carry `energy(phase, batch, seq_len, context_len,
+chunk_context_len=0) -> joules` (the whole instance, one call of that phase) and `static_w` (the
+instance's static power, W, all its packages). `SimLatency` gives both from the energy model
+(`chipletarch.energy.energy_of` on the same Result, memoised apart from the latency, computed only
+when asked); `HostOverhead` charges its extra per-iteration time at `static_w` (the package is
+powered and idle while the host works). `Instance.energy` / `Instance.static_w` read them off the
+latency (None for closed-form latencies without energy).
 `mixed_step` turns "decode batch + p prefill tokens of prompts of length L" into phase calls,
 correcting the attention of a multi-prompt chunk (see its docstring).
 """
@@ -30,7 +38,14 @@ class SimLatency:
     """Memoised `simulate` of one serving instance (the same (phase, batch, shape) recurs a lot:
     every batch of a sweep, every DES iteration). Exact-key cache; `calls` counts engine runs,
     `hits` cache hits. Memory is checked once per (batch, context) by `fits`, not on every call
-    (a chunked step's transient activations are not a capacity question)."""
+    (a chunked step's transient activations are not a capacity question).
+
+    `energy(...)` (same arguments) gives the joules of the whole instance for that call:
+    `energy_of` on the same Result, in its own exact-key cache, so latency-only use computes no
+    energy. An energy miss runs the engine once and fills both caches (a later latency call of
+    that key is a hit); the serving compositions ask energy before latency for that reason.
+    `static_w`: static power of the instance, W (the energy model's per-package static power,
+    `EnergyCoefficients.static_total_w`, x packages), what an idle step costs per second."""
 
     def __init__(self, arch, model, precision="bf16", mapping=None, *, memory_utilization=0.9,
                  act_quant=None):
@@ -47,6 +62,8 @@ class SimLatency:
         self.memory_utilization = memory_utilization
         self.act_quant = act_quant      # simulate's run-time activation quantisation switch
         self._cache: dict = {}
+        self._energy: dict = {}
+        self._static_w: float | None = None
         self._fit: dict = {}
         self.calls = 0
         self.hits = 0
@@ -62,14 +79,43 @@ class SimLatency:
         if hit is not None:
             self.hits += 1
             return hit
-        from ..engine.simulate import simulate
-        self.calls += 1
-        r = simulate(self.arch, self.model, phase, batch=int(batch), seq_len=int(seq_len),
-                     context_len=int(context_len), precision=self.precision, mapping=self.mapping,
-                     chunk_context_len=int(chunk_context_len), check_memory=False,
-                     act_quant=self.act_quant)
+        r = self._simulate(key)
         self._cache[key] = r.latency_s
         return r.latency_s
+
+    def _simulate(self, key):
+        from ..engine.simulate import simulate
+        phase, batch, seq_len, context_len, chunk_context_len = key
+        self.calls += 1
+        return simulate(self.arch, self.model, phase, batch=batch, seq_len=seq_len,
+                        context_len=context_len, precision=self.precision, mapping=self.mapping,
+                        chunk_context_len=chunk_context_len, check_memory=False,
+                        act_quant=self.act_quant)
+
+    def energy(self, phase, batch, seq_len=1, context_len=0, chunk_context_len=0) -> float:
+        """Joules of the whole instance (all its packages) for one call of `phase`: the total of
+        `energy_of` on the Result whose latency `__call__` returns (dynamic + static over that
+        latency). Memoised; a miss also fills the latency cache."""
+        key = (phase, int(batch), int(seq_len), int(context_len), int(chunk_context_len))
+        hit = self._energy.get(key)
+        if hit is not None:
+            return hit
+        from ..energy import energy_of
+        r = self._simulate(key)
+        rep = energy_of(r, self.arch)
+        self._cache[key] = r.latency_s
+        self._energy[key] = j = rep.total_j
+        return j
+
+    @property
+    def static_w(self) -> float:
+        """Static power of the whole instance, W: the energy model's static power of one package
+        (logic static + memory background + D2D standby, `coefficients_of(arch).static_total_w`,
+        what `energy_of` charges per package per second) x the packages of the mapping."""
+        if self._static_w is None:
+            from ..energy import coefficients_of
+            self._static_w = coefficients_of(self.arch).static_total_w * self.packages
+        return self._static_w
 
     def fits(self, batch: int, context_len: int) -> bool:
         """Do weights + KV cache of `batch` sequences at `context_len` fit (per package, at
@@ -116,12 +162,22 @@ class _Ranks:
 @dataclass
 class Instance:
     """One serving instance: a phase latency and the packages it occupies. `fits(batch,
-    context)` (default: always) bounds batches by memory; `label` names the mapping."""
+    context)` (default: always) bounds batches by memory; `label` names the mapping.
+    `energy` / `static_w`: the latency's phase energy and static power (module docstring), None
+    when it has none."""
 
     latency: PhaseFn
     packages: int = 1
     label: str = "instance"
     fits: Callable[[int, int], bool] = field(default=lambda b, c: True)
+
+    @property
+    def energy(self):
+        return getattr(self.latency, "energy", None)
+
+    @property
+    def static_w(self):
+        return getattr(self.latency, "static_w", None)
 
     @classmethod
     def simulated(cls, arch, model, precision="bf16", mapping=None, **kw) -> "Instance":
@@ -140,17 +196,38 @@ class HostOverhead:
     (the decode batch plus the prompt the chunk belongs to). `mixed_step`'s attention correction
     for k whole prompts (prefill(1 x kL) - prefill(k x L)) then leaves exactly
     fixed + per_sequence x (decode batch + k). `fits`, `packages` and the like stay on the
-    wrapped latency's `Instance`."""
+    wrapped latency's `Instance`.
+
+    Energy: when the wrapped latency has `energy` and `static_w`, so does this; the extra time is
+    idle time of the packages (the host, not the accelerator, is working), charged at the
+    instance's static power: e = energy(...) + static_w x (fixed + per_sequence x n)."""
 
     def __init__(self, lat: PhaseFn, fixed_s: float = 0.0, per_sequence_s: float = 0.0):
         self.lat = lat
         self.fixed_s = float(fixed_s)
         self.per_sequence_s = float(per_sequence_s)
+        if callable(getattr(lat, "energy", None)) and getattr(lat, "static_w", None) is not None:
+            self.energy = self._energy
+
+    energy = None                    # set per object when the wrapped latency has energy
+
+    def overhead_s(self, phase, batch) -> float:
+        """The per-iteration time this adds to a call of `phase` with `batch` sequences."""
+        n = int(batch) + (1 if phase == "chunked" else 0)
+        return self.fixed_s + self.per_sequence_s * n
 
     def __call__(self, phase, batch, seq_len=1, context_len=0, chunk_context_len=0) -> float:
         n = int(batch) + (1 if phase == "chunked" else 0)
         return (self.lat(phase, batch, seq_len, context_len, chunk_context_len)
                 + self.fixed_s + self.per_sequence_s * n)
+
+    def _energy(self, phase, batch, seq_len=1, context_len=0, chunk_context_len=0) -> float:
+        return (self.lat.energy(phase, batch, seq_len, context_len, chunk_context_len)
+                + self.static_w * self.overhead_s(phase, batch))
+
+    @property
+    def static_w(self):
+        return getattr(self.lat, "static_w", None)
 
 
 def with_host_overhead(inst: "Instance", fixed_s: float = 0.0,
@@ -165,9 +242,16 @@ def with_host_overhead(inst: "Instance", fixed_s: float = 0.0,
 
 def decode_step(lat: PhaseFn, batch: int, context: float) -> float:
     """One decode iteration of `batch` sequences at mean context `context` (tokens, rounded)."""
+    return decode_step_energy(lat, None, batch, context)[0]
+
+
+def decode_step_energy(lat: PhaseFn, energy, batch: int, context: float) -> tuple:
+    """`decode_step` and its energy: (seconds, joules or None when `energy` is None)."""
     if batch < 1:
         raise SpecError(f"decode_step: batch must be >= 1, got {batch}")
-    return lat("decode", int(batch), 1, int(round(context)))
+    args = ("decode", int(batch), 1, int(round(context)))
+    e = energy(*args) if energy is not None else None   # first: a miss fills the latency too
+    return lat(*args), e
 
 
 def mixed_step(lat: PhaseFn, decode_batch: int, context: float, prefill_tokens: int,
@@ -183,22 +267,44 @@ def mixed_step(lat: PhaseFn, decode_batch: int, context: float, prefill_tokens: 
       collectives are identical): t = chunked(p) - [prefill(1 x kL) - prefill(k x L)].
     * no decode batch: a pure prefill step.
     """
+    return mixed_step_energy(lat, None, decode_batch, context, prefill_tokens, prompt_len)[0]
+
+
+def mixed_step_energy(lat: PhaseFn, energy, decode_batch: int, context: float,
+                      prefill_tokens: int, prompt_len: int) -> tuple:
+    """`mixed_step` and its energy, composed term by term as the latency is: (seconds, joules,
+    or None when `energy` is None). The attention correction of k whole prompts subtracts the
+    energy difference of the same two prefills; where the floor wins the max, the floor step's
+    energy is taken."""
+    def call(*args):
+        e = energy(*args) if energy is not None else None
+        return lat(*args), e
+
+    def minus(a, b):
+        return None if a is None else a - b
+
     p = int(prefill_tokens)
     L = max(1, int(prompt_len))
     b = int(decode_batch)
     if p <= 0:
-        return decode_step(lat, b, context)
+        return decode_step_energy(lat, energy, b, context)
     if p <= L:
         if b == 0:
-            return lat("prefill", 1, p, max(0, (L - p) // 2))
-        return lat("chunked", b, p, int(round(context)), max(0, (L - p) // 2))
+            return call("prefill", 1, p, max(0, (L - p) // 2))
+        return call("chunked", b, p, int(round(context)), max(0, (L - p) // 2))
     k = max(1, int(round(p / L)))
     # the over-count of k prompts as one sequence, measured on whole prompts (k L tokens)
-    corr = lat("prefill", 1, k * L, 0) - lat("prefill", k, L, 0)
+    one, e_one = call("prefill", 1, k * L, 0)
+    many, e_many = call("prefill", k, L, 0)
+    corr, e_corr = one - many, minus(e_one, e_many)
     if b == 0:
-        base = lat("prefill", 1, p, 0)
-        floor = lat("prefill", k, L, 0) * min(1.0, p / (k * L))
+        base, e_base = call("prefill", 1, p, 0)
+        frac = min(1.0, p / (k * L))
+        floor, e_floor = many * frac, (None if e_many is None else e_many * frac)
     else:
-        base = lat("chunked", b, p, int(round(context)), 0)
-        floor = decode_step(lat, b, context)
-    return max(base - corr, floor)
+        base, e_base = call("chunked", b, p, int(round(context)), 0)
+        floor, e_floor = decode_step_energy(lat, energy, b, context)
+    t = max(base - corr, floor)
+    if energy is None:
+        return t, None
+    return t, (e_base - e_corr if base - corr >= floor else e_floor)

@@ -32,6 +32,18 @@ phase latency (`latency.HostOverhead`), so every step above carries it exactly a
 iterations do; `frontend_s` (mean front-end latency per request) adds to TTFT in both modes and
 `handover_s` (disaggregated hand-over beyond the transfer) to the disaggregated TTFT. Neither
 holds a batch slot, so throughput is unchanged (concurrency counts requests in the engine).
+
+Energy (where the instance has one, `Instance.energy` / `static_w`; else the keys are None):
+every step above has an energy, composed term by term as its latency (`mixed_step_energy`). The
+steady state draws P = (energy of the work it does per second) + (static power of the time no
+work is done), for the whole deployment, and `j_per_token = P / tokens_per_s` (output tokens;
+the prompt's prefill energy is in P), `power_w_per_package = P / packages`. Co-located: every
+iteration is the same step, P = E(step) / T. Disaggregated: per served request the prefill
+batch's energy over its b_p prompts plus O decode steps' energy over the decode batch they run
+at, and the pools' unused instance time (an over-provisioned or KV-bound pool) at the instances'
+static power. The per-iteration host overhead is idle accelerator time at static power
+(`latency.HostOverhead`); the front-end and hand-over latencies and the KV transfer's network
+energy are not charged (they hold no accelerator time in this model).
 """
 from __future__ import annotations
 
@@ -40,7 +52,7 @@ import math
 import numpy as np
 
 from ..errors import SpecError
-from .latency import Instance, decode_step, mixed_step
+from .latency import Instance, decode_step_energy, mixed_step, mixed_step_energy
 
 _CHIP = "tokens/s per chip"
 
@@ -91,7 +103,7 @@ def colocated_point(inst: Instance, isl: float, osl: float, concurrency: int, ch
     if O > 0 and bdi < 1:
         bdi = 1
     pi = max(1, int(round(p)))
-    t = mixed_step(inst.latency, bdi, ctx, pi, int(isl))
+    t, e = mixed_step_energy(inst.latency, inst.energy, bdi, ctx, pi, int(isl))
     # the iteration that holds this request's prompt carries at least one full chunk of it
     own = max(pi, min(int(isl), C - bdi))
     t_own = t if own == pi else mixed_step(inst.latency, bdi, ctx, own, int(isl))
@@ -106,11 +118,22 @@ def colocated_point(inst: Instance, isl: float, osl: float, concurrency: int, ch
         ttft = max(ttft, B / rate)
     ttft += frontend_s
     out_tps = rate * osl
+    # every iteration is this step: the deployment draws its energy once per t
+    watts = e / t if e is not None and t > 0 else None
     return dict(mode="colocated", mapping=inst.label, packages=inst.packages,
                 concurrency=B, chunk=C, decode_batch=bd, prefill_tokens_per_step=p,
                 step_s=t, ttft_s=ttft, tpot_s=tpot, frontend_s=frontend_s, requests_per_s=rate,
                 tokens_per_s=out_tps, tokens_per_s_per_chip=out_tps / inst.packages,
-                tokens_per_s_per_user=(1.0 / tpot) if O > 0 else float("nan"))
+                tokens_per_s_per_user=(1.0 / tpot) if O > 0 else float("nan"),
+                **_energy_keys(watts, out_tps, inst.packages))
+
+
+def _energy_keys(watts, tokens_per_s, packages) -> dict:
+    """j_per_token and power_w_per_package of a deployment drawing `watts` (None: no energy)."""
+    if watts is None:
+        return dict(j_per_token=None, power_w_per_package=None)
+    return dict(j_per_token=watts / tokens_per_s if tokens_per_s > 0 else float("nan"),
+                power_w_per_package=watts / packages)
 
 
 # ----------------------------------------------------------------------------- disaggregated
@@ -118,9 +141,11 @@ def prefill_pool(inst: Instance, isl: float, batch: int) -> dict | None:
     """One prefill instance running batches of `batch` prompts of `isl` tokens."""
     if not inst.fits(int(batch), int(isl)):
         return None
+    en = inst.energy
+    e = en("prefill", int(batch), int(isl), 0) if en is not None else None   # first: fills t
     t = inst.latency("prefill", int(batch), int(isl), 0)
     return dict(mapping=inst.label, packages=inst.packages, batch=int(batch), step_s=t,
-                requests_per_s=batch / t)
+                requests_per_s=batch / t, step_j=e)
 
 
 def decode_pool(inst: Instance, isl: float, osl: float, batch: int) -> dict | None:
@@ -129,9 +154,9 @@ def decode_pool(inst: Instance, isl: float, osl: float, batch: int) -> dict | No
         raise SpecError("decode_pool: osl must be >= 2 (the first token comes from prefill)")
     if not inst.fits(int(batch), int(isl + osl)):
         return None
-    t = decode_step(inst.latency, int(batch), isl + osl / 2.0)
+    t, e = decode_step_energy(inst.latency, inst.energy, int(batch), isl + osl / 2.0)
     return dict(mapping=inst.label, packages=inst.packages, batch=int(batch), step_s=t,
-                requests_per_s=batch / ((osl - 1.0) * t))
+                requests_per_s=batch / ((osl - 1.0) * t), step_j=e)
 
 
 def rate_match(prefill_rps: float, decode_rps: float, prefill_packages: int,
@@ -187,7 +212,7 @@ def disaggregated_point(pre_inst: Instance, dec_inst: Instance, isl: float, osl:
     if kv_bound:                     # the KV hand-over link, not the GPUs, limits the decode rate
         md = 1.0 / kv_ingress_s
     Pp, Pd = pre["packages"], dec["packages"]
-    tpot = dec["step_s"]
+    tpot, e_dec, b_dec = dec["step_s"], dec["step_j"], int(decode_batch)
     if max_packages is None:
         rho_p = 1.0
         rps_per_chip = 1.0 / (Pp / lp + Pd / md)
@@ -202,9 +227,23 @@ def disaggregated_point(pre_inst: Instance, dec_inst: Instance, isl: float, osl:
         rps_per_chip = rps / packages
         eff = int(round(decode_batch * m["decode_utilization"]))
         if eff < decode_batch:       # an over-provisioned decode pool runs smaller batches
-            tpot = decode_step(dec_inst.latency, max(1, eff), isl + osl / 2.0)
+            b_dec = max(1, eff)
+            tpot, e_dec = decode_step_energy(dec_inst.latency, dec_inst.energy, b_dec,
+                                             isl + osl / 2.0)
     ttft = pre["step_s"] * (1.0 + rho_p / 2.0) + kv_seconds + frontend_s + handover_s
     tps_chip = rps_per_chip * osl
+    watts = None
+    if (pre["step_j"] is not None and e_dec is not None and pre_inst.static_w is not None
+            and dec_inst.static_w is not None):
+        O = osl - 1.0
+        # per served request: its share of a prefill batch and O steps of the decode batch
+        j_req = pre["step_j"] / prefill_batch + O * e_dec / b_dec
+        # instance-seconds per second the pools spend working; the rest of their time is idle
+        busy_p = rps * pre["step_s"] / prefill_batch
+        busy_d = rps * O * tpot / b_dec
+        idle_w = (pre_inst.static_w * max(0.0, n_p - busy_p)
+                  + dec_inst.static_w * max(0.0, n_d - busy_d))
+        watts = rps * j_req + idle_w
     return dict(mode="disaggregated", prefill_mapping=pre["mapping"],
                 decode_mapping=dec["mapping"], prefill_batch=int(prefill_batch),
                 decode_batch=int(decode_batch), prefill_packages=Pp, decode_packages=Pd,
@@ -215,7 +254,8 @@ def disaggregated_point(pre_inst: Instance, dec_inst: Instance, isl: float, osl:
                 kv_ingress_utilization=min(1.0, dec["requests_per_s"] * kv_ingress_s),
                 kv_bound=bool(kv_bound), ttft_s=ttft,
                 tpot_s=tpot, requests_per_s=rps, tokens_per_s=rps * osl,
-                tokens_per_s_per_chip=tps_chip, tokens_per_s_per_user=1.0 / tpot)
+                tokens_per_s_per_chip=tps_chip, tokens_per_s_per_user=1.0 / tpot,
+                **_energy_keys(watts, rps * osl, packages))
 
 
 # ----------------------------------------------------------------------------- frontiers

@@ -221,7 +221,8 @@ def evaluate_point(arch, model, traffic=None, mode="disaggregated", *, isl=None,
     key names it).
 
     Returns a flat dict of numbers and strings (for a results store): `tokens_per_s_per_chip`,
-    `tokens_per_s_per_user`, `ttft_ms`, `tpot_ms`, `packages`, the chosen mapping / batch /
+    `tokens_per_s_per_user`, `ttft_ms`, `tpot_ms`, `packages`, `j_per_token`,
+    `power_w_per_package` (energy model, steady.py), the chosen mapping / batch /
     chunk or pool sizes, `feasible` (False: no configuration meets the SLOs; metrics nan), and for
     'both' the prefix `colocated_` / `disaggregated_` on each and `disagg_gain`."""
     L, O = _traffic_lengths(traffic, isl, osl)
@@ -237,7 +238,8 @@ def evaluate_point(arch, model, traffic=None, mode="disaggregated", *, isl=None,
         if p is None:
             return dict(feasible=False, tokens_per_s_per_chip=float("nan"),
                         tokens_per_s_per_user=float("nan"), ttft_ms=float("nan"),
-                        tpot_ms=float("nan"), packages=float("nan"))
+                        tpot_ms=float("nan"), packages=float("nan"),
+                        j_per_token=float("nan"), power_w_per_package=float("nan"))
         d = dict(feasible=True, ttft_ms=p["ttft_s"] * 1e3, tpot_ms=p["tpot_s"] * 1e3)
         for k, v in p.items():
             if k in ("ttft_s", "tpot_s"):
@@ -282,8 +284,11 @@ def evaluate_config(arch, model, traffic=None, mode="disaggregated", *, isl=None
     shared tp/ep/attention_dp) running batches of `prefill_batch` prompts, decode instances of
     (decode_tp, ...) holding `decode_batch` sequences, rate-matched (fluid, or integer pools
     within `max_packages`), KV hand-over on the network. `framework`: whose costs outside the
-    kernels are included (module docstring). Returns the design point's keys plus `ttft_ms`,
-    `tpot_ms`, `feasible` (memory fits and the SLOs, when given, are met) and `framework`."""
+    kernels are included (module docstring). Returns the design point's keys (with
+    `j_per_token`, J per output token of the whole deployment, prefill included, and
+    `power_w_per_package`, the steady state's average package power, from the energy model:
+    steady.py) plus `ttft_ms`, `tpot_ms`, `feasible` (memory fits and the SLOs, when given, are
+    met) and `framework`."""
     L, O = _traffic_lengths(traffic, isl, osl)
     a, m = _resolve(arch, model)
     fw = framework_costs(framework)
