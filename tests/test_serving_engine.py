@@ -72,6 +72,15 @@ def test_cli_serve(tmp_path, capsys):
     assert rc == 0 and "best disaggregated" in out and "gain" in out
     assert "disaggregated frontier" in out
     assert png.stat().st_size > 10_000
+    # the best points say their energy, and J/token x tokens/s/chip = W per package
+    import re
+    best = [ln for ln in out.splitlines() if "J/token" in ln]
+    assert len(best) >= 2                  # the two best points and the frontier points
+    for ln in best:
+        chip = float(re.search(r"([\d.]+) tok/s/chip", ln).group(1))
+        j = float(re.search(r"([\d.]+) J/token", ln).group(1))
+        w = float(re.search(r"(\d+) W/pkg", ln).group(1))
+        assert j * chip == pytest.approx(w, rel=0.01, abs=0.6)
 
 
 def test_elastic_saves_chip_hours_at_full_attainment():

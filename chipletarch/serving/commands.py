@@ -48,7 +48,10 @@ def _fmt(p) -> str:
     if p is None:
         return "  no configuration meets the targets"
     s = (f"  {p['tokens_per_s_per_chip']:9.1f} tok/s/chip  {p['tokens_per_s_per_user']:7.1f} "
-         f"tok/s/user  TTFT {p['ttft_s'] * 1e3:8.1f} ms  TPOT {p['tpot_s'] * 1e3:7.2f} ms\n")
+         f"tok/s/user  TTFT {p['ttft_s'] * 1e3:8.1f} ms  TPOT {p['tpot_s'] * 1e3:7.2f} ms")
+    if p.get("j_per_token") is not None:       # energy model composed over the steady state
+        s += (f"  {p['j_per_token']:.3f} J/token  {p['power_w_per_package']:.0f} W/pkg")
+    s += "\n"
     if p["mode"] == "colocated":
         s += (f"  {p['mapping']} x{p['packages']} pkg, concurrency {p['concurrency']}, "
               f"token budget {p['chunk']}")
