@@ -421,25 +421,16 @@ class Evaluator:
             rec.update(values)
             try:
                 self._prepare(rec, values, groups, ak, wk)
-            except ChipletarchError as exc:
-                rec["status"], rec["reason"] = "infeasible", " ".join(str(exc).split())
             except Exception as exc:  # noqa: BLE001  (a bug: recorded, never silently dropped)
-                rec["status"] = "error"
-                rec["reason"] = f"{type(exc).__name__}: {exc} | " + \
-                    traceback.format_exc(limit=3).replace("\n", " ")[-400:]
+                rec["status"], rec["reason"] = failure_status(exc)
             records.append(rec)
         for variant, dpp, active, items in groups.values():
             try:
                 self._evaluate_group(variant, dpp, active, items)
-            except ChipletarchError as exc:
+            except Exception as exc:  # noqa: BLE001  (recorded for every point of the group)
+                status = failure_status(exc)
                 for it in items:
-                    it[0]["status"] = "infeasible"
-                    it[0]["reason"] = " ".join(str(exc).split())
-            except Exception as exc:  # noqa: BLE001  (a bug: recorded for every point of it)
-                why = f"{type(exc).__name__}: {exc} | " + \
-                    traceback.format_exc(limit=3).replace("\n", " ")[-400:]
-                for it in items:
-                    it[0]["status"], it[0]["reason"] = "error", why
+                    it[0]["status"], it[0]["reason"] = status
             if self._post:
                 self._post_constraints(variant, items)
         if self.self_check and groups:
@@ -642,6 +633,16 @@ class Evaluator:
         nones = [None] * len(wps)
         for (rec, _), *vals in zip(items, *lists, pb, db, oks, nones):
             rec.update(zip(names, vals))
+
+
+def failure_status(exc: BaseException) -> tuple:
+    """(status, reason) of a point whose evaluation raised: 'infeasible' with the message for a
+    ChipletarchError (the engine or the spec refused it), else 'error' with the exception and the
+    end of its traceback (a bug: recorded, never silently dropped). Call inside the except."""
+    if isinstance(exc, ChipletarchError):
+        return "infeasible", " ".join(str(exc).split())
+    return "error", (f"{type(exc).__name__}: {exc} | "
+                     + traceback.format_exc(limit=3).replace("\n", " ")[-400:])
 
 
 def apply_metric_constraints(rec: dict, ns: dict, constraints) -> None:

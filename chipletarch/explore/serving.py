@@ -24,10 +24,10 @@ metric constraint fails (metrics kept), as the batched sweep does for its metric
 from __future__ import annotations
 
 import math
-import traceback
 from collections import OrderedDict
 
 from ..errors import ChipletarchError
+from .evaluate import apply_metric_constraints, failure_status
 
 # Serving keys (the arguments of evaluate_config beyond the workload's) and their defaults:
 # evaluate_config's own, except `framework`, whose default is serving's DEFAULT_FRAMEWORK
@@ -221,12 +221,8 @@ class ServingPoints:
             rec.update(values)
             try:
                 self._point(rec, values)
-            except ChipletarchError as exc:
-                rec["status"], rec["reason"] = "infeasible", " ".join(str(exc).split())
             except Exception as exc:  # noqa: BLE001  (a bug: recorded, never silently dropped)
-                rec["status"] = "error"
-                rec["reason"] = f"{type(exc).__name__}: {exc} | " + \
-                    traceback.format_exc(limit=3).replace("\n", " ")[-400:]
+                rec["status"], rec["reason"] = failure_status(exc)
             records.append(rec)
         return records
 
@@ -309,7 +305,6 @@ class ServingPoints:
             ns.update(wl)
             ns.update(rec)
             ns.update(base=spec.base, arch=arch)
-            from .evaluate import apply_metric_constraints   # evaluate imports this module
             apply_metric_constraints(rec, ns, ev._post)
 
 

@@ -490,20 +490,14 @@ def _serving_value(key, v, where):
             from ..serving import DEFAULT_FRAMEWORK
             return DEFAULT_FRAMEWORK
         return None
-    if key == "mode":
-        if v not in SERVING_MODES:
-            close = difflib.get_close_matches(str(v), SERVING_MODES, n=1)
-            hint = f" — did you mean '{close[0]}'?" if close else ""
-            raise SpecError(f"{where}: mode must be {' or '.join(SERVING_MODES)}, got "
-                            f"{v!r}{hint}")
-        return v
-    if key == "framework":
+    if key in ("mode", "framework"):
         from ..serving import FRAMEWORKS
-        if v not in FRAMEWORKS:
-            close = difflib.get_close_matches(str(v), FRAMEWORKS, n=1)
+        choices, say = ((SERVING_MODES, " or ".join(SERVING_MODES)) if key == "mode" else
+                        (FRAMEWORKS, "one of " + ", ".join(FRAMEWORKS)))
+        if v not in choices:
+            close = difflib.get_close_matches(str(v), choices, n=1)
             hint = f" — did you mean '{close[0]}'?" if close else ""
-            raise SpecError(f"{where}: framework must be one of {', '.join(FRAMEWORKS)}, got "
-                            f"{v!r}{hint}")
+            raise SpecError(f"{where}: {key} must be {say}, got {v!r}{hint}")
         return v
     if key in _SERVING_INT_KEYS:
         low = 2 if key == "chunk" else 1

@@ -217,9 +217,8 @@ class HostOverhead:
         return self.fixed_s + self.per_sequence_s * n
 
     def __call__(self, phase, batch, seq_len=1, context_len=0, chunk_context_len=0) -> float:
-        n = int(batch) + (1 if phase == "chunked" else 0)
         return (self.lat(phase, batch, seq_len, context_len, chunk_context_len)
-                + self.fixed_s + self.per_sequence_s * n)
+                + self.overhead_s(phase, batch))
 
     def _energy(self, phase, batch, seq_len=1, context_len=0, chunk_context_len=0) -> float:
         return (self.lat.energy(phase, batch, seq_len, context_len, chunk_context_len)
