@@ -343,6 +343,30 @@ def _lengths(row, isl, osl):
     return isl, osl
 
 
+# Token budget per iteration (max_num_tokens) of the deployment a row measured (`token_budget`).
+# AIConfigurator's collection deploys the configurations its generator writes, and for a
+# TensorRT-LLM aggregated worker that generator sets max_num_tokens = batch + ISL + 1500,
+# rounded up to tokens_per_block (32), with chunked prefill off (aiconfigurator
+# generator/rule_plugin/trtllm.rule "agg max_num_tokens"; the same rule in its first generator,
+# backends/trtllm: "+1000 is for holding the largest isl"): an iteration carries the decode
+# batch and one or two whole prompts, not eight. Its vLLM templates do not pass a token budget
+# (the engine default stands) and the SGLang rows' template version is not recorded, so those
+# rows, InferenceMAX's and the disaggregated workers keep the engines' default (TOKEN_BUDGET).
+# BUDGET = "default" replays every row with TOKEN_BUDGET.
+AICONFIGURATOR_TRTLLM_AGG_EXTRA = 1500
+AICONFIGURATOR_TOKENS_PER_BLOCK = 32
+BUDGET = "client"
+
+
+def token_budget(row, batch: int, isl: int) -> int:
+    """max_num_tokens of the aggregated worker a row measured (see BUDGET above)."""
+    if BUDGET == "client" and row["backend"] == "trtllm" and row["mode"] == "agg" \
+            and benchmark_client(row) == "aiconfigurator":
+        q = AICONFIGURATOR_TOKENS_PER_BLOCK
+        return -(-(batch + isl + AICONFIGURATOR_TRTLLM_AGG_EXTRA) // q) * q
+    return TOKEN_BUDGET
+
+
 def _cap_batch(inst, want, context):
     """Largest batch <= want whose KV cache fits (bisection on the memory check)."""
     if inst.fits(want, context):
@@ -389,7 +413,8 @@ def predict_row(row, arch) -> dict:
             if OVERLAP == "backend" else OVERLAP == "on"
         if row["backend"] == "trtllm" and TRTLLM_HELD_SLOTS:
             b = max(1, min(b, c - TRTLLM_HELD_SLOTS))
-        r = run_colocated(inst, *_lengths(row, isl, osl), chunk=TOKEN_BUDGET, max_batch=b, concurrency=c,
+        r = run_colocated(inst, *_lengths(row, isl, osl), chunk=token_budget(row, b, isl),
+                          max_batch=b, concurrency=c,
                           n_requests=n, warmup=warm, policy=pol, overlap=ovl,
                           frontend_s=frontend_s(row["backend"]),
                           frontend_request_s=frontend_server(row["backend"])[0],
