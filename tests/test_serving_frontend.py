@@ -114,3 +114,30 @@ def test_row_precision_follows_a_block_scaled_fp8_checkpoint():
     assert V._precision(dict(row, model_path="Qwen/Qwen3-32B", gemm_quant_mode="")) == "bf16"
     assert V._precision(dict(row, model_path="Qwen/Qwen3-235B-A22B-FP8",
                              gemm_quant_mode="fp8_block")) == "fp8_block"
+
+
+def test_token_budget_follows_the_deployment_that_measured_the_row():
+    """AIConfigurator's generator deploys TensorRT-LLM aggregated workers with max_num_tokens =
+    batch + ISL + 1500 rounded up to 32 tokens (its trtllm.rule); every other row (vLLM,
+    SGLang, InferenceMAX's, disaggregated) keeps the engines' default 8192; BUDGET = 'default'
+    gives 8192 everywhere."""
+    from chipletarch.serving import validate as V
+    rows = list(csv.DictReader(open(V.default_csv())))
+    trt = next(r for r in rows if r["backend"] == "trtllm" and r["mode"] == "agg"
+               and V.benchmark_client(r) == "aiconfigurator")
+    vllm = next(r for r in rows if r["backend"] == "vllm" and r["mode"] == "agg")
+    imx = next(r for r in rows if V.benchmark_client(r) == "inferencemax")
+    dis = next(r for r in rows if r["mode"] == "disagg")
+    old = V.BUDGET
+    try:
+        V.BUDGET = "client"
+        assert V.token_budget(trt, 64, 1024) == 2592        # 2588 -> next multiple of 32
+        assert V.token_budget(trt, 128, 4096) == 5728       # 5724 -> 5728
+        assert V.token_budget(trt, 8, 2048) == 3584         # 3556 -> 3584
+        assert V.token_budget(trt, 4, 1024) == 2528         # 79 x 32 already: unchanged
+        for r in (vllm, imx, dis):
+            assert V.token_budget(r, 64, 1024) == V.TOKEN_BUDGET == 8192
+        V.BUDGET = "default"
+        assert V.token_budget(trt, 64, 1024) == 8192
+    finally:
+        V.BUDGET = old

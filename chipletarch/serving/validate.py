@@ -19,10 +19,12 @@ Row -> model: parallel layout in AIConfigurator's convention (tp_size = attentio
 rank): ranks = tp x attention_dp; Mapping(tp = ranks, attention_dp, ep = moe_ep). Precision:
 '' -> bf16; fp8 GEMMs -> fp8, or fp8_block where the checkpoint's config.json declares
 block-scaled FP8 (DeepSeek-R1/V3); fp8_block -> fp8_block; gpt-oss 'fp4' on H100 (MXFP4 weights,
-16-bit math: Hopper has no FP4 units) -> w4a16. Engine settings common to all rows: token budget
-per iteration 8192 (the default max_num_tokens / max_num_batched_tokens / chunked_prefill_size
-of TensorRT-LLM, vLLM and SGLang on H100), batch capped by concurrency and by the KV cache that
-fits in 90 % of HBM. Disaggregated rows: prefill / decode worker counts and batch sizes as
+16-bit math: Hopper has no FP4 units) -> w4a16. Token budget per iteration: what the row's
+deployment set (`token_budget`): AIConfigurator's TensorRT-LLM aggregated workers batch + ISL +
+1500 (its generator's rule), every other row 8192 (the default max_num_tokens /
+max_num_batched_tokens / chunked_prefill_size of TensorRT-LLM, vLLM and SGLang on H100;
+`--budget default` for every row). Engine settings common to all rows: batch capped by
+concurrency and by the KV cache that fits in 90 % of HBM. Disaggregated rows: prefill / decode worker counts and batch sizes as
 given (1 worker when the column is empty), KV over scale-out between 16-GPU workers, scale-up
 otherwise (`kv.py`); TTFT ends when the decode instance admits the request (it streams the first
 token). Overlap (asynchronous) scheduling as each engine's documented default
@@ -146,7 +148,7 @@ def frontend_s(backend: str) -> float:
 # frontend_token_s): (s per request, s per output token) done by one process in order, which
 # bounds the requests/s the front-end passes to the engine; fitted by `fit_frontend_server` on
 # the training half's aggregated TTFT. SERVER = "off" drops it.
-FRONTEND_SERVER = {"trtllm": (20e-3, 30e-6), "vllm": (8e-3, 0.0), "sglang": (4e-3, 0.0)}
+FRONTEND_SERVER = {"trtllm": (16e-3, 60e-6), "vllm": (8e-3, 0.0), "sglang": (4e-3, 0.0)}
 SERVER = "fitted"
 
 
@@ -547,6 +549,68 @@ def fit_host_overhead(rows) -> dict:
     return out
 
 
+HOST_REFINE_STEPS = (0.5, 0.25)     # relative steps of the replay refinement, coarse then fine
+
+
+def _training_rows(csv_path, limit, backend):
+    rows = list(csv.DictReader(open(csv_path or default_csv())))[:limit]
+    return [r for r in rows if r["backend"] == backend and r["system"] == "h100_sxm"
+            and split(r) == "train"]
+
+
+def refine_host_overhead(csv_path=None, limit=None, verbose=False, backends=None) -> dict:
+    """Refine `HOST_OVERHEAD` (as it stands, e.g. `fit_host_overhead`'s linearised solution)
+    on the replay itself: per backend, the (fixed, per_sequence) minimising the sum of
+    |predicted - measured| / measured TPOT over its training rows (every mode), each candidate
+    replayed in the DES with the other terms as they stand. The linearisation holds the batch
+    and the iteration mix fixed; in the closed loop a longer iteration also lengthens the
+    cycle, so fewer prompts land per iteration and TPOT moves less than fixed + per_sequence x
+    batch says. Pattern search: from the start point, steps of each coordinate by a factor
+    (1 +- step) for each step of `HOST_REFINE_STEPS`, moving while the sum falls."""
+    from ..arch import load_architecture
+    arch = load_architecture("h100-sxm")
+    out = {}
+    for be in sorted(backends or HOST_OVERHEAD):
+        tr = _training_rows(csv_path, limit, be)
+        if not tr:
+            continue
+        seen: dict = {}
+
+        def cost(x, be=be, tr=tr):
+            k = (round(x[0], 8), round(x[1], 10))
+            if k in seen:
+                return seen[k]
+            HOST_OVERHEAD[be] = (x[0], x[1])
+            c = 0.0
+            for r in tr:
+                try:
+                    p = predict_row(r, arch)
+                except ChipletarchError:
+                    continue
+                m = float(r["silicon_tpot_ms"]) / 1e3
+                c += abs(p["tpot_s"] - m) / m
+            if verbose:
+                print(f"  {be} {x[0] * 1e3:.4f} ms + {x[1] * 1e6:.2f} us: {c:.3f}", flush=True)
+            seen[k] = c
+            return c
+        best = tuple(HOST_OVERHEAD[be])
+        fbest = cost(best)
+        for step in HOST_REFINE_STEPS:
+            moved = True
+            while moved:
+                moved = False
+                for i in (0, 1):
+                    for sgn in (1, -1):
+                        x = list(best)
+                        x[i] = best[i] * (1 + sgn * step)
+                        fx = cost(tuple(x))
+                        if fx < fbest - 1e-9:
+                            best, fbest, moved = tuple(x), fx, True
+        out[be] = (float(best[0]), float(best[1]))
+        HOST_OVERHEAD[be] = out[be]
+    return out
+
+
 def _l1_offset(pred, meas, hi=1.0, step=1e-3) -> float:
     """The d in [0, hi] minimising sum |pred + d - meas| / meas (grid of `step` seconds)."""
     pred, meas = np.asarray(pred, float), np.asarray(meas, float)
@@ -756,14 +820,19 @@ def main(argv=None) -> int:
     ap.add_argument("--lengths", choices=("client", "fixed"), default=BENCH_LENGTHS,
                     help="request lengths as the row's benchmark client draws them ('client': "
                          "InferenceMAX rows uniform in [0.8 L, L]) or fixed for every row")
+    ap.add_argument("--budget", choices=("client", "default"), default=BUDGET,
+                    help="token budget per iteration: as the row's deployment set it ('client': "
+                         "AIConfigurator's TensorRT-LLM aggregated workers batch + ISL + 1500) "
+                         f"or {TOKEN_BUDGET} for every row ('default')")
     ap.add_argument("--protocol", choices=("client", "fixed"), default=BENCH_PROTOCOL,
                     help="requests per client: as the row's benchmark client runs them "
                          "('client': InferenceMAX 10, AIConfigurator's aiperf 50 after a drained "
                          "warm-up) or --requests-per-client / --warmup-per-client for every row "
                          "('fixed')")
     ap.add_argument("--fit", action="store_true",
-                    help="refit HOST_OVERHEAD, then FRONTEND_S and HANDOVER_S, on the training "
-                         "half (a replay without each), print them, replay with them")
+                    help="refit HOST_OVERHEAD, FRONTEND_S and HANDOVER_S, FRONTEND_SERVER on "
+                         "the training half (a replay without each; the host overhead then "
+                         "refined on the replay), print them, replay with them")
     ap.add_argument("--write", action="store_true",
                     help="with --fit: store the fitted values and their provenance (rows, "
                          "date, commit) in chipletarch/serving/framework.py")
@@ -783,12 +852,13 @@ def main(argv=None) -> int:
     globals()["SERVER"] = a.server
     globals()["BENCH_LENGTHS"] = a.lengths
     globals()["BENCH_PROTOCOL"] = a.protocol
+    globals()["BUDGET"] = a.budget
     if a.fit:
         # each fit linearises around a replay without the term it fits, with the others in:
-        # host overhead (no request latencies), request latencies, host overhead again
         # host overhead (no request latencies, no front-end server); request latencies; the
         # front-end server (a DES grid, with the request latencies in: their random delays are
-        # what spreads the closed loop's cohorts); request latencies again; host overhead again
+        # what spreads the closed loop's cohorts); request latencies again; host overhead again,
+        # then refined on the replay itself
         globals()["HOST"], globals()["REQUEST"], globals()["SERVER"] = "off", "off", "off"
         _refit_host(run(a.csv, a.limit)["rows"])
 
@@ -812,6 +882,10 @@ def main(argv=None) -> int:
         refit_request()
         globals()["HOST"], globals()["REQUEST"] = "off", "fitted"
         _refit_host(run(a.csv, a.limit)["rows"])
+        # the linearised host fit, refined on the replay itself (refine_host_overhead)
+        ref = refine_host_overhead(a.csv, a.limit, a.verbose)
+        print("refined HOST_OVERHEAD on the replay (fixed ms, us per sequence): " + ", ".join(
+            f"{be} {f * 1e3:.3f} ms + {s * 1e6:.2f} us" for be, (f, s) in ref.items()))
     res = run(a.csv, a.limit, a.verbose)
     rows = res["rows"]
     if a.fit and a.write:
