@@ -49,26 +49,26 @@ FIT = {
     "rows": "training half (validate.split): 130 of 265 replayed rows",
     "handover": "per backend on its disaggregated training rows (sglang 6, trtllm 5; kept: sglang, a fit at the 1 s bound is not kept); pooled over all 11 for the others",
     "date": "2026-12-06",
-    "commit": "b22668f",
+    "commit": "72ddac7",
 }
 # per-iteration overhead (fixed s, s per sequence in the iteration)
 HOST_OVERHEAD = {
-    "trtllm": (0.4084e-3, 19.76e-6),
+    "trtllm": (0.3753e-3, 23.59e-6),
     "vllm": (0.5897e-3, 31.03e-6),
     "sglang": (0.4558e-3, 18.16e-6),
 }
 # mean front-end latency per request, s
 FRONTEND_S = {
-    "trtllm": 0.067,
+    "trtllm": 0.09,
     "vllm": 0.029,
     "sglang": 0,
 }
 # disaggregated hand-over beyond the transfer, s per request, per backend (fitted on its
 # disaggregated training rows); HANDOVER_POOLED_S: fitted on every backend's, for the others
 HANDOVER_S = {
-    "sglang": 0.314,
+    "sglang": 0.312,
 }
-HANDOVER_POOLED_S = 0.314
+HANDOVER_POOLED_S = 0.312
 # END FITTED
 
 
