@@ -177,3 +177,56 @@ def test_evaluate_config_returns_the_energy_keys():
     assert d["j_per_token"] > 0 and 0 < d["power_w_per_package"] < 700
     assert d["j_per_token"] * d["tokens_per_s"] == pytest.approx(
         d["power_w_per_package"] * d["packages"], rel=1e-9)
+
+
+def test_kv_handover_energy_is_bytes_at_the_ports_pj_per_bit():
+    """One request's KV hand-over costs bytes x 8 x the port's pJ/bit (the coefficient the
+    energy model charges collectives on that port): H100's NVLink 4 port inside the node,
+    its NIC across nodes."""
+    from chipletarch.arch import load_architecture
+    from chipletarch.energy import coefficients_of
+    from chipletarch.serving.kv import kv_transfer
+    from chipletarch.workload import load_model
+    a, m = load_architecture("h100-sxm"), load_model(MODEL)
+    pj = coefficients_of(a).port_pj_per_bit
+    per_token = m.kv_bytes_per_token("fp8")
+    for pkgs, net in (((4, 4), "scale_up"), ((8, 8), "scale_out")):
+        kv = kv_transfer(a, m, "fp8", 1024, *pkgs)
+        assert kv.network == net and kv.pj_per_bit == pj[net] > 0
+        assert kv.bytes == per_token * 1024
+        assert kv.energy_j == pytest.approx(per_token * 1024 * 8 * pj[net] * 1e-12, rel=1e-12)
+
+
+def test_kv_handover_energy_adds_per_request_served(sim):
+    """The deployment's power grows by requests/s x the hand-over's joules and nothing else
+    moves: J/token by exactly kv_energy_j / OSL."""
+    inst = _inst(sim)
+    isl, osl = 1024, 512
+    for mp in (None, 24):
+        a = disaggregated_point(inst, inst, isl, osl, 2, 64, 1e-3, mp)
+        b = disaggregated_point(inst, inst, isl, osl, 2, 64, 1e-3, mp, kv_energy_j=0.25)
+        assert b["j_per_token"] - a["j_per_token"] == pytest.approx(0.25 / osl, rel=1e-9)
+        assert b["power_w_per_package"] * b["packages"] - a["power_w_per_package"] * a[
+            "packages"] == pytest.approx(0.25 * a["requests_per_s"], rel=1e-9)
+        for k in ("tokens_per_s", "ttft_s", "tpot_s", "packages"):
+            assert a[k] == b[k]
+
+
+def test_evaluate_config_charges_the_kv_handover():
+    """A disaggregated evaluate_config point's J/token holds its KV hand-over: the same point
+    with the hand-over's joules subtracted matches the composition without it."""
+    from chipletarch.serving.kv import kv_transfer
+    d = evaluate_config("h100-sxm", MODEL, isl=4096, osl=256, precision="fp8", mode="disaggregated",
+                        prefill_tp=2, decode_tp=4, prefill_batch=1, decode_batch=64,
+                        framework="none")
+    a, m = _resolve(_h100(), MODEL)
+    kv = kv_transfer(a, m, "fp8", 4096, 2, 4)
+    assert kv.energy_j > 0
+    assert d["j_per_token"] * d["tokens_per_s"] == pytest.approx(
+        d["power_w_per_package"] * d["packages"], rel=1e-9)
+    pi = SimLatency(a, m, "fp8", _mapping_for(a, tp=2))
+    di = SimLatency(a, m, "fp8", _mapping_for(a, tp=4))
+    ins = lambda s: Instance(latency=s, packages=s.packages, label=s.label(),  # noqa: E731
+                             fits=s.fits)
+    ref = disaggregated_point(ins(pi), ins(di), 4096, 256, 1, 64, kv.seconds)
+    assert d["j_per_token"] - ref["j_per_token"] == pytest.approx(kv.energy_j / 256, rel=1e-6)

@@ -9,6 +9,11 @@ Network: both instances inside one scale-up domain (NVLink node: prefill + decod
 `scale_up.domain_size`) use the scale-up port, otherwise the scale-out port (NIC). Time =
 bytes / bandwidth + the port's one-way latency (0 where the architecture does not publish it;
 the result says so in `notes`).
+
+Energy: bytes x 8 x the port's pJ/bit, the coefficient the energy model charges the engine's
+collectives on that port (`energy.coefficients_of(arch).port_pj_per_bit`: the architecture's
+published figure, else its `energy:` block, else ENERGY.md's SerDes default). Each byte crosses
+the port once; switches, NICs and host memory on the way are not charged (docs/SERVING.md).
 """
 from __future__ import annotations
 
@@ -19,7 +24,8 @@ from ..errors import InfeasibleError
 
 @dataclass(frozen=True)
 class KVTransfer:
-    """One request's KV hand-over: bytes, pipe bandwidth (B/s), latency (s), seconds, network."""
+    """One request's KV hand-over: bytes, pipe bandwidth (B/s), latency (s), seconds, network,
+    energy (J) at the port's pJ/bit."""
 
     bytes: float
     bandwidth_bytes_per_s: float
@@ -27,6 +33,8 @@ class KVTransfer:
     seconds: float
     network: str
     notes: tuple = field(default_factory=tuple)
+    energy_j: float = 0.0
+    pj_per_bit: float = 0.0
 
 
 def kv_bytes(model, precision, tokens: float) -> float:
@@ -59,4 +67,7 @@ def kv_transfer(arch, model, precision, tokens: float, prefill_packages: int,
         lat = 0.0
     lat = float(lat) * 1e-9
     nbytes = kv_bytes(model, precision, tokens)
-    return KVTransfer(nbytes, bw, lat, nbytes / bw + lat, network, tuple(notes))
+    from ..energy import coefficients_of
+    pj = float(coefficients_of(arch).port_pj_per_bit.get(network, 0.0))
+    return KVTransfer(nbytes, bw, lat, nbytes / bw + lat, network, tuple(notes),
+                      energy_j=nbytes * 8.0 * pj * 1e-12, pj_per_bit=pj)

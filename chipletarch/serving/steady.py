@@ -40,10 +40,11 @@ work is done), for the whole deployment, and `j_per_token = P / tokens_per_s` (o
 the prompt's prefill energy is in P), `power_w_per_package = P / packages`. Co-located: every
 iteration is the same step, P = E(step) / T. Disaggregated: per served request the prefill
 batch's energy over its b_p prompts plus O decode steps' energy over the decode batch they run
-at, and the pools' unused instance time (an over-provisioned or KV-bound pool) at the instances'
-static power. The per-iteration host overhead is idle accelerator time at static power
-(`latency.HostOverhead`); the front-end and hand-over latencies and the KV transfer's network
-energy are not charged (they hold no accelerator time in this model).
+at, plus the KV hand-over's network energy (bytes x 8 x the port's pJ/bit, `kv.py`), and the
+pools' unused instance time (an over-provisioned or KV-bound pool) at the instances' static
+power. The per-iteration host overhead is idle accelerator time at static power
+(`latency.HostOverhead`); the front-end and hand-over latencies are not charged (they hold no
+accelerator time in this model).
 """
 from __future__ import annotations
 
@@ -194,14 +195,16 @@ def rate_match(prefill_rps: float, decode_rps: float, prefill_packages: int,
 def disaggregated_point(pre_inst: Instance, dec_inst: Instance, isl: float, osl: float,
                         prefill_batch: int, decode_batch: int, kv_seconds: float,
                         max_packages: int | None = None, kv_ingress_s: float = 0.0,
-                        frontend_s: float = 0.0, handover_s: float = 0.0) -> dict | None:
+                        frontend_s: float = 0.0, handover_s: float = 0.0,
+                        kv_energy_j: float = 0.0) -> dict | None:
     """Rate-matched disaggregated design point. `max_packages` None: fluid matching (pools of
     any size in the exact ratio, the large-cluster limit, both pools fully used); else the
     best integer pools within that many packages (`rate_match`). `kv_ingress_s`: seconds one
     request's KV cache occupies the decode instance's network ingress (bytes / its aggregate
     port bandwidth); a decode instance cannot admit requests faster than 1 / kv_ingress_s.
     `frontend_s` (mean front-end latency per request) and `handover_s` (hand-over cost beyond the
-    transfer) add to TTFT."""
+    transfer) add to TTFT. `kv_energy_j`: joules of one request's KV hand-over on the network
+    (`kv.KVTransfer.energy_j`), added to the deployment's power per request served."""
     _check_lengths(isl, osl)
     pre = prefill_pool(pre_inst, isl, prefill_batch)
     dec = decode_pool(dec_inst, isl, osl, decode_batch)
@@ -243,7 +246,7 @@ def disaggregated_point(pre_inst: Instance, dec_inst: Instance, isl: float, osl:
         busy_d = rps * O * tpot / b_dec
         idle_w = (pre_inst.static_w * max(0.0, n_p - busy_p)
                   + dec_inst.static_w * max(0.0, n_d - busy_d))
-        watts = rps * j_req + idle_w
+        watts = rps * (j_req + kv_energy_j) + idle_w
     return dict(mode="disaggregated", prefill_mapping=pre["mapping"],
                 decode_mapping=dec["mapping"], prefill_batch=int(prefill_batch),
                 decode_batch=int(decode_batch), prefill_packages=Pp, decode_packages=Pd,

@@ -159,7 +159,8 @@ class ServingStudy:
                 p = disaggregated_point(pi, di, self.isl, self.osl, pb, db, kv.seconds,
                                         self.max_packages, kv_ingress_s=ingress,
                                         frontend_s=self.costs.frontend_s,
-                                        handover_s=self.costs.handover_s)
+                                        handover_s=self.costs.handover_s,
+                                        kv_energy_j=kv.energy_j)
                 if p is not None:
                     dis.append(p)
         self._pts = (co, dis)
@@ -311,7 +312,7 @@ def evaluate_config(arch, model, traffic=None, mode="disaggregated", *, isl=None
                               * di.packages)
         p = disaggregated_point(pi, di, L, O, prefill_batch, decode_batch, kv.seconds,
                                 max_packages, kv_ingress_s=ingress, frontend_s=fw.frontend_s,
-                                handover_s=fw.handover_s)
+                                handover_s=fw.handover_s, kv_energy_j=kv.energy_j)
     else:
         raise SpecError(f"evaluate_config: mode must be colocated or disaggregated, got {mode!r}")
     if p is None:
