@@ -1,5 +1,5 @@
 """Request-level DES: Little's law, M/D/1 prefill queue, agreement with the steady state,
-monotonicity in prefill instances, determinism."""
+monotonicity in prefill instances, determinism, energy over the throughput window."""
 import pytest
 
 from chipletarch.serving import colocated_point, disaggregated_point
@@ -138,3 +138,88 @@ def test_disaggregated_ttft_includes_the_wait_for_a_decode_slot():
     life = 99 * toy("decode", 4, 1, 550)        # a request's decode time in a batch of 4
     assert free["ttft_s"] < 0.2 * life
     assert full["ttft_s"] > 0.5 * life
+
+
+# ----------------------------------------------------------------------------- energy
+class _ToyEnergy:
+    """The toy latency with an energy: busy at `p` W (joules = p x the step's seconds), idle at
+    `s` W of static power."""
+
+    def __init__(self, p=500.0, s=100.0):
+        self.p, self.static_w, self._lat = p, s, toy
+
+    def __call__(self, *a):
+        return self._lat(*a)
+
+    def energy(self, *a):
+        return self.p * self._lat(*a)
+
+
+def _einst(p=500.0, s=100.0):
+    from chipletarch.serving import Instance
+    return Instance(latency=_ToyEnergy(p, s), packages=1, label="toy")
+
+
+@pytest.mark.parametrize("policy", ["chunked", "whole", "prefill_first"])
+@pytest.mark.parametrize("fe", [0.0, 0.05])
+def test_des_energy_at_one_power_is_that_power(policy, fe):
+    """Busy and idle at the same power P: whatever the schedule, the window draws exactly P per
+    instance, so power per package = P and J/token = P / tokens per second."""
+    r = run_colocated(_einst(400.0, 400.0), 1000, 50, chunk=2048, max_batch=8, concurrency=8,
+                      n_requests=120, policy=policy, frontend_s=fe, energy=True)
+    assert r["power_w_per_package"] == pytest.approx(400.0, rel=1e-9)
+    assert r["j_per_token"] == pytest.approx(400.0 / r["tokens_per_s"], rel=1e-9)
+    d = run_disaggregated(_einst(400.0, 400.0), _einst(400.0, 400.0), 1000, 50, n_prefill=2,
+                          n_decode=3, prefill_batch=2, decode_batch=16, concurrency=40,
+                          n_requests=300, frontend_s=fe, energy=True)
+    assert d["power_w_per_package"] == pytest.approx(400.0, rel=1e-9)
+
+
+def test_des_energy_idle_time_is_charged_at_static_power():
+    """Static power 0: a saturated closed loop never idles and draws the busy power; front-end
+    gaps leave the instance idle and the power falls below it."""
+    busy = run_colocated(_einst(400.0, 0.0), 1000, 50, chunk=8192, max_batch=8, concurrency=8,
+                         n_requests=120, energy=True)
+    assert busy["power_w_per_package"] == pytest.approx(400.0, rel=1e-9)
+    gaps = run_colocated(_einst(400.0, 0.0), 1000, 50, chunk=8192, max_batch=1, concurrency=1,
+                         n_requests=40, frontend_s=0.2, energy=True)
+    assert 0.0 < gaps["power_w_per_package"] < 400.0 * 0.9
+
+
+def test_des_kv_handover_energy_is_charged_per_transfer():
+    """Each KV hand-over adds its joules once: the difference of two runs is a whole number of
+    hand-overs, about requests/s x the window."""
+    kw = dict(n_prefill=2, n_decode=2, prefill_batch=1, decode_batch=16, concurrency=40,
+              n_requests=300, kv_seconds=lambda n: 1e-3, energy=True)
+    a = run_disaggregated(_einst(), _einst(), 1000, 50, **kw)
+    b = run_disaggregated(_einst(), _einst(), 1000, 50, kv_joules=lambda n: 2.5e-3 * n, **kw)
+    n = (b["energy_j"] - a["energy_j"]) / 2.5
+    assert n == pytest.approx(round(n), abs=1e-6) and n > 0
+    window = a["energy_j"] / (a["power_w_per_package"] * 4)
+    assert n == pytest.approx(a["requests_per_s"] * window, rel=0.1)
+
+
+def test_des_energy_agrees_with_the_steady_state():
+    """Co-located and disaggregated J/token of the DES against the steady state's on the same
+    steps (closed loops as `des.check`): within 10 %, as their throughputs."""
+    i = _einst(500.0, 100.0)
+    for B, C in ((16, 2048), (64, 8192)):
+        s = colocated_point(i, 1000, 200, B, C)
+        d = run_colocated(i, 1000, 200, chunk=C, max_batch=B, concurrency=B, n_requests=12 * B,
+                          energy=True, seed=1)
+        assert d["j_per_token"] == pytest.approx(s["j_per_token"], rel=0.10)
+    s = disaggregated_point(i, i, 1000, 200, 2, 64, 0.0, max_packages=16)
+    npw, ndw = s["prefill_instances"], s["decode_instances"]
+    conc = ndw * 64 + 2 * npw * 2
+    d = run_disaggregated(i, i, 1000, 200, n_prefill=npw, n_decode=ndw, prefill_batch=2,
+                          decode_batch=64, concurrency=conc, n_requests=5 * conc, seed=2,
+                          energy=True)
+    assert d["j_per_token"] == pytest.approx(s["j_per_token"], rel=0.10)
+
+
+def test_des_energy_needs_instances_with_energy():
+    from chipletarch.errors import SpecError
+    with pytest.raises(SpecError, match="energy=True"):
+        run_colocated(inst(), 1000, 50, concurrency=2, n_requests=4, energy=True)
+    r = run_colocated(inst(), 1000, 50, concurrency=2, n_requests=4)
+    assert "j_per_token" not in r

@@ -21,6 +21,13 @@ instance when its KV cache has arrived). The first token is streamed by the deco
 decode batch: its KV cache has arrived and a batch slot is free (a full decode pool makes new
 requests wait here, as the decode side's admission does).
 
+Energy (`energy=True`, where the instances have it: `Instance.energy` / `static_w`): each
+iteration is charged the energy of the same step the steady state composes (`mixed_step_energy`,
+`decode_step_energy`, a prefill batch's `energy`), each KV hand-over its network joules
+(`kv_joules(tokens)`), and every instance's time without an iteration its static power. Over
+the throughput window (below) that gives `energy_j`, `power_w_per_package` and `j_per_token`
+(output tokens), defined as in `steady.py`, so the two can be compared.
+
 Bounded (`n_requests`), seeded, single-threaded. Statistics skip the first `warmup` fraction of
 requests (by arrival) and are measured on the rest; `little` compares the time-averaged number of
 requests in the system with throughput x mean sojourn over the whole run (Little's law, exact
@@ -35,7 +42,7 @@ from collections import deque
 import numpy as np
 
 from ..errors import SpecError
-from .latency import decode_step, mixed_step
+from .latency import decode_step_energy, mixed_step_energy
 
 
 class _Req:
@@ -106,7 +113,49 @@ class _Source:
         return self.t_next if (not self.closed and self.sent < self.n) else math.inf
 
 
-def _stats(reqs, warmup, packages, t_end, area):
+class _Meter:
+    """Energy of a run: per instance its iterations as (start, end, joules) and its static
+    power for the time between them; point charges (KV hand-overs) at their times."""
+
+    def __init__(self, static_w):
+        self.static_w = [float(w) for w in static_w]
+        self.segs = [[] for _ in self.static_w]
+        self.points: list = []
+
+    def busy(self, k, t0, t1, joules):
+        if t1 > t0:
+            self.segs[k].append((t0, t1, float(joules)))
+
+    def point(self, t, joules):
+        self.points.append((t, float(joules)))
+
+    def window(self, a, b) -> float:
+        """Joules drawn in (a, b]: iterations pro rata to their overlap with it, static power
+        for each instance's time in it without an iteration, point charges inside it."""
+        e = 0.0
+        for w, segs in zip(self.static_w, self.segs):
+            busy = 0.0
+            for s0, s1, j in segs:
+                ov = min(s1, b) - max(s0, a)
+                if ov > 0:
+                    e += j * ov / (s1 - s0)
+                    busy += ov
+            e += w * max(0.0, (b - a) - busy)
+        return e + sum(j for t, j in self.points if a < t <= b)
+
+
+def _meter_for(energy, insts):
+    """A `_Meter` over `insts` (one entry per instance) when `energy` and every instance has
+    phase energy and static power; None otherwise (energy=True without it is an error)."""
+    if not energy:
+        return None
+    if any(i.energy is None or i.static_w is None for i in insts):
+        raise SpecError("des: energy=True needs instances with energy and static power "
+                        "(Instance.simulated, or a latency with .energy and .static_w)")
+    return _Meter([i.static_w for i in insts])
+
+
+def _stats(reqs, warmup, packages, t_end, area, meter=None):
     reqs = sorted(reqs, key=lambda r: r.arrival)
     k = int(len(reqs) * warmup)
     meas = [r for r in reqs[k:] if np.isfinite(r.done)]
@@ -127,6 +176,11 @@ def _stats(reqs, warmup, packages, t_end, area):
     alld = [r for r in reqs if np.isfinite(r.done)]
     sojourn = np.mean([r.done - r.arrival for r in alld])
     thr = len(alld) / t_end
+    en = {}
+    if meter is not None:
+        ej = meter.window(t0, t1)
+        en = dict(energy_j=ej, power_w_per_package=ej / (t1 - t0) / packages,
+                  j_per_token=ej / toks if toks > 0 else math.nan)
     return dict(requests=len(meas), ttft_s=float(ttft.mean()), ttft_p50_s=float(np.median(ttft)),
                 ttft_p90_s=float(np.percentile(ttft, 90)),
                 tpot_s=float(tpot.mean()) if len(tpot) else math.nan,
@@ -134,7 +188,7 @@ def _stats(reqs, warmup, packages, t_end, area):
                 tokens_per_s=toks / (t1 - t0), requests_per_s=n_win / (t1 - t0),
                 tokens_per_s_per_chip=toks / (t1 - t0) / packages,
                 little=dict(mean_in_system=area / t_end, rate_x_sojourn=thr * sojourn),
-                duration_s=t_end)
+                duration_s=t_end, **en)
 
 
 POLICIES = ("chunked", "whole", "prefill_first")
@@ -143,7 +197,7 @@ POLICIES = ("chunked", "whole", "prefill_first")
 def run_colocated(inst, isl, osl, *, chunk=8192, max_batch=256, concurrency=None, rate=None,
                   n_requests=400, seed=0, warmup=0.2, ctx_bucket=128, token_bucket=64,
                   policy="chunked", overlap=False, frontend_s=0.0,
-                  frontend_request_s=0.0, frontend_token_s=0.0) -> dict:
+                  frontend_request_s=0.0, frontend_token_s=0.0, energy=False) -> dict:
     """Simulate one co-located instance (see module docstring); returns statistics.
 
     `policy` = how prompt tokens share iterations with decode (the serving engines' defaults):
@@ -179,6 +233,8 @@ def run_colocated(inst, isl, osl, *, chunk=8192, max_batch=256, concurrency=None
         raise SpecError(f"run_colocated: policy must be one of {', '.join(POLICIES)}")
     src = _Source(isl, osl, n_requests, seed, concurrency, rate)
     lat = inst.latency
+    meter = _meter_for(energy, [inst])
+    en = inst.energy if meter is not None else None
     fe_rng = np.random.default_rng(seed + 2)
     incoming: list = []               # sent, in the front-end: heap of (time, i, stage, r)
 
@@ -254,9 +310,11 @@ def run_colocated(inst, isl, osl, *, chunk=8192, max_batch=256, concurrency=None
         if p:
             L = _bucket(sum(r.isl for r, _ in chunks) / len(chunks), token_bucket)
             pb = _bucket(p, token_bucket) if p > token_bucket else p
-            dt = mixed_step(lat, len(dec), ctx, pb, L)
+            dt, ej = mixed_step_energy(lat, en, len(dec), ctx, pb, L)
         else:
-            dt = decode_step(lat, len(dec), ctx)
+            dt, ej = decode_step_energy(lat, en, len(dec), ctx)
+        if meter is not None:
+            meter.busy(0, t, t + dt, ej)
         reading = [r for r in running if r.lag == 1] if overlap else ()
         area += n_sys * dt
         t += dt
@@ -297,22 +355,25 @@ def run_colocated(inst, isl, osl, *, chunk=8192, max_batch=256, concurrency=None
             else:
                 still.append(r)
         running = still
-    return _stats(done, warmup, inst.packages, t, area)
+    return _stats(done, warmup, inst.packages, t, area, meter)
 
 
 def run_disaggregated(pre_inst, dec_inst, isl, osl, *, n_prefill=1, n_decode=1, prefill_batch=1,
                       decode_batch=64, kv_seconds=None, concurrency=None, rate=None,
                       n_requests=400, seed=0, warmup=0.2, ctx_bucket=128, frontend_s=0.0,
-                      handover_s=0.0) -> dict:
+                      handover_s=0.0, energy=False, kv_joules=None) -> dict:
     """Simulate a disaggregated deployment (see module docstring); returns statistics.
     `kv_seconds(tokens)` gives one request's KV hand-over time (default 0). `frontend_s`: the
     mean front-end latency before a request reaches the prefill queue (exponential, as in
     `run_colocated`);
     `handover_s`: a fixed per-request cost of the prefill-to-decode hand-over on top of the
     transfer time (decode-side allocation, transfer set-up and completion notice), added to
-    the request's KV arrival without occupying the link."""
+    the request's KV arrival without occupying the link. `energy`, `kv_joules(tokens)` (one
+    request's KV hand-over energy, default 0): see the module docstring."""
     src = _Source(isl, osl, n_requests, seed, concurrency, rate)
     kv = kv_seconds or (lambda n: 0.0)
+    meter = _meter_for(energy, [pre_inst] * n_prefill + [dec_inst] * n_decode)
+    kv_j = kv_joules or (lambda n: 0.0)
     fe_rng = np.random.default_rng(seed + 2)
     pq = [deque() for _ in range(n_prefill)]
     p_busy = [False] * n_prefill
@@ -350,7 +411,14 @@ def run_disaggregated(pre_inst, dec_inst, isl, osl, *, n_prefill=1, n_decode=1, 
         batch = [pq[i].popleft() for _ in range(min(prefill_batch, len(pq[i])))]
         L = int(round(sum(r.isl for r in batch) / len(batch)))
         p_busy[i] = True
-        push(now + pre_inst.latency("prefill", len(batch), L, 0), "pdone", i, batch)
+        args = ("prefill", len(batch), L, 0)
+        if meter is not None:
+            ej = pre_inst.energy(*args)         # first: a miss fills the latency too
+            dt = pre_inst.latency(*args)
+            meter.busy(i, now, now + dt, ej)
+        else:
+            dt = pre_inst.latency(*args)
+        push(now + dt, "pdone", i, batch)
 
     def start_decode(j, now):
         if d_busy[j]:
@@ -363,7 +431,11 @@ def run_disaggregated(pre_inst, dec_inst, isl, osl, *, n_prefill=1, n_decode=1, 
             return
         ctx = _bucket(sum(r.ctx for r in dec_run[j]) / len(dec_run[j]), ctx_bucket)
         d_busy[j] = True
-        push(now + decode_step(dec_inst.latency, len(dec_run[j]), ctx), "ddone", j)
+        dt, ej = decode_step_energy(dec_inst.latency, dec_inst.energy if meter is not None else None,
+                                    len(dec_run[j]), ctx)
+        if meter is not None:
+            meter.busy(n_prefill + j, now, now + dt, ej)
+        push(now + dt, "ddone", j)
 
     for r in src.initial():
         to_prefill(r, 0.0)
@@ -388,6 +460,8 @@ def run_disaggregated(pre_inst, dec_inst, isl, osl, *, n_prefill=1, n_decode=1, 
                         key=lambda j: (len(dec_run[j]) + len(pending[j]) + arriving[j], j))
                 s = max(now, link_free[j])
                 link_free[j] = s + kv(r.isl)
+                if meter is not None:
+                    meter.point(link_free[j], kv_j(r.isl))
                 arriving[j] += 1
                 push(link_free[j] + handover_s, "kv", j, r)
             start_prefill(a, now)
@@ -420,7 +494,7 @@ def run_disaggregated(pre_inst, dec_inst, isl, osl, *, n_prefill=1, n_decode=1, 
             dec_run[a] = still
             start_decode(a, now)
     packages = n_prefill * pre_inst.packages + n_decode * dec_inst.packages
-    return _stats(done, warmup, packages, t, area)
+    return _stats(done, warmup, packages, t, area, meter)
 
 
 # ----------------------------------------------------------------------------- agreement check
@@ -436,7 +510,7 @@ def check(arch="h100-sxm", model="llama3.1-8b", precision="bf16", framework="non
     Co-located: closed loop at the point's concurrency, 12 x concurrency requests, chunked
     policy. Disaggregated: integer pools from `rate_match` within 16 packages, a closed loop with
     2 n_p b_p clients beyond the decode slots (both pools saturated), 5 x that many requests.
-    Returns rows of (point, steady, des) with TPOT, tokens/s and TTFT."""
+    Returns rows of (point, steady, des) with TPOT, tokens/s, TTFT and J per output token."""
     from ..arch import load_architecture
     from ..workload import Mapping, load_model
     from .kv import kv_transfer
@@ -453,19 +527,25 @@ def check(arch="h100-sxm", model="llama3.1-8b", precision="bf16", framework="non
         if mode == "colocated":
             s = colocated_point(inst, isl, osl, x, y, frontend_s=fw.frontend_s)
             d = run_colocated(inst, isl, osl, chunk=y, max_batch=x, concurrency=x,
-                              n_requests=12 * x, seed=1, frontend_s=fw.frontend_s)
+                              n_requests=12 * x, seed=1, frontend_s=fw.frontend_s,
+                              energy=True)
             name = f"co-located {isl}/{osl} B={x} C={y}"
         else:
             def kvs(n):
                 return kv_transfer(a, m, precision, n, 1, 1).seconds
+
+            def kvj(n):
+                return kv_transfer(a, m, precision, n, 1, 1).energy_j
             s = disaggregated_point(inst, inst, isl, osl, x, y, kvs(isl), max_packages=16,
-                                    frontend_s=fw.frontend_s, handover_s=fw.handover_s)
+                                    frontend_s=fw.frontend_s, handover_s=fw.handover_s,
+                                    kv_energy_j=kvj(isl))
             npw, ndw = s["prefill_instances"], s["decode_instances"]
             conc = ndw * y + 2 * npw * x
             d = run_disaggregated(inst, inst, isl, osl, n_prefill=npw, n_decode=ndw,
                                   prefill_batch=x, decode_batch=y, kv_seconds=kvs,
                                   concurrency=conc, n_requests=5 * conc, seed=2,
-                                  frontend_s=fw.frontend_s, handover_s=fw.handover_s)
+                                  frontend_s=fw.frontend_s, handover_s=fw.handover_s,
+                                  energy=True, kv_joules=kvj)
             name = f"disaggregated {isl}/{osl} P{npw}:D{ndw} b_p={x} b_d={y}"
         rows.append((name, s, d))
     return rows
@@ -484,12 +564,13 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     from .framework import framework_costs
     print(framework_costs(a.framework).describe())
-    print("| point | TPOT ms (steady / DES) | tokens/s | TTFT ms |")
-    print("|---|---|---|---|")
+    print("| point | TPOT ms (steady / DES) | tokens/s | TTFT ms | J/token |")
+    print("|---|---|---|---|---|")
     for name, s, d in check(a.arch, a.model, a.precision, a.framework):
         print(f"| {name} | {s['tpot_s'] * 1e3:.2f} / {d['tpot_s'] * 1e3:.2f} | "
               f"{s['tokens_per_s']:.0f} / {d['tokens_per_s']:.0f} | "
-              f"{s['ttft_s'] * 1e3:.0f} / {d['ttft_s'] * 1e3:.0f} |")
+              f"{s['ttft_s'] * 1e3:.0f} / {d['ttft_s'] * 1e3:.0f} | "
+              f"{s['j_per_token']:.3f} / {d['j_per_token']:.3f} |")
     return 0
 
 
