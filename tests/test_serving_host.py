@@ -102,3 +102,44 @@ def test_disaggregated_frontend_and_handover_add_to_ttft_at_one_client():
     assert b["tpot_s"] == pytest.approx(a["tpot_s"], rel=1e-9)
     c = run_disaggregated(i, i, 1000, 20, n_requests=2000, frontend_s=0.05, **kw)
     assert c["ttft_s"] == pytest.approx(0.03 + 0.002 + 0.05, rel=0.05)
+
+
+def test_refine_host_overhead_recovers_a_known_overhead(tmp_path, monkeypatch):
+    """On rows whose 'measured' TPOT is the replay's plus a known overhead, the pattern search
+    started away from it lowers the training sum and moves both terms toward the truth."""
+    import csv as _csv
+    from chipletarch.serving import validate as V
+    truth = (0.4e-3, 25e-6)
+    rows = []
+    for i in range(40):
+        b = (8, 16, 32, 64, 128)[i % 5]
+        r = {"id": f"r{i}", "backend": "toy", "system": "h100_sxm", "batch_size": str(b),
+             "isl": str(512 * (1 + i % 3)), "silicon_data_source": "x"}
+        base = 0.005 + 1e-5 * b
+        r["silicon_tpot_ms"] = str((base + truth[0] + truth[1] * b) * 1e3)
+        rows.append(r)
+    path = tmp_path / "rows.csv"
+    with open(path, "w", newline="") as fh:
+        w = _csv.DictWriter(fh, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+
+    def predict(row, arch):
+        b = int(row["batch_size"])
+        f, s = V.HOST_OVERHEAD["toy"]
+        return {"tpot_s": 0.005 + 1e-5 * b + f + s * b}
+    monkeypatch.setattr(V, "predict_row", predict)
+    monkeypatch.setitem(V.HOST_OVERHEAD, "toy", (2 * truth[0], 0.5 * truth[1]))
+    tr = V._training_rows(path, None, "toy")
+    assert 0 < len(tr) < len(rows)                          # the training half only
+
+    def total(x):
+        return sum(abs(0.005 + 1e-5 * int(r["batch_size"]) + x[0] + x[1] * int(r["batch_size"])
+                       - float(r["silicon_tpot_ms"]) / 1e3) / (float(r["silicon_tpot_ms"]) / 1e3)
+                   for r in tr)
+    start = V.HOST_OVERHEAD["toy"]
+    got = V.refine_host_overhead(path, backends=["toy"])["toy"]
+    assert V.HOST_OVERHEAD["toy"] == got
+    assert total(got) < 0.5 * total(start)
+    assert abs(got[0] - truth[0]) < abs(start[0] - truth[0])
+    assert abs(got[1] - truth[1]) < abs(start[1] - truth[1])
