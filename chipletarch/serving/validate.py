@@ -552,6 +552,20 @@ def fit_host_overhead(rows) -> dict:
 HOST_REFINE_STEPS = (0.5, 0.25)     # relative steps of the replay refinement, coarse then fine
 
 
+def _replay_l1(rows, arch, key) -> float:
+    """Sum over `rows` (those that map) of |predicted - measured| / measured `key` ('ttft' or
+    'tpot'), each row replayed as the module's settings stand: the fits' objective."""
+    c = 0.0
+    for r in rows:
+        try:
+            p = predict_row(r, arch)
+        except ChipletarchError:
+            continue
+        m = float(r[f"silicon_{key}_ms"]) / 1e3
+        c += abs(p[f"{key}_s"] - m) / m
+    return c
+
+
 def _training_rows(csv_path, limit, backend):
     rows = list(csv.DictReader(open(csv_path or default_csv())))[:limit]
     return [r for r in rows if r["backend"] == backend and r["system"] == "h100_sxm"
@@ -581,14 +595,7 @@ def refine_host_overhead(csv_path=None, limit=None, verbose=False, backends=None
             if k in seen:
                 return seen[k]
             HOST_OVERHEAD[be] = (x[0], x[1])
-            c = 0.0
-            for r in tr:
-                try:
-                    p = predict_row(r, arch)
-                except ChipletarchError:
-                    continue
-                m = float(r["silicon_tpot_ms"]) / 1e3
-                c += abs(p["tpot_s"] - m) / m
+            c = _replay_l1(tr, arch, "tpot")
             if verbose:
                 print(f"  {be} {x[0] * 1e3:.4f} ms + {x[1] * 1e6:.2f} us: {c:.3f}", flush=True)
             seen[k] = c
@@ -677,14 +684,7 @@ def fit_frontend_server(csv_path=None, limit=None, verbose=False, backends=None)
 
         def cost(a, b, be=be, tr=tr):
             FRONTEND_SERVER[be] = (a, b)
-            c = 0.0
-            for r in tr:
-                try:
-                    p = predict_row(r, arch)
-                except ChipletarchError:
-                    continue
-                m = float(r["silicon_ttft_ms"]) / 1e3
-                c += abs(p["ttft_s"] - m) / m
+            c = _replay_l1(tr, arch, "ttft")
             if verbose:
                 print(f"  {be} {a * 1e3:.1f} ms + {b * 1e6:.0f} us/token: {c:.3f}", flush=True)
             return c
