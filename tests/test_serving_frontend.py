@@ -141,3 +141,26 @@ def test_token_budget_follows_the_deployment_that_measured_the_row():
         assert V.token_budget(trt, 64, 1024) == 8192
     finally:
         V.BUDGET = old
+
+
+def test_replay_runs_each_row_at_its_token_budget(monkeypatch):
+    """predict_row hands the DES the row's budget: batch + ISL + 1500 (to 32) for an
+    AIConfigurator TensorRT-LLM aggregated row, 8192 for a vLLM one."""
+    from chipletarch.arch import load_architecture
+    from chipletarch.serving import validate as V
+    seen = []
+
+    def fake(inst, isl, osl, **kw):
+        seen.append(kw["chunk"])
+        return {"ttft_s": 0.1, "tpot_s": 0.01}
+    monkeypatch.setattr(V, "run_colocated", fake)
+    rows = list(csv.DictReader(open(V.default_csv())))
+    trt = next(r for r in rows if r["backend"] == "trtllm" and r["mode"] == "agg"
+               and r["model_path"] == "meta-llama/Llama-3.1-8B-Instruct")
+    vll = next(r for r in rows if r["backend"] == "vllm" and r["mode"] == "agg"
+               and r["model_path"] == "Qwen/Qwen3-32B")
+    arch = load_architecture("h100-sxm")
+    p = V.predict_row(trt, arch)
+    want = -(-(p["batch"] + int(float(trt["isl"])) + 1500) // 32) * 32
+    V.predict_row(vll, arch)
+    assert seen == [want, 8192]
