@@ -230,3 +230,25 @@ def test_evaluate_config_charges_the_kv_handover():
                              fits=s.fits)
     ref = disaggregated_point(ins(pi), ins(di), 4096, 256, 1, 64, kv.seconds)
     assert d["j_per_token"] - ref["j_per_token"] == pytest.approx(kv.energy_j / 256, rel=1e-6)
+
+
+def test_tdp_exceeded_flags_a_point_above_the_package_tdp():
+    """evaluate_config says whether the steady state's average package power is above the
+    package's TDP (a flag, no throttling): H100 at 700 W is not; the same package declared at
+    150 W, its logic static power pinned to the 700 W part's (static power is a fraction of TDP
+    by default), is, with the power itself unchanged; `_fmt` says so on the CLI line."""
+    from chipletarch.energy import coefficients_of
+    from chipletarch.serving.commands import _fmt
+    kw = dict(isl=1024, osl=1024, precision="fp8", tp=4, mode="colocated", concurrency=64,
+              framework="none")
+    d = evaluate_config(_h100(), MODEL, **kw)
+    assert d["tdp_exceeded"] is False and d["power_w_per_package"] < 700
+    with open(architecture_path("h100-sxm"), encoding="utf-8") as fh:
+        raw = copy.deepcopy(yaml.safe_load(fh))
+    raw["tdp_w"] = 150
+    raw.setdefault("energy", {})["static_w"] = coefficients_of(_h100()).static_w
+    low = evaluate_config(Architecture.from_dict(raw), MODEL, **kw)
+    assert low["power_w_per_package"] == pytest.approx(d["power_w_per_package"], rel=1e-12)
+    assert low["tdp_exceeded"] is True
+    p = dict(low, mode="colocated", ttft_s=low["ttft_ms"] / 1e3, tpot_s=low["tpot_ms"] / 1e3)
+    assert "above the 150 W TDP" in _fmt(p, 150.0) and "TDP" not in _fmt(p, 700.0)

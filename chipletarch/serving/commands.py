@@ -44,13 +44,15 @@ def add_commands(subparsers) -> None:
     p.set_defaults(func=cmd_serve)
 
 
-def _fmt(p) -> str:
+def _fmt(p, tdp_w=None) -> str:
     if p is None:
         return "  no configuration meets the targets"
     s = (f"  {p['tokens_per_s_per_chip']:9.1f} tok/s/chip  {p['tokens_per_s_per_user']:7.1f} "
          f"tok/s/user  TTFT {p['ttft_s'] * 1e3:8.1f} ms  TPOT {p['tpot_s'] * 1e3:7.2f} ms")
     if p.get("j_per_token") is not None:       # energy model composed over the steady state
         s += (f"  {p['j_per_token']:.3f} J/token  {p['power_w_per_package']:.0f} W/pkg")
+        if tdp_w is not None and p["power_w_per_package"] > tdp_w:
+            s += f" (above the {tdp_w:.0f} W TDP: not throttled)"
     s += "\n"
     if p["mode"] == "colocated":
         s += (f"  {p['mapping']} x{p['packages']} pkg, concurrency {p['concurrency']}, "
@@ -125,7 +127,7 @@ def cmd_serve(args) -> int:
     print(f"mappings tried: {', '.join(i.label for i in st.instances())}")
     for mode in ("colocated", "disaggregated"):
         print(f"best {mode}:")
-        print(_fmt(best[mode]))
+        print(_fmt(best[mode], st.arch.tdp_w))
     print("tokens/s per chip at each interactivity level (TTFT target applied):")
     print(f"  {'tok/s/user':>10} {'colocated':>10} {'disagg':>10} {'gain':>6}")
     for g in gains:
@@ -137,7 +139,7 @@ def cmd_serve(args) -> int:
         for mode, front in (("colocated", co_f), ("disaggregated", dis_f)):
             print(f"{mode} frontier ({len(front)} points, TTFT target applied):")
             for p in front:
-                print(_fmt(p))
+                print(_fmt(p, st.arch.tdp_w))
     if args.png:
         print(f"frontiers: {args.png}")
     return 0

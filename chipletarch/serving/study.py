@@ -289,7 +289,8 @@ def evaluate_config(arch, model, traffic=None, mode="disaggregated", *, isl=None
     `j_per_token`, J per output token of the whole deployment, prefill included, and
     `power_w_per_package`, the steady state's average package power, from the energy model:
     steady.py) plus `ttft_ms`, `tpot_ms`, `feasible` (memory fits and the SLOs, when given, are
-    met) and `framework`."""
+    met), `framework`, and `tdp_exceeded`: whether that average power is above the package's
+    `tdp_w` (None where either is unknown; a flag only: the point is not throttled)."""
     L, O = _traffic_lengths(traffic, isl, osl)
     a, m = _resolve(arch, model)
     fw = framework_costs(framework)
@@ -320,5 +321,14 @@ def evaluate_config(arch, model, traffic=None, mode="disaggregated", *, isl=None
     ok = meets(p, None if ttft_slo_ms is None else ttft_slo_ms / 1e3,
                None if tpot_slo_ms is None else tpot_slo_ms / 1e3)
     out = {**base, **{k: v for k, v in p.items() if k not in ("ttft_s", "tpot_s", "mode")}}
-    out.update(ttft_ms=p["ttft_s"] * 1e3, tpot_ms=p["tpot_s"] * 1e3, feasible=bool(ok))
+    out.update(ttft_ms=p["ttft_s"] * 1e3, tpot_ms=p["tpot_s"] * 1e3, feasible=bool(ok),
+               tdp_exceeded=_over_tdp(a, p.get("power_w_per_package")))
     return out
+
+
+def _over_tdp(arch, power_w):
+    """Average package power above the package TDP? None when either is unknown."""
+    tdp = getattr(arch, "tdp_w", None)
+    if tdp is None or power_w is None:
+        return None
+    return bool(power_w > float(tdp))
