@@ -164,3 +164,36 @@ def test_replay_runs_each_row_at_its_token_budget(monkeypatch):
     want = -(-(p["batch"] + int(float(trt["isl"])) + 1500) // 32) * 32
     V.predict_row(vll, arch)
     assert seen == [want, 8192]
+
+
+def test_activation_scales_follow_the_checkpoint_the_row_names():
+    """Per-tensor FP8 GEMMs on a 16-bit checkpoint (Qwen/Qwen3-32B, meta-llama/Llama-3.1-70B:
+    quantised at load time, no calibrated activation scales) run with dynamic scales
+    (act_quant True); an FP8 checkpoint (Qwen3-235B-A22B-FP8), an MXFP4 one (gpt-oss) and every
+    16-bit or block-scaled row keep the serving default (None); ACT_SCALES 'static' or an
+    explicit --act-quant override the rule."""
+    from chipletarch.serving import validate as V
+    rows = [r for r in csv.DictReader(open(V.default_csv())) if r["system"] == "h100_sxm"
+            and r["model_path"] in V.MODELS]
+    got = {}
+    for r in rows:
+        if r["mode"] == "agg" or r["backend"] == "sglang":
+            p = V._row_precision(r)
+            got.setdefault((r["model_path"], getattr(p, "name", p)), set()).add(
+                V.act_scales(r, p))
+    assert got[("Qwen/Qwen3-32B", "fp8")] == {True}
+    assert got[("meta-llama/Llama-3.1-70B", "fp8")] == {True}
+    assert got[("Qwen/Qwen3-235B-A22B-FP8", "fp8")] == {None}
+    assert got[("openai/gpt-oss-120b", "fp8")] == {None}
+    assert got[("Qwen/Qwen3-32B", "bf16")] == {None}
+    assert got[("deepseek-ai/DeepSeek-R1", "fp8_block")] == {None}
+    qwen = next(r for r in rows if r["model_path"] == "Qwen/Qwen3-32B"
+                and V._precision(r) == "fp8")
+    old = (V.ACT_SCALES, V.ACT_QUANT)
+    try:
+        V.ACT_SCALES = "static"
+        assert V.act_scales(qwen, "fp8") is None
+        V.ACT_SCALES, V.ACT_QUANT = "checkpoint", False
+        assert V.act_scales(qwen, "fp8") is False
+    finally:
+        V.ACT_SCALES, V.ACT_QUANT = old

@@ -19,14 +19,15 @@ Row -> model: parallel layout in AIConfigurator's convention (tp_size = attentio
 rank): ranks = tp x attention_dp; Mapping(tp = ranks, attention_dp, ep = moe_ep). Precision:
 '' -> bf16; fp8 GEMMs -> fp8, or fp8_block where the checkpoint's config.json declares
 block-scaled FP8 (DeepSeek-R1/V3); fp8_block -> fp8_block; gpt-oss 'fp4' on H100 (MXFP4 weights,
-16-bit math: Hopper has no FP4 units) -> w4a16. Token budget per iteration: what the row's
-deployment set (`token_budget`): AIConfigurator's TensorRT-LLM aggregated workers batch + ISL +
-1500 (its generator's rule), every other row 8192 (the default max_num_tokens /
-max_num_batched_tokens / chunked_prefill_size of TensorRT-LLM, vLLM and SGLang on H100;
-`--budget default` for every row). Engine settings common to all rows: batch capped by
-concurrency and by the KV cache that fits in 90 % of HBM. Disaggregated rows: prefill / decode worker counts and batch sizes as
-given (1 worker when the column is empty), KV over scale-out between 16-GPU workers, scale-up
-otherwise (`kv.py`); TTFT ends when the decode instance admits the request (it streams the first
+16-bit math: Hopper has no FP4 units) -> w4a16; per-tensor FP8 on a 16-bit checkpoint (quantised
+at load time) with activation scales computed per forward pass (`act_scales`). Token budget per
+iteration: what the row's deployment set (`token_budget`): AIConfigurator's TensorRT-LLM
+aggregated workers batch + ISL + 1500 (its generator's rule), every other row 8192 (the default
+max_num_tokens / max_num_batched_tokens / chunked_prefill_size of TensorRT-LLM, vLLM and SGLang
+on H100; `--budget default` for every row). Engine settings common to all rows: batch capped by
+concurrency and by the KV cache that fits in 90 % of HBM. Disaggregated rows: prefill / decode
+worker counts and batch sizes as given (1 worker when the column is empty), KV over scale-out
+between 16-GPU workers, scale-up otherwise (`kv.py`); TTFT ends when the decode instance admits the request (it streams the first
 token). Overlap (asynchronous) scheduling as each engine's documented default
 (`overlap_default`: TensorRT-LLM and SGLang on, vLLM from v0.14.0). KV cache in bf16 where the
 row names an FP8 checkpoint without KV-cache scales (the engines' kv_cache_dtype "auto") is a
@@ -380,13 +381,40 @@ def _cap_batch(inst, want, context):
     return lo
 
 
+# Activation scales of a per-tensor FP8 row (`act_scales`). A row whose model_path names a
+# 16-bit checkpoint (no FP8 weights in its config.json) with FP8 GEMMs ran a model quantised at
+# load time: an online-quantised model has no calibrated activation scales, so they are computed
+# on each forward pass (amax + cast before every GEMM; vLLM documents `--quantization fp8` so:
+# "Activations have their scale calculated on each forward pass"). Rows naming an FP8 checkpoint
+# (Qwen3-235B-A22B-FP8) or a non-16-bit one (gpt-oss's MXFP4) keep the engine's serving default,
+# the static cast. ACT_SCALES = "static" gives every row the default (the replay before).
+ACT_SCALES = "checkpoint"
+
+
+def act_scales(row, prec) -> bool | None:
+    """simulate's act_quant for `row`: True (dynamic per-tensor) for per-tensor FP8 GEMMs on a
+    16-bit checkpoint (see ACT_SCALES), else ACT_QUANT (the --act-quant option)."""
+    if ACT_SCALES != "checkpoint" or ACT_QUANT is not None:
+        return ACT_QUANT
+    if getattr(prec, "name", prec).split("+")[0] != "fp8":
+        return ACT_QUANT
+    model = MODELS.get(row["model_path"])
+    if model is None or "fp8" in row["model_path"].lower():
+        return ACT_QUANT
+    cfg = _model(model).config
+    if cfg.native_dtype not in ("bf16", "fp16") or any(
+            not str(f).startswith(("bf16", "fp16")) for f in cfg.native_formats.values()):
+        return ACT_QUANT
+    return True
+
+
 _INST: dict = {}
 
 
-def _inst(arch, model, prec, mp):
-    key = (model, prec, mp)
+def _inst(arch, model, prec, mp, act=None):
+    key = (model, prec, mp, act)
     if key not in _INST:
-        s = SimLatency(arch, model, prec, mp, act_quant=ACT_QUANT)
+        s = SimLatency(arch, model, prec, mp, act_quant=act)
         _INST[key] = Instance(latency=s, packages=s.packages, label=s.label(), fits=s.fits)
     return _INST[key]
 
@@ -406,7 +434,8 @@ def predict_row(row, arch) -> dict:
         mp = _mapping(arch, _i(row["tp_size"]), _i(row["attention_dp_size"]),
                       _i(row["moe_ep_size"]), _i(row["pp_size"]))
         mp.validate(_model(model).config)
-        inst = with_host_overhead(_inst(arch, model, prec, mp), *host_overhead(row["backend"]))
+        inst = with_host_overhead(_inst(arch, model, prec, mp, act_scales(row, prec)),
+                                  *host_overhead(row["backend"]))
         b = _cap_batch(inst, c, isl + osl)
         if b < 1:
             raise ChipletarchError(f"weights of {model} do not fit tp={mp.tp}")
@@ -431,8 +460,9 @@ def predict_row(row, arch) -> dict:
     for mp in (pmp, dmp):
         mp.validate(_model(model).config)
     ho = host_overhead(row["backend"])
-    pi = with_host_overhead(_inst(arch, model, prec, pmp), *ho)
-    di = with_host_overhead(_inst(arch, model, prec, dmp), *ho)
+    act = act_scales(row, prec)
+    pi = with_host_overhead(_inst(arch, model, prec, pmp, act), *ho)
+    di = with_host_overhead(_inst(arch, model, prec, dmp, act), *ho)
     npw, ndw = _i(row["prefill_num_workers"], 1), _i(row["decode_num_workers"], 1)
     pb = _i(row["prefill_batch_size"], c)
     db_rank = _i(row["decode_batch_size"])
@@ -808,6 +838,10 @@ def main(argv=None) -> int:
     ap.add_argument("--act-quant", choices=("default", "dynamic", "none"), default="default",
                     help="activation quantisation charged before GEMMs: the engine's serving "
                          "default, dynamic per-tensor (as the measured torch kernels), or none")
+    ap.add_argument("--act-scales", choices=("checkpoint", "static"), default=ACT_SCALES,
+                    help="activation scales of per-tensor FP8 rows: dynamic where the row names "
+                         "a 16-bit checkpoint (quantised at load time, 'checkpoint', default) or "
+                         "the engine's static cast for every row ('static')")
     ap.add_argument("--host", choices=("fitted", "off"), default=HOST,
                     help="per-iteration framework overhead of each backend (HOST_OVERHEAD, "
                          "fitted on the training half) or none")
@@ -853,6 +887,7 @@ def main(argv=None) -> int:
     globals()["BENCH_LENGTHS"] = a.lengths
     globals()["BENCH_PROTOCOL"] = a.protocol
     globals()["BUDGET"] = a.budget
+    globals()["ACT_SCALES"] = a.act_scales
     if a.fit:
         # each fit linearises around a replay without the term it fits, with the others in:
         # host overhead (no request latencies, no front-end server); request latencies; the
