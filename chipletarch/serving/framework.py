@@ -49,18 +49,18 @@ FIT = {
     "rows": "training half (validate.split): 130 of 265 replayed rows",
     "handover": "per backend on its disaggregated training rows (sglang 6, trtllm 5; kept: sglang, a fit at the 1 s bound is not kept); pooled over all 11 for the others",
     "date": "2026-12-06",
-    "commit": "72ddac7",
+    "commit": "dee4423",
 }
 # per-iteration overhead (fixed s, s per sequence in the iteration)
 HOST_OVERHEAD = {
-    "trtllm": (0.3753e-3, 23.59e-6),
-    "vllm": (0.5897e-3, 31.03e-6),
+    "trtllm": (0.08085e-3, 32.99e-6),
+    "vllm": (0.6044e-3, 27.35e-6),
     "sglang": (0.4558e-3, 18.16e-6),
 }
 # mean front-end latency per request, s
 FRONTEND_S = {
-    "trtllm": 0.09,
-    "vllm": 0.029,
+    "trtllm": 0.089,
+    "vllm": 0.024,
     "sglang": 0,
 }
 # disaggregated hand-over beyond the transfer, s per request, per backend (fitted on its

@@ -149,7 +149,7 @@ def frontend_s(backend: str) -> float:
 # frontend_token_s): (s per request, s per output token) done by one process in order, which
 # bounds the requests/s the front-end passes to the engine; fitted by `fit_frontend_server` on
 # the training half's aggregated TTFT. SERVER = "off" drops it.
-FRONTEND_SERVER = {"trtllm": (16e-3, 60e-6), "vllm": (8e-3, 0.0), "sglang": (4e-3, 0.0)}
+FRONTEND_SERVER = {"trtllm": (12e-3, 90e-6), "vllm": (8e-3, 30e-6), "sglang": (4e-3, 0.0)}
 SERVER = "fitted"
 
 
