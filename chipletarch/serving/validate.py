@@ -384,8 +384,9 @@ def _cap_batch(inst, want, context):
 # Activation scales of a per-tensor FP8 row (`act_scales`). A row whose model_path names a
 # 16-bit checkpoint (no FP8 weights in its config.json) with FP8 GEMMs ran a model quantised at
 # load time: an online-quantised model has no calibrated activation scales, so they are computed
-# on each forward pass (amax + cast before every GEMM; vLLM documents `--quantization fp8` so:
-# "Activations have their scale calculated on each forward pass"). Rows naming an FP8 checkpoint
+# on each forward pass (amax + cast before every GEMM; vLLM documents `--quantization fp8` as
+# "Online Dynamic Quantization", "without any calibration data required"; the kernel table of
+# these deployments times per-tensor FP8 GEMMs the same way). Rows naming an FP8 checkpoint
 # (Qwen3-235B-A22B-FP8) or a non-16-bit one (gpt-oss's MXFP4) keep the engine's serving default,
 # the static cast. ACT_SCALES = "static" gives every row the default (the replay before).
 ACT_SCALES = "checkpoint"
@@ -610,7 +611,8 @@ def refine_host_overhead(csv_path=None, limit=None, verbose=False, backends=None
     and the iteration mix fixed; in the closed loop a longer iteration also lengthens the
     cycle, so fewer prompts land per iteration and TPOT moves less than fixed + per_sequence x
     batch says. Pattern search: from the start point, steps of each coordinate by a factor
-    (1 +- step) for each step of `HOST_REFINE_STEPS`, moving while the sum falls."""
+    (1 +- step) for each step of `HOST_REFINE_STEPS`, moving while the sum falls (a term the
+    start point has at 0 stays at 0)."""
     from ..arch import load_architecture
     arch = load_architecture("h100-sxm")
     out = {}
