@@ -252,3 +252,70 @@ def test_tdp_exceeded_flags_a_point_above_the_package_tdp():
     assert low["tdp_exceeded"] is True
     p = dict(low, mode="colocated", ttft_s=low["ttft_ms"] / 1e3, tpot_s=low["tpot_ms"] / 1e3)
     assert "above the 150 W TDP" in _fmt(p, 150.0) and "TDP" not in _fmt(p, 700.0)
+
+
+# ----------------------------------------------------------------------------- elastic plan
+class _ToyE:
+    """Closed-form step times (serving_toy) with busy power P and static power S."""
+
+    def __init__(self, p, s):
+        from serving_toy import toy
+        self._lat, self.p, self.static_w = toy, p, s
+
+    def __call__(self, *a):
+        return self._lat(*a)
+
+    def energy(self, *a):
+        return self.p * self._lat(*a)
+
+
+def test_elastic_energy_by_hand():
+    """Per interval each pool serves min(rate, capacity): busy that share of its instance-time
+    at the busy power, idle the rest at static power; the day's kWh and J/token follow."""
+    from chipletarch.serving.elastic import Trace, _evaluate, _per_instance_rates
+    P, S = 600.0, 150.0
+    pre = Instance(latency=_ToyE(P, S), packages=1, label="p")
+    dec = Instance(latency=_ToyE(P, S), packages=2, label="d")
+    cfg = dict(mode="disaggregated", pre=pre, dec=dec, prefill_batch=2, decode_batch=32,
+               costs=None, kv=lambda n: 0.0)
+    tr = Trace("t", 600.0, (4.0, 0.0, 9.0), (1000.0, 1000.0, 1000.0), (100.0, 100.0, 100.0))
+    rates = _per_instance_rates(cfg, 1000.0, 100.0)[0]
+    (rp, _, bp, ip), (rd, _, bd, idl) = rates["prefill"], rates["decode"]
+    assert bp == pytest.approx(P) and bd == pytest.approx(P) and ip == idl == S
+    counts = {"prefill": 2, "decode": 3}
+    r = _evaluate(tr, cfg, lambda i, rt: counts, None, None)
+    cap = min(2 * rp, 3 * rd)
+    want_j, toks = 0.0, 0.0
+    for rate in tr.rate:
+        done = min(rate, cap)
+        w = 0.0
+        for n, rps in ((2, rp), (3, rd)):
+            u = min(1.0, done / (n * rps))
+            w += n * (u * P + (1 - u) * S)
+        want_j += w * 600.0
+        toks += done * 100.0 * 600.0
+    assert r["energy_kwh"] == pytest.approx(want_j / 3.6e6, rel=1e-12)
+    assert r["j_per_token"] == pytest.approx(want_j / toks, rel=1e-12)
+    # the idle interval draws every instance's static power
+    assert r["intervals"][1]["power_w"] == pytest.approx(5 * S, rel=1e-12)
+    # without energy the keys are None and the chip-hours unchanged
+    plain = dict(cfg, pre=Instance(latency=pre.latency._lat, packages=1, label="p"),
+                 dec=Instance(latency=dec.latency._lat, packages=2, label="d"))
+    q = _evaluate(tr, plain, lambda i, rt: counts, None, None)
+    assert q["energy_kwh"] is None and q["j_per_token"] is None
+    assert q["chip_hours"] == r["chip_hours"]
+
+
+def test_elastic_plan_energy_elastic_not_above_fixed_peak():
+    """Re-matched pools never draw more than the same pools sized for the peak all day (fewer
+    idle instances at static power); the CLI prints kWh and J/token."""
+    from chipletarch.serving import ServingStudy
+    from chipletarch.serving.elastic import load_trace, plan
+    res = plan(lambda L, O: ServingStudy("h100-sxm", "llama3.1-8b", "bf16", L, O,
+                                         ttft_slo_s=1.0, tpot_slo_s=0.05, max_tp=1,
+                                         batches=(16, 64), chunks=(2048,),
+                                         prefill_batches=(1,)), load_trace("diurnal"))
+    for mode in ("colocated", "disaggregated"):
+        ela, pk = res[mode]["elastic"], res[mode]["fixed_peak"]
+        assert 0 < ela["energy_kwh"] <= pk["energy_kwh"] * (1 + 1e-9)
+        assert ela["j_per_token"] > 0

@@ -93,8 +93,11 @@ def cmd_trace(args) -> int:
         print(f"{mode}: {r['config']}")
         for k, lab in (("elastic", "re-matched per interval"), ("fixed_peak", "fixed at peak"),
                        ("fixed_mean", "fixed at mean load")):
-            print(f"  {lab:24s} {r[k]['chip_hours']:9.1f} chip-hours   SLO attainment "
-                  f"{r[k]['slo_attainment'] * 100:6.1f} %")
+            line = (f"  {lab:24s} {r[k]['chip_hours']:9.1f} chip-hours   SLO attainment "
+                    f"{r[k]['slo_attainment'] * 100:6.1f} %")
+            if r[k].get("energy_kwh") is not None:
+                line += f"   {r[k]['energy_kwh']:8.1f} kWh  {r[k]['j_per_token']:.3f} J/token"
+            print(line)
     return 0
 
 

@@ -15,8 +15,11 @@ Chip-hours = sum over intervals of packages x hours. SLO attainment (fluid model
 interval where a pool's capacity c is below the offered rate r, the excess queues without bound
 and misses its targets, so the fraction served within SLO is min(1, c / r) over the tighter
 pool; an interval whose lengths push the configuration's saturated TTFT or TPOT past a target
-counts 0; attainment is request-weighted over the day. Scaling delays (instance start, KV
-migration) are not modelled. The study's framework costs outside the kernels (`framework.py`)
+counts 0; attainment is request-weighted over the day. Energy (where the instances have it):
+per interval each pool serves min(rate, capacity), so an instance is busy that share u of the
+interval at its busy power (the steady state's step energy over step time, `steady.py`) and idle
+the rest at its static power; `energy_kwh` over the day and `j_per_token` over the output tokens
+served. Scaling delays (instance start, KV migration) are not modelled. The study's framework costs outside the kernels (`framework.py`)
 apply at every interval: its instances carry the per-iteration overhead, and the front-end and
 hand-over latencies add to TTFT.
 """
@@ -78,9 +81,17 @@ def load_trace(name_or_path) -> Trace:
                  str(raw.get("description", "")))
 
 
+def _busy_w(point, inst):
+    """(busy power, idle power) of one instance, W: its step's energy over the step's time and
+    its static power; None when the instance has no energy."""
+    if point.get("step_j") is None or inst.static_w is None:
+        return None, None
+    return point["step_j"] / point["step_s"], inst.static_w
+
+
 def _per_instance_rates(cfg, isl, osl):
-    """({pool: (requests/s per instance, packages per instance)}, ttft_s, tpot_s) of
-    configuration `cfg` at a mix. A batch whose KV cache does not fit at this mix's lengths is
+    """({pool: (requests/s per instance, packages per instance, busy W, idle W)}, ttft_s,
+    tpot_s) of configuration `cfg` at a mix (the powers None without energy). A batch whose KV cache does not fit at this mix's lengths is
     halved until it does (what a server with a fixed KV pool does: it admits fewer sequences).
     TTFT / TPOT are the saturated values (rate-matched pools, fully used prefill)."""
     def shrink(fn, b):
@@ -96,17 +107,25 @@ def _per_instance_rates(cfg, isl, osl):
         p = shrink(lambda b: colocated_point(cfg["inst"], isl, osl, b,
                                              max(cfg["chunk"], b + 1), frontend_s=fe),
                    cfg["concurrency"])
-        return {"instance": (p["requests_per_s"], p["packages"])}, p["ttft_s"], p["tpot_s"]
+        inst = cfg["inst"]
+        busy = (p["power_w_per_package"] * p["packages"]
+                if p.get("power_w_per_package") is not None and inst.static_w is not None
+                else None)
+        return ({"instance": (p["requests_per_s"], p["packages"], busy,
+                              inst.static_w if busy is not None else None)},
+                p["ttft_s"], p["tpot_s"])
     pre = shrink(lambda b: prefill_pool(cfg["pre"], isl, b), cfg["prefill_batch"])
     dec = shrink(lambda b: decode_pool(cfg["dec"], isl, osl, b), cfg["decode_batch"])
     ttft = 1.5 * pre["step_s"] + cfg["kv"](isl) + fe + (fw.handover_s if fw is not None else 0.0)
-    return ({"prefill": (pre["requests_per_s"], pre["packages"]),
-             "decode": (dec["requests_per_s"], dec["packages"])}, ttft, dec["step_s"])
+    return ({"prefill": (pre["requests_per_s"], pre["packages"], *_busy_w(pre, cfg["pre"])),
+             "decode": (dec["requests_per_s"], dec["packages"], *_busy_w(dec, cfg["dec"]))},
+            ttft, dec["step_s"])
 
 
 def _evaluate(trace, cfg, counts_fn, ttft_slo, tpot_slo):
     hours = trace.interval_s / 3600.0
     chip_h, offered, served, rows = 0.0, 0.0, 0.0, []
+    joules, tokens, has_energy = 0.0, 0.0, True
     for i, (r, L, O) in enumerate(zip(trace.rate, trace.isl, trace.osl)):
         rates, ttft, tpot = _per_instance_rates(cfg, L, O)
         counts = counts_fn(i, rates)
@@ -120,10 +139,27 @@ def _evaluate(trace, cfg, counts_fn, ttft_slo, tpot_slo):
         chip_h += pk * hours
         offered += r * trace.interval_s
         served += frac * r * trace.interval_s
+        # every pool processes what the tighter one passes (min of rate and capacity), busy that
+        # share of its instance-time, idle (static power) the rest
+        done = min(r, cap)
+        watts = 0.0
+        for k, (rps, _, busy_w, idle_w) in rates.items():
+            if busy_w is None:
+                has_energy = False
+                break
+            if counts[k]:
+                u = min(1.0, done / (counts[k] * rps))
+                watts += counts[k] * (u * busy_w + (1.0 - u) * idle_w)
+        joules += watts * trace.interval_s
+        tokens += done * O * trace.interval_s
         rows.append(dict(interval=i, rate=r, isl=L, osl=O, packages=pk, capacity=cap,
                          ttft_s=ttft, tpot_s=tpot, attainment=frac,
+                         power_w=watts if has_energy else None,
                          **{f"n_{k}": counts[k] for k in rates}))
     return dict(chip_hours=chip_h, slo_attainment=served / offered if offered else 1.0,
+                energy_kwh=joules / 3.6e6 if has_energy else None,
+                j_per_token=(joules / tokens if tokens > 0 else math.nan) if has_energy
+                else None,
                 intervals=rows)
 
 
@@ -133,7 +169,8 @@ def plan(study_factory, trace: Trace) -> dict:
     configuration is its most efficient point there that still meets the targets at every
     interval's lengths (`valid_all_day`; False: none does, the most efficient one is used and
     loses attainment where it misses). Returns {mode: {config, valid_all_day, elastic,
-    fixed_peak, fixed_mean}}, each with chip_hours, slo_attainment and per-interval rows."""
+    fixed_peak, fixed_mean}}, each with chip_hours, slo_attainment, energy_kwh and j_per_token
+    (None without energy) and per-interval rows."""
     busiest = max(range(len(trace.rate)),
                   key=lambda i: trace.rate[i] * (trace.isl[i] + trace.osl[i]))
     st = study_factory(trace.isl[busiest], trace.osl[busiest])
