@@ -262,3 +262,18 @@ def test_a_model_bug_is_reported_not_fatal(monkeypatch):
     assert "internal error in the energy model (KeyError: &#x27;chiplet0&#x27;)" in refused
     assert "this is a bug in chipletarch" in refused
     assert re.search(r"<td class=\"l\">h100-sxm</td><td>tp=1</td><td>1</td><td>[\d.]+</td>", html)
+
+
+def test_serving_best_points_carry_their_energy(report):
+    """The serving section lists each mode's best point with the steady state's J/token and
+    W/package, the numbers `ServingStudy.best()` gives for the same study."""
+    _, html = report
+    from chipletarch.serving import ServingStudy
+    st = ServingStudy("h100-sxm", "llama3.1-8b", "fp8", 512, 128, ttft_slo_s=1.0, max_tp=1,
+                      batches=(1, 16), chunks=(2048,), prefill_batches=(1,))
+    sec = html.split("serving frontiers", 1)[1]
+    assert "J/token" in sec and "W/package" in sec
+    for mode, p in st.best().items():
+        assert p is not None
+        assert (f"<td>{p['tokens_per_s_per_chip']:,.0f}</td>" in sec
+                and f"<td>{p['j_per_token']:.4g}</td>" in sec), mode

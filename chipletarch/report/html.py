@@ -431,6 +431,22 @@ def render_html(data: ReportData, progress=None) -> str:
                 if levels:
                     pg.add(_table(["design", "tokens/s/user ≥", "co-located tok/s/chip",
                                    "disaggregated tok/s/chip", "gain"], rows))
+                # each mode's best point under the targets, with its energy (the steady
+                # state's J per output token and average package power, docs/SERVING.md)
+                best = []
+                for name, v in ok.items():
+                    for mode, p in (v.get("best") or {}).items():
+                        if p is None:
+                            continue
+                        best.append([_e(name), _e(mode), _num(p["tokens_per_s_per_chip"], ",.0f"),
+                                     _num(p["tokens_per_s_per_user"], ",.1f"),
+                                     _num(p["ttft_s"] * 1e3, ",.0f"),
+                                     _num(p["tpot_s"] * 1e3, ",.2f"),
+                                     _num(p.get("j_per_token"), ".4g"),
+                                     _num(p.get("power_w_per_package"), ",.0f")])
+                if best:
+                    pg.add(_table(["design", "mode", "best tok/s/chip", "tok/s/user", "TTFT ms",
+                                   "TPOT ms", "J/token", "W/package"], best))
             for name, v in data.serving.items():
                 if v["error"]:
                     pg.add(f"<p class='err'>{_e(name)}: {_e(v['error'])}</p>")
