@@ -16,3 +16,17 @@ def toy(phase, batch, seq_len=1, context_len=0, chunk_context_len=0):
 
 def inst(packages=1):
     return Instance(latency=toy, packages=packages, label="toy")
+
+
+class ToyEnergy:
+    """The toy latency with an energy: busy at `p` W (joules = p x the step's seconds), idle at
+    `s` W of static power (`static_w`)."""
+
+    def __init__(self, p=500.0, s=100.0):
+        self.p, self.static_w = p, s
+
+    def __call__(self, *a):
+        return toy(*a)
+
+    def energy(self, *a):
+        return self.p * toy(*a)

@@ -141,23 +141,10 @@ def test_disaggregated_ttft_includes_the_wait_for_a_decode_slot():
 
 
 # ----------------------------------------------------------------------------- energy
-class _ToyEnergy:
-    """The toy latency with an energy: busy at `p` W (joules = p x the step's seconds), idle at
-    `s` W of static power."""
-
-    def __init__(self, p=500.0, s=100.0):
-        self.p, self.static_w, self._lat = p, s, toy
-
-    def __call__(self, *a):
-        return self._lat(*a)
-
-    def energy(self, *a):
-        return self.p * self._lat(*a)
-
-
 def _einst(p=500.0, s=100.0):
     from chipletarch.serving import Instance
-    return Instance(latency=_ToyEnergy(p, s), packages=1, label="toy")
+    from serving_toy import ToyEnergy
+    return Instance(latency=ToyEnergy(p, s), packages=1, label="toy")
 
 
 @pytest.mark.parametrize("policy", ["chunked", "whole", "prefill_first"])

@@ -255,27 +255,14 @@ def test_tdp_exceeded_flags_a_point_above_the_package_tdp():
 
 
 # ----------------------------------------------------------------------------- elastic plan
-class _ToyE:
-    """Closed-form step times (serving_toy) with busy power P and static power S."""
-
-    def __init__(self, p, s):
-        from serving_toy import toy
-        self._lat, self.p, self.static_w = toy, p, s
-
-    def __call__(self, *a):
-        return self._lat(*a)
-
-    def energy(self, *a):
-        return self.p * self._lat(*a)
-
-
 def test_elastic_energy_by_hand():
     """Per interval each pool serves min(rate, capacity): busy that share of its instance-time
     at the busy power, idle the rest at static power; the day's kWh and J/token follow."""
     from chipletarch.serving.elastic import Trace, _evaluate, _per_instance_rates
+    from serving_toy import ToyEnergy, toy
     P, S = 600.0, 150.0
-    pre = Instance(latency=_ToyE(P, S), packages=1, label="p")
-    dec = Instance(latency=_ToyE(P, S), packages=2, label="d")
+    pre = Instance(latency=ToyEnergy(P, S), packages=1, label="p")
+    dec = Instance(latency=ToyEnergy(P, S), packages=2, label="d")
     cfg = dict(mode="disaggregated", pre=pre, dec=dec, prefill_batch=2, decode_batch=32,
                costs=None, kv=lambda n: 0.0)
     tr = Trace("t", 600.0, (4.0, 0.0, 9.0), (1000.0, 1000.0, 1000.0), (100.0, 100.0, 100.0))
@@ -299,8 +286,8 @@ def test_elastic_energy_by_hand():
     # the idle interval draws every instance's static power
     assert r["intervals"][1]["power_w"] == pytest.approx(5 * S, rel=1e-12)
     # without energy the keys are None and the chip-hours unchanged
-    plain = dict(cfg, pre=Instance(latency=pre.latency._lat, packages=1, label="p"),
-                 dec=Instance(latency=dec.latency._lat, packages=2, label="d"))
+    plain = dict(cfg, pre=Instance(latency=toy, packages=1, label="p"),
+                 dec=Instance(latency=toy, packages=2, label="d"))
     q = _evaluate(tr, plain, lambda i, rt: counts, None, None)
     assert q["energy_kwh"] is None and q["j_per_token"] is None
     assert q["chip_hours"] == r["chip_hours"]

@@ -38,10 +38,10 @@ def test_one_client_below_capacity_is_not_delayed():
 
 def test_saturated_front_end_caps_requests_per_second_and_waits_in_ttft():
     """64 clients, 5 ms + 50 x 0.5 ms = 30 ms of front-end work per request: at most 33.3
-    requests/s,
-    less than half of what the engine serves at batch 64 (about 80). Throughput is the front-end's capacity; the
-    closed loop's other requests wait before the scheduler (TTFT = concurrency / rate - the
-    time in the engine, Little's law), and the engine runs a small batch, so TPOT falls."""
+    requests/s, less than half of what the engine serves at batch 64 (about 80). Throughput is
+    the front-end's capacity; the closed loop's other requests wait before the scheduler
+    (TTFT = concurrency / rate - the time in the engine, Little's law), and the engine runs a
+    small batch, so TPOT falls."""
     kw = dict(chunk=8192, max_batch=64, concurrency=64, n_requests=3000, warmup=0.3)
     free = run_colocated(inst(), 200, 50, **kw)
     r = run_colocated(inst(), 200, 50, frontend_request_s=0.005, frontend_token_s=5e-4, **kw)

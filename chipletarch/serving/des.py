@@ -42,7 +42,7 @@ from collections import deque
 import numpy as np
 
 from ..errors import SpecError
-from .latency import decode_step_energy, mixed_step_energy
+from .latency import decode_step_energy, mixed_step_energy, phase_energy
 
 
 class _Req:
@@ -373,6 +373,7 @@ def run_disaggregated(pre_inst, dec_inst, isl, osl, *, n_prefill=1, n_decode=1, 
     src = _Source(isl, osl, n_requests, seed, concurrency, rate)
     kv = kv_seconds or (lambda n: 0.0)
     meter = _meter_for(energy, [pre_inst] * n_prefill + [dec_inst] * n_decode)
+    pre_en, dec_en = (pre_inst.energy, dec_inst.energy) if meter is not None else (None, None)
     kv_j = kv_joules or (lambda n: 0.0)
     fe_rng = np.random.default_rng(seed + 2)
     pq = [deque() for _ in range(n_prefill)]
@@ -411,13 +412,9 @@ def run_disaggregated(pre_inst, dec_inst, isl, osl, *, n_prefill=1, n_decode=1, 
         batch = [pq[i].popleft() for _ in range(min(prefill_batch, len(pq[i])))]
         L = int(round(sum(r.isl for r in batch) / len(batch)))
         p_busy[i] = True
-        args = ("prefill", len(batch), L, 0)
+        dt, ej = phase_energy(pre_inst.latency, pre_en, "prefill", len(batch), L, 0)
         if meter is not None:
-            ej = pre_inst.energy(*args)         # first: a miss fills the latency too
-            dt = pre_inst.latency(*args)
             meter.busy(i, now, now + dt, ej)
-        else:
-            dt = pre_inst.latency(*args)
         push(now + dt, "pdone", i, batch)
 
     def start_decode(j, now):
@@ -431,8 +428,7 @@ def run_disaggregated(pre_inst, dec_inst, isl, osl, *, n_prefill=1, n_decode=1, 
             return
         ctx = _bucket(sum(r.ctx for r in dec_run[j]) / len(dec_run[j]), ctx_bucket)
         d_busy[j] = True
-        dt, ej = decode_step_energy(dec_inst.latency, dec_inst.energy if meter is not None else None,
-                                    len(dec_run[j]), ctx)
+        dt, ej = decode_step_energy(dec_inst.latency, dec_en, len(dec_run[j]), ctx)
         if meter is not None:
             meter.busy(n_prefill + j, now, now + dt, ej)
         push(now + dt, "ddone", j)

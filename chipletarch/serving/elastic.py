@@ -19,9 +19,9 @@ counts 0; attainment is request-weighted over the day. Energy (where the instanc
 per interval each pool serves min(rate, capacity), so an instance is busy that share u of the
 interval at its busy power (the steady state's step energy over step time, `steady.py`) and idle
 the rest at its static power; `energy_kwh` over the day and `j_per_token` over the output tokens
-served. Scaling delays (instance start, KV migration) are not modelled. The study's framework costs outside the kernels (`framework.py`)
-apply at every interval: its instances carry the per-iteration overhead, and the front-end and
-hand-over latencies add to TTFT.
+served. Scaling delays (instance start, KV migration) are not modelled. The study's framework
+costs outside the kernels (`framework.py`) apply at every interval: its instances carry the
+per-iteration overhead, and the front-end and hand-over latencies add to TTFT.
 """
 from __future__ import annotations
 
@@ -91,8 +91,9 @@ def _busy_w(point, inst):
 
 def _per_instance_rates(cfg, isl, osl):
     """({pool: (requests/s per instance, packages per instance, busy W, idle W)}, ttft_s,
-    tpot_s) of configuration `cfg` at a mix (the powers None without energy). A batch whose KV cache does not fit at this mix's lengths is
-    halved until it does (what a server with a fixed KV pool does: it admits fewer sequences).
+    tpot_s) of configuration `cfg` at a mix (the powers None without energy). A batch whose KV
+    cache does not fit at this mix's lengths is halved until it does (what a server with a fixed
+    KV pool does: it admits fewer sequences).
     TTFT / TPOT are the saturated values (rate-matched pools, fully used prefill)."""
     def shrink(fn, b):
         while b >= 1:

@@ -244,13 +244,18 @@ def decode_step(lat: PhaseFn, batch: int, context: float) -> float:
     return decode_step_energy(lat, None, batch, context)[0]
 
 
+def phase_energy(lat: PhaseFn, energy, *args) -> tuple:
+    """One phase call's (seconds, joules or None when `energy` is None). Energy is asked first:
+    on `SimLatency` a miss simulates once and fills the latency cache too."""
+    e = energy(*args) if energy is not None else None
+    return lat(*args), e
+
+
 def decode_step_energy(lat: PhaseFn, energy, batch: int, context: float) -> tuple:
     """`decode_step` and its energy: (seconds, joules or None when `energy` is None)."""
     if batch < 1:
         raise SpecError(f"decode_step: batch must be >= 1, got {batch}")
-    args = ("decode", int(batch), 1, int(round(context)))
-    e = energy(*args) if energy is not None else None   # first: a miss fills the latency too
-    return lat(*args), e
+    return phase_energy(lat, energy, "decode", int(batch), 1, int(round(context)))
 
 
 def mixed_step(lat: PhaseFn, decode_batch: int, context: float, prefill_tokens: int,
@@ -276,8 +281,7 @@ def mixed_step_energy(lat: PhaseFn, energy, decode_batch: int, context: float,
     energy difference of the same two prefills; where the floor wins the max, the floor step's
     energy is taken."""
     def call(*args):
-        e = energy(*args) if energy is not None else None
-        return lat(*args), e
+        return phase_energy(lat, energy, *args)
 
     def minus(a, b):
         return None if a is None else a - b

@@ -53,7 +53,7 @@ import math
 import numpy as np
 
 from ..errors import SpecError
-from .latency import Instance, decode_step_energy, mixed_step, mixed_step_energy
+from .latency import Instance, decode_step_energy, mixed_step, mixed_step_energy, phase_energy
 
 _CHIP = "tokens/s per chip"
 
@@ -142,9 +142,7 @@ def prefill_pool(inst: Instance, isl: float, batch: int) -> dict | None:
     """One prefill instance running batches of `batch` prompts of `isl` tokens."""
     if not inst.fits(int(batch), int(isl)):
         return None
-    en = inst.energy
-    e = en("prefill", int(batch), int(isl), 0) if en is not None else None   # first: fills t
-    t = inst.latency("prefill", int(batch), int(isl), 0)
+    t, e = phase_energy(inst.latency, inst.energy, "prefill", int(batch), int(isl), 0)
     return dict(mapping=inst.label, packages=inst.packages, batch=int(batch), step_s=t,
                 requests_per_s=batch / t, step_j=e)
 

@@ -27,8 +27,8 @@ max_num_tokens / max_num_batched_tokens / chunked_prefill_size of TensorRT-LLM, 
 on H100; `--budget default` for every row). Engine settings common to all rows: batch capped by
 concurrency and by the KV cache that fits in 90 % of HBM. Disaggregated rows: prefill / decode
 worker counts and batch sizes as given (1 worker when the column is empty), KV over scale-out
-between 16-GPU workers, scale-up otherwise (`kv.py`); TTFT ends when the decode instance admits the request (it streams the first
-token). Overlap (asynchronous) scheduling as each engine's documented default
+between 16-GPU workers, scale-up otherwise (`kv.py`); TTFT ends when the decode instance admits
+the request (it streams the first token). Overlap (asynchronous) scheduling as each engine's documented default
 (`overlap_default`: TensorRT-LLM and SGLang on, vLLM from v0.14.0). KV cache in bf16 where the
 row names an FP8 checkpoint without KV-cache scales (the engines' kv_cache_dtype "auto") is a
 sensitivity (`--kv-cache auto`, `_row_precision`); the primary replay keeps the preset's KV
@@ -402,9 +402,9 @@ def act_scales(row, prec) -> bool | None:
     model = MODELS.get(row["model_path"])
     if model is None or "fp8" in row["model_path"].lower():
         return ACT_QUANT
-    cfg = _model(model).config
-    if cfg.native_dtype not in ("bf16", "fp16") or any(
-            not str(f).startswith(("bf16", "fp16")) for f in cfg.native_formats.values()):
+    # every weight role of the checkpoint 16-bit (its torch_dtype, no quantised weights)
+    if any(not str(f).startswith(("bf16", "fp16"))
+           for f in _model(model).config.native_formats.values()):
         return ACT_QUANT
     return True
 
@@ -708,11 +708,9 @@ def fit_frontend_server(csv_path=None, limit=None, verbose=False, backends=None)
     point."""
     from ..arch import load_architecture
     arch = load_architecture("h100-sxm")
-    rows = list(csv.DictReader(open(csv_path or default_csv())))[:limit]
     out = {}
     for be in sorted(backends or FRONTEND_SERVER):
-        tr = [r for r in rows if r["backend"] == be and r["mode"] == "agg"
-              and r["system"] == "h100_sxm" and split(r) == "train"]
+        tr = [r for r in _training_rows(csv_path, limit, be) if r["mode"] == "agg"]
 
         def cost(a, b, be=be, tr=tr):
             FRONTEND_SERVER[be] = (a, b)
