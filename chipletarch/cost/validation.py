@@ -29,10 +29,13 @@ HBM_USD_PER_GB = {
 # becomes a range over every sheet figure for it; HBM in particular also spans the generation's
 # $/GB range above times the physical capacity. The rest of a split total (what its source does not
 # itemise) is kept at that source's value. The published range of the total = [min, max] over the
-# published totals and the sums of the component ranges (docs/VALIDATION.md "Published ranges").
+# published totals, the ranges a source publishes for the total (`ranges`), and the sums of the
+# component ranges (docs/VALIDATION.md "Published ranges"). Sources [X#] are outside the reference
+# sheets; docs/COST.md "Sources beyond the reference sheets" lists them.
 PUBLISHED = {
     "h100-sxm": dict(
-        totals=[(3320, "[S7] Raymond James"), (3370, "sum of the [S8] split")],
+        totals=[(3320, "[S7] Raymond James"), (3370, "sum of the [S8] split"),
+                (3000, "[S9] with materials"), (3000, "[S7] Epoch AI notebook, an independent estimate")],
         split=(3370, dict(logic=300, hbm=1400, packaging=750, test_assembly=920)),     # [S8]
         components=dict(logic=(200, 300, "[S9] $200, [S8] $300"),
                         hbm=(1200, 1500, "[C25][C30] 80 GB x $15-18.75; [S8] 1.4k; [S9] 1,500"),
@@ -49,16 +52,26 @@ PUBLISHED = {
         src="HARDWARE §2 [S8]; components as H100 + HBM3e $/GB"),
     "b200": dict(
         totals=[(6400, "[S8]")],
-        split=(6400, dict(hbm=2900, packaging=1100)),        # [S8]: the rest, ~2,400, not itemised
-        components=dict(hbm=(192 * 238 / 24, 192 * 18.0, "192 GB x HBM3e $9.92-18/GB; [S8] 2,900"),
-                        packaging=(1100, 1100, "[C26]")),
-        src="HARDWARE §3 [S8]; COST_MODEL §5b [C26], §6 [C31][C32]"),
+        # [X1] Epoch AI's B200 estimate publishes its own range of the total
+        ranges=[(5700, 7300, "[X1] Epoch AI")],
+        # [X2] itemises all of [S8]'s 6,400: HBM 2,900, packaging 1,100, yield loss 1,000, logic 900,
+        # other 500 (test+assembly here = yield loss + other, what follows the packaging)
+        split=(6400, dict(hbm=2900, packaging=1100, logic=900, test_assembly=1500)),
+        components=dict(logic=(720, 1200, "[X1] 720-1,200; [X2] 900"),
+                        hbm=(192 * 238 / 24, 192 * 18.0,
+                             "192 GB x HBM3e $9.92-18/GB; [S8] 2,900; [X1] 2,800-3,100"),
+                        packaging=(1000, 1200, "[X1] 1,000-1,200; [C26] 1,100"),
+                        test_assembly=(1500, 1580, "yield loss + other: [X2] 1,000 + 500; "
+                                                   "[X1] 1,100 + 480")),
+        src="HARDWARE §3 [S8]; COST_MODEL §5b [C26], §6 [C31][C32]; [X1][X2]"),
     "mi300x": dict(
         totals=[(5300, "[S8]")],
-        split=(5300, dict(logic=600, hbm=2900, packaging=1200)),   # [S8]: rest ~600 not itemised
+        # [S8]'s cost bridge itemises the rest: test & assembly $600
+        split=(5300, dict(logic=600, hbm=2900, packaging=1200, test_assembly=600)),
         components=dict(logic=(600, 600, "[S8]"),
                         hbm=(2880, 3600, "192 GB x HBM3 $15-18.75/GB; [S8] 2,900"),
-                        packaging=(1200, 1200, "[C25]")),
+                        packaging=(1200, 1200, "[C25]"),
+                        test_assembly=(600, 600, "[S8] cost bridge")),
         src="HARDWARE §4 [S8]; COST_MODEL §5b [C25], §6 [C25][C30]"),
 }
 
@@ -74,6 +87,8 @@ def published_range(name: str) -> tuple[float, float]:
         rest = total - sum(items.values())
         lo, hi = lo + rest, hi + rest
     values = [t for t, _ in pub["totals"]]
+    for r_lo, r_hi, _ in pub.get("ranges", ()):
+        values += [r_lo, r_hi]
     return float(min(values + [lo])), float(max(values + [hi]))
 
 
@@ -190,7 +205,8 @@ def bom_table() -> str:
              "logic dies | HBM | packaging | assembly scrap | recurring total | published range | "
              "in / out |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     comp = ["| design | logic vs published | HBM vs published | packaging vs published | "
-            "scrap + test vs published test+assembly |", "|---|---|---|---|---|"]
+            "scrap + final test vs published test+assembly (B200: yield loss + other) |",
+            "|---|---|---|---|---|"]
     for a in bom_architectures():
         pub = PUBLISHED[a.name]["components"]
         c = package_cost(a, options=BOM_OPTIONS.get(a.name, CostOptions()))
@@ -213,7 +229,8 @@ def bom_table() -> str:
     for name, pub in PUBLISHED.items():
         c = pub["components"]
         cell = lambda k: "-" if k not in c else f"{_range(c[k][:2])} ({c[k][2]})"
-        totals = ", ".join(f"{t:,} {s}" for t, s in pub["totals"])
+        totals = ", ".join([f"{t:,} {s}" for t, s in pub["totals"]]
+                           + [f"{lo:,}-{hi:,} {s}" for lo, hi, s in pub.get("ranges", ())])
         lines.append(f"| {name} | {totals} | {_range(published_range(name))} | {cell('logic')} | "
                      f"{cell('hbm')} | {cell('packaging')} | {cell('test_assembly')} | {pub['src']} |")
     return "\n".join(lines)
@@ -271,6 +288,8 @@ def sensitivity_table() -> str:
          lambda a: _recurring(a, bond_yield=0.95)),
         ("attach yield 0.99 (all technologies)", "CM §10 high end",
          lambda a: _recurring(a, bond_yield=0.99)),
+        ("attach yield 0.998 (all technologies)", "[X3] TSMC 2026: >98 % per 5.5-reticle CoWoS",
+         lambda a: _recurring(a, bond_yield=0.998)),
         ("hybrid-bond yield 0.99", "CM §10 high end (no SoIC figure)",
          lambda a: _recurring(a, hybrid_bond_yield=0.99)),
         (f"interposer D0 {ACTUARY_INTERPOSER_D0} (Chiplet Actuary)", "[C2]",
