@@ -39,7 +39,8 @@ def add_commands(subparsers) -> None:
     p.add_argument("--yield-model", choices=YIELD_MODELS, default="negative_binomial")
     p.add_argument("--bond-yield", type=float, metavar="Y",
                    help="per-attach bonding yield for every package (default: the technology's "
-                        "catalog value; COST_MODEL.md §10 gives 0.95-0.99 for interposers)")
+                        "catalog value; COST_MODEL.md §10 gives 0.95-0.99 for interposers; TSMC's "
+                        "2026 >98 %% per 5.5-reticle CoWoS is ~0.998 per attach, docs/COST.md)")
     p.add_argument("--assembly-usd", type=float, default=None, metavar="USD",
                    help="assembly process cost per package started (default: the technology's $/mm^2 of "
                         "carrier, E, calibrated on H100 CoWoS-S; 0 for organic)")
