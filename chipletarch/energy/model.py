@@ -365,6 +365,8 @@ class EnergyReport:
             n = self.nominal
             lines.append(f"unthrottled: {n.average_power_w:.1f} W, {n.latency_s * 1e3:.3f} ms, "
                          f"{n.j_per_token:.4g} J/token")
+        lines.append("model: datapath composition (docs/ENERGY_MODEL.md), a floor for GPUs: about half of "
+                     "measured H100 power at high load (docs/VALIDATION.md '## Energy')")
         lines.append("")
         lines.append(f"{'component':<16} {'J':>12} {'share':>7}  what")
         sh = self.share()
