@@ -541,12 +541,8 @@ class Evaluator:
             ns.update(wl)
             ns.update(values)
             ns.update(world=wp.world, packages=wp.packages, base=spec.base, arch=arch)
-            for c in self._pre:
-                if not c.require(ns):
-                    rec["status"] = "pruned"
-                    rec["reason"] = f"constraint {c.name}: {c.require.text}" + \
-                        (f" ({c.reason})" if c.reason else "")
-                    return
+            if apply_spec_constraints(rec, ns, self._pre):
+                return
         if wp.mem_why is not None:
             rec["status"], rec["reason"] = "pruned", wp.mem_why
             return
@@ -645,6 +641,20 @@ def failure_status(exc: BaseException) -> tuple:
                      + traceback.format_exc(limit=3).replace("\n", " ")[-400:])
 
 
+def _constraint_failed(c) -> str:
+    return f"constraint {c.name}: {c.require.text}" + (f" ({c.reason})" if c.reason else "")
+
+
+def apply_spec_constraints(rec: dict, ns: dict, constraints) -> bool:
+    """Check the constraints that read the spec only (before evaluation; `ns`: the names they may
+    read): the first that fails marks the point pruned with its reason. True when pruned."""
+    for c in constraints:
+        if not c.require(ns):
+            rec["status"], rec["reason"] = "pruned", _constraint_failed(c)
+            return True
+    return False
+
+
 def apply_metric_constraints(rec: dict, ns: dict, constraints) -> None:
     """Check the constraints that read metrics on one evaluated point (`ns`: the names they may
     read): the first that fails marks the point pruned with its reason; its metrics stay."""
@@ -656,9 +666,7 @@ def apply_metric_constraints(rec: dict, ns: dict, constraints) -> None:
             rec["reason"] = f"constraint {c.name}: cannot evaluate ({exc})"
             return
         if not ok:
-            rec["status"] = "pruned"
-            rec["reason"] = f"constraint {c.name}: {c.require.text}" + \
-                (f" ({c.reason})" if c.reason else "")
+            rec["status"], rec["reason"] = "pruned", _constraint_failed(c)
             return
 
 

@@ -27,7 +27,7 @@ import math
 from collections import OrderedDict
 
 from ..errors import ChipletarchError
-from .evaluate import apply_metric_constraints, failure_status
+from .evaluate import apply_metric_constraints, apply_spec_constraints, failure_status
 
 # Serving keys (the arguments of evaluate_config beyond the workload's) and their defaults:
 # evaluate_config's own, except `framework`, whose default is serving's DEFAULT_FRAMEWORK
@@ -250,12 +250,8 @@ class ServingPoints:
             ns.update(wl)
             ns.update(values)
             ns.update(base=spec.base, arch=arch)
-            for c in ev._pre:
-                if not c.require(ns):
-                    rec["status"] = "pruned"
-                    rec["reason"] = f"constraint {c.name}: {c.require.text}" + \
-                        (f" ({c.reason})" if c.reason else "")
-                    return
+            if apply_spec_constraints(rec, ns, ev._pre):
+                return
         why = self._check_mappings(wl, arch)
         if why is not None:
             rec["status"], rec["reason"] = "pruned", why

@@ -492,13 +492,19 @@ def _model(name):
     return _MODELS[name]
 
 
+def _read_rows(csv_path=None, limit=None) -> list:
+    """The rows of the measured deployments' CSV (the bundled copy by default), the first
+    `limit` of them when given."""
+    with open(csv_path or default_csv(), newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return rows[:limit] if limit else rows
+
+
 def run(csv_path=None, limit=None, verbose=False) -> dict:
     """Predict every mappable row; returns {'rows': [...], 'skipped': [...], 'summary': {...}}."""
     from ..arch import load_architecture
     arch = load_architecture("h100-sxm")
-    rows = list(csv.DictReader(open(csv_path or default_csv())))
-    if limit:
-        rows = rows[:limit]
+    rows = _read_rows(csv_path, limit)
     out, skipped = [], []
     for row in rows:
         if row["system"] != "h100_sxm":
@@ -598,7 +604,7 @@ def _replay_l1(rows, arch, key) -> float:
 
 
 def _training_rows(csv_path, limit, backend):
-    rows = list(csv.DictReader(open(csv_path or default_csv())))[:limit]
+    rows = _read_rows(csv_path, limit)
     return [r for r in rows if r["backend"] == backend and r["system"] == "h100_sxm"
             and split(r) == "train"]
 
@@ -774,8 +780,9 @@ def fit_provenance(rows, csv_path=None) -> dict:
         data = str(src)
     tr = [r for r in rows if r.get("split") == "train"]
     vers = {}
-    for r in csv.DictReader(open(src)):
-        if r["id"] in {x["id"] for x in tr}:
+    train_ids = {x["id"] for x in tr}
+    for r in _read_rows(src):
+        if r["id"] in train_ids:
             vers.setdefault(r["backend"], set()).add(r.get("backend_version") or "?")
     try:
         here = Path(__file__).resolve().parent
